@@ -1,0 +1,157 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+/// What every service library uses besides the shared modules.
+let serviceDependencies: [Target.Dependency] = [
+    "HeraldCore",
+    "Redis",
+    "HeraldProtocol",
+    .product(name: "Logging", package: "swift-log"),
+    .product(name: "Prometheus", package: "swift-prometheus"),
+    .product(name: "Hummingbird", package: "hummingbird"),
+    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+    .product(name: "ArgumentParser", package: "swift-argument-parser"),
+]
+
+let package = Package(
+    name: "herald",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "herald-gateway", targets: ["herald-gateway"]),
+        .executable(name: "herald-worker", targets: ["herald-worker"]),
+        .executable(name: "herald-relay", targets: ["herald-relay"]),
+        .executable(name: "herald-redis-bench", targets: ["herald-redis-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
+    ],
+    targets: [
+        // MARK: Shared
+        .systemLibrary(
+            name: "CHiredis",
+            path: "Shared/CHiredis",
+            pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
+        .target(
+            name: "Redis",
+            dependencies: [
+                "CHiredis",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Shared/Redis",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "HeraldProtocol",
+            path: "Shared/HeraldProtocol",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "HeraldCore",
+            dependencies: [
+                "Redis",
+                "HeraldProtocol",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Shared/HeraldCore",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "HeraldTesting",
+            dependencies: [
+                "Redis",
+                "HeraldProtocol",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            ],
+            path: "Shared/HeraldTesting",
+            swiftSettings: strict
+        ),
+
+        // MARK: Services
+        .target(
+            name: "Gateway",
+            dependencies: serviceDependencies + [
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+            ],
+            path: "Services/Gateway/Gateway",
+            resources: [.copy("Public")],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "herald-gateway",
+            dependencies: ["Gateway"] + serviceDependencies,
+            path: "Services/Gateway/Main",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "Worker",
+            dependencies: serviceDependencies,
+            path: "Services/Worker/Worker",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "herald-worker",
+            dependencies: ["Worker"] + serviceDependencies,
+            path: "Services/Worker/Main",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "Relay",
+            dependencies: serviceDependencies,
+            path: "Services/Relay/Relay",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "herald-relay",
+            dependencies: ["Relay"] + serviceDependencies,
+            path: "Services/Relay/Main",
+            swiftSettings: strict
+        ),
+
+        // MARK: Benchmarks
+        .executableTarget(
+            name: "herald-redis-bench",
+            dependencies: [
+                "Redis",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/RedisBench",
+            swiftSettings: strict
+        ),
+
+        // MARK: Tests
+        .testTarget(name: "RedisTests", dependencies: ["Redis", "HeraldTesting"], path: "Tests/RedisTests"),
+        .testTarget(name: "HeraldProtocolTests", dependencies: ["HeraldProtocol"], path: "Tests/HeraldProtocolTests"),
+        .testTarget(name: "WorkerTests", dependencies: ["Worker", "HeraldTesting"], path: "Tests/WorkerTests"),
+        .testTarget(name: "RelayTests", dependencies: ["Relay", "HeraldTesting"], path: "Tests/RelayTests"),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "HeraldTesting"], path: "Tests/GatewayTests"),
+        .testTarget(name: "EndToEndTests", dependencies: ["HeraldTesting", "HeraldProtocol"], path: "Tests/EndToEndTests"),
+    ]
+)

@@ -1,0 +1,38 @@
+import ArgumentParser
+import HeraldCore
+import Hummingbird
+import Logging
+import Prometheus
+import Redis
+import Relay
+import ServiceLifecycle
+
+/// `herald-relay`: orders, de-duplicates, stores and publishes each thread's events.
+@main
+struct HeraldRelayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "herald-relay",
+        abstract: "Turns the workers' event streams into each thread's ordered, persisted, published event log."
+    )
+
+    @OptionGroup var options: RelayOptions
+
+    func run() async throws {
+        let settings: RelaySettings
+        do {
+            settings = try options.resolve()
+        } catch let error as SettingError {
+            throw ValidationError("invalid setting: \(error)")
+        }
+        let logger = LoggingBootstrap.bootstrap(label: "herald-relay", level: settings.common.logLevel)
+        let registry = PrometheusCollectorRegistry()
+        let redis = RedisClient(configuration: settings.common.redis, logger: logger)
+        let relay = RelayService(settings: settings, redis: redis, metrics: RelayMetrics(registry: registry), logger: logger)
+        let admin = OperatorRoutes.application(host: settings.adminHost, port: settings.adminPort, redis: redis, registry: registry, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(services: [relay, admin], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        )
+        try await group.run()
+        await redis.close()
+    }
+}

@@ -1,0 +1,107 @@
+import HeraldCore
+import HeraldProtocol
+import Logging
+import Redis
+
+/// Turns a worker's raw event into the next entry of its thread's log, atomically:
+/// assign `seq`, append to history, remember the event id, publish on the thread's channel.
+///
+/// One Lua script does all of it, so a relay that dies mid-event leaves either nothing or
+/// everything behind, and a redelivered event (same `event_id`) is dropped instead of repeated.
+public struct EventPublisher: Sendable {
+    /// What the script did with one event.
+    public enum Outcome: Sendable, Equatable {
+        case published(seq: Int)
+        case duplicate
+    }
+
+    static let script = RedisScript(
+        """
+        -- KEYS: seq, epoch, history, published ids, active run
+        -- ARGV: event json, event id, epoch candidate, history size, ttl seconds, dedup window, channel, run id, terminal
+        local seqKey, epochKey, historyKey, idsKey, activeKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+        local event, eventID, epochCandidate = ARGV[1], ARGV[2], ARGV[3]
+        local historySize, ttl, dedupWindow = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+        if redis.call('ZSCORE', idsKey, eventID) then
+          return -1
+        end
+        local epoch = redis.call('GET', epochKey)
+        if not epoch then
+          -- The thread's log is new or expired: a new epoch starts counting from 1.
+          epoch = epochCandidate
+          redis.call('SET', epochKey, epoch)
+          redis.call('DEL', seqKey, historyKey, idsKey)
+        end
+        local seq = redis.call('INCR', seqKey)
+        local frame = '{"seq":' .. seq .. ',"epoch":"' .. epoch .. '",' .. string.sub(event, 2)
+        redis.call('ZADD', historyKey, seq, frame)
+        redis.call('ZREMRANGEBYRANK', historyKey, 0, -(historySize + 1))
+        redis.call('ZADD', idsKey, seq, eventID)
+        redis.call('ZREMRANGEBYSCORE', idsKey, '-inf', seq - dedupWindow)
+        redis.call('EXPIRE', seqKey, ttl)
+        redis.call('EXPIRE', epochKey, ttl)
+        redis.call('EXPIRE', historyKey, ttl)
+        redis.call('EXPIRE', idsKey, ttl)
+        redis.call('PUBLISH', ARGV[7], frame)
+        if ARGV[9] == '1' and redis.call('GET', activeKey) == ARGV[8] then
+          redis.call('DEL', activeKey)
+        end
+        return seq
+        """
+    )
+
+    public let keys: RedisKeys
+    public let historySize: Int
+    public let historyTTLSeconds: Int
+    public let dedupWindow: Int
+
+    public init(keys: RedisKeys, historySize: Int, historyTTLSeconds: Int, dedupWindow: Int) {
+        self.keys = keys
+        self.historySize = historySize
+        self.historyTTLSeconds = historyTTLSeconds
+        self.dedupWindow = dedupWindow
+    }
+
+    /// The EVALSHA command for one event; batches of them go to Redis in one write.
+    func command(for event: AgentEvent, json: String) -> [RedisArgument] {
+        let thread = event.threadID
+        let keyList = [
+            keys.threadSeq(thread), keys.threadEpoch(thread), keys.threadHistory(thread),
+            keys.threadPublishedIDs(thread), keys.threadActiveRun(thread),
+        ]
+        var arguments: [RedisArgument] = ["EVALSHA", RedisArgument(Self.script.sha1), RedisArgument(keyList.count)]
+        arguments += keyList.map { RedisArgument($0) }
+        arguments += [
+            RedisArgument(json), RedisArgument(event.eventID), RedisArgument(Identifier.make("ep")),
+            RedisArgument(historySize), RedisArgument(historyTTLSeconds), RedisArgument(dedupWindow),
+            RedisArgument(keys.threadChannel(thread)), RedisArgument(event.runID),
+            RedisArgument(event.isRunTerminal ? "1" : "0"),
+        ]
+        return arguments
+    }
+
+    /// Publishes events in order, pipelined in one write. Returns one outcome per event.
+    public func publish(_ events: [(event: AgentEvent, json: String)], on redis: RedisClient) async throws -> [Outcome] {
+        guard !events.isEmpty else { return [] }
+        let commands = events.map { command(for: $0.event, json: $0.json) }
+        var results = try await redis.pipeline(commands)
+        if results.contains(where: Self.isNoScript) {
+            // The script cache was flushed (Redis restarted): load it and redo the batch.
+            // Redoing is safe: events that did run are now duplicates and are dropped.
+            _ = try await redis.send("SCRIPT", "LOAD", Self.script.source)
+            results = try await redis.pipeline(commands)
+        }
+        return try results.map { result in
+            let value = try result.get()
+            guard let seq = value.int else {
+                throw RelayError.unexpectedReply("publish script returned \(value)")
+            }
+            return seq < 0 ? .duplicate : .published(seq: seq)
+        }
+    }
+
+    private static func isNoScript(_ result: Result<RESPValue, RedisError>) -> Bool {
+        if case .failure(let error) = result { return error.message.hasPrefix("NOSCRIPT") }
+        return false
+    }
+}

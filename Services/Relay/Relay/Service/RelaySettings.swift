@@ -1,0 +1,61 @@
+import ArgumentParser
+import HeraldCore
+
+/// Everything a relay needs to know, resolved from flags and the environment.
+public struct RelaySettings: Sendable {
+    public var common: CommonSettings
+    /// This relay's name in leases and consumer groups; unique per process.
+    public var relayID: String
+    /// How long a partition lease lasts without renewal (`HERALD_RELAY_LEASE_SECONDS`); a standby
+    /// takes over a dead relay's partitions within about this long.
+    public var leaseDuration: Duration
+    /// Events read and published per round trip (`HERALD_RELAY_BATCH`).
+    public var batchSize: Int
+    /// How many recent event ids per thread are remembered to drop redeliveries (`HERALD_DEDUP_WINDOW`).
+    public var dedupWindow: Int
+    public var adminHost: String
+    public var adminPort: Int
+
+    public init(common: CommonSettings, relayID: String = Identifier.make("relay"), leaseDuration: Duration = .seconds(5), batchSize: Int = 256, dedupWindow: Int = 10_000, adminHost: String = "0.0.0.0", adminPort: Int = 9092) {
+        self.common = common
+        self.relayID = relayID
+        self.leaseDuration = leaseDuration
+        self.batchSize = batchSize
+        self.dedupWindow = dedupWindow
+        self.adminHost = adminHost
+        self.adminPort = adminPort
+    }
+}
+
+/// The relay's own flags.
+public struct RelayOptions: ParsableArguments, Sendable {
+    @OptionGroup public var common: CommonOptions
+
+    @Option(name: .customLong("admin-host"), help: "Address of the health and metrics server (HERALD_ADMIN_HOST; default 0.0.0.0)")
+    public var adminHost: String?
+
+    @Option(name: .customLong("admin-port"), help: "Port of the health and metrics server (HERALD_ADMIN_PORT; default 9092)")
+    public var adminPort: Int?
+
+    @Option(name: .customLong("lease"), help: "Seconds a partition lease lasts; a standby takes over a dead relay within about this long (HERALD_RELAY_LEASE_SECONDS; default 5)")
+    public var leaseSeconds: Int?
+
+    @Option(name: .customLong("batch"), help: "Events read and published per round trip (HERALD_RELAY_BATCH; default 256)")
+    public var batchSize: Int?
+
+    @Option(name: .customLong("dedup-window"), help: "Recent event ids remembered per thread to drop redeliveries (HERALD_DEDUP_WINDOW; default 10000)")
+    public var dedupWindow: Int?
+
+    public init() {}
+
+    public func resolve(_ resolver: SettingsResolver = SettingsResolver()) throws -> RelaySettings {
+        RelaySettings(
+            common: try common.resolve(resolver),
+            leaseDuration: .seconds(try resolver.int(leaseSeconds, env: "HERALD_RELAY_LEASE_SECONDS", default: 5, in: 1...600)),
+            batchSize: try resolver.int(batchSize, env: "HERALD_RELAY_BATCH", default: 256, in: 1...10_000),
+            dedupWindow: try resolver.int(dedupWindow, env: "HERALD_DEDUP_WINDOW", default: 10_000, in: 100...10_000_000),
+            adminHost: resolver.string(adminHost, env: "HERALD_ADMIN_HOST", default: "0.0.0.0"),
+            adminPort: try resolver.int(adminPort, env: "HERALD_ADMIN_PORT", default: 9092, in: 0...65535)
+        )
+    }
+}

@@ -1,0 +1,34 @@
+import Hummingbird
+import Prometheus
+import Redis
+
+/// The HTTP surface every service offers operators (DESIGN.md section 7):
+/// `/healthz` (alive), `/readyz` (Redis reachable, else 503), `/metrics` (Prometheus text).
+public enum OperatorRoutes {
+    public static func add<Context: RequestContext>(to router: Router<Context>, redis: RedisClient, registry: PrometheusCollectorRegistry) {
+        router.get("healthz") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
+        }
+        router.get("readyz") { _, _ in
+            do {
+                try await redis.ping()
+                return Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "ready\n")))
+            } catch {
+                return Response(status: .serviceUnavailable, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "redis unreachable: \(error)\n")))
+            }
+        }
+        router.get("metrics") { _, _ in
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(16 * 1024)
+            registry.emit(into: &bytes)
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        }
+    }
+
+    /// A small HTTP server with only the operator routes, for the worker and the relay (`HERALD_ADMIN_PORT`).
+    public static func application(host: String, port: Int, redis: RedisClient, registry: PrometheusCollectorRegistry, logger: Logger) -> some ApplicationProtocol {
+        let router = Router()
+        add(to: router, redis: redis, registry: registry)
+        return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "herald"), logger: logger)
+    }
+}

@@ -1,0 +1,68 @@
+/// Every Redis key and channel Herald uses, under one deployment-wide prefix (`HERALD_KEY_PREFIX`).
+///
+/// Thread keys share the hash tag `{thread id}` so a thread's keys stay together on a cluster slot.
+public struct RedisKeys: Sendable, Hashable {
+    public let prefix: String
+
+    public init(prefix: String) {
+        self.prefix = prefix
+    }
+
+    // MARK: Runs (gateway → worker)
+
+    /// The run queue: a stream read by the consumer group `runConsumerGroup`.
+    public var runQueue: String { "\(prefix):runs" }
+    public static let runConsumerGroup = "workers"
+
+    /// A run's record: hash with `thread_id`, `user_id`, `status`, `worker`, `created_at`.
+    public func run(_ runID: String) -> String { "\(prefix):run:\(runID)" }
+
+    /// Set while a run is cancelled; workers check it before starting a queued run.
+    public func runCancelled(_ runID: String) -> String { "\(prefix):run:\(runID):cancelled" }
+
+    /// Pub/sub channel on which gateways announce cancellations to every worker.
+    public var cancelChannel: String { "\(prefix):cancel" }
+
+    // MARK: Events (worker → relay)
+
+    /// One of the relay's input streams; a thread's events always go to the same partition.
+    public func eventPartition(_ index: Int) -> String { "\(prefix):events:\(index)" }
+    public static let relayConsumerGroup = "relay"
+
+    /// The lease a relay holds to own a partition.
+    public func partitionLease(_ index: Int) -> String { "\(prefix):relay:lease:\(index)" }
+
+    // MARK: Threads
+
+    /// Thread record: hash with `owner`, `created_at`.
+    public func thread(_ threadID: String) -> String { "\(prefix):thread:{\(threadID)}" }
+    /// The run currently active on the thread (string; absent when idle).
+    public func threadActiveRun(_ threadID: String) -> String { "\(prefix):thread:{\(threadID)}:active" }
+    /// Last assigned `seq`.
+    public func threadSeq(_ threadID: String) -> String { "\(prefix):thread:{\(threadID)}:seq" }
+    /// The epoch of the thread's log; a new epoch starts when the log was lost.
+    public func threadEpoch(_ threadID: String) -> String { "\(prefix):thread:{\(threadID)}:epoch" }
+    /// Published frames scored by `seq` (capped at `HERALD_HISTORY_SIZE`).
+    public func threadHistory(_ threadID: String) -> String { "\(prefix):thread:{\(threadID)}:history" }
+    /// Event ids already published, scored by `seq`, for de-duplication.
+    public func threadPublishedIDs(_ threadID: String) -> String { "\(prefix):thread:{\(threadID)}:ids" }
+    /// The conversation so far: a list of JSON turns `{"role":…,"content":…}`.
+    public func threadConversation(_ threadID: String) -> String { "\(prefix):thread:{\(threadID)}:conversation" }
+    /// Pub/sub channel carrying the thread's event frames.
+    public func threadChannel(_ threadID: String) -> String { "\(prefix):thread:{\(threadID)}:events" }
+
+    // MARK: Deployment
+
+    /// The secret every gateway of the deployment signs guest tokens with.
+    public var guestSecret: String { "\(prefix):guest-secret" }
+
+    /// Partition of a thread's events: a stable hash (FNV-1a), the same in every process.
+    public static func partition(of threadID: String, partitions: Int) -> Int {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in threadID.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        return Int(hash % UInt64(max(partitions, 1)))
+    }
+}

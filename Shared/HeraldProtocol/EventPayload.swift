@@ -1,0 +1,152 @@
+/// The type-specific part of an event (DESIGN.md section 4).
+public enum EventPayload: Sendable, Equatable {
+    case agentStarted(AgentStarted)
+    case agentThinking(AgentThinking)
+    case toolExecuting(ToolExecuting)
+    case toolCompleted(ToolCompleted)
+    case partialResult(PartialResult)
+    case finalReport(FinalReport)
+    case agentCompleted(AgentCompleted)
+    case agentError(AgentError)
+
+    public var type: EventType {
+        switch self {
+        case .agentStarted: .agentStarted
+        case .agentThinking: .agentThinking
+        case .toolExecuting: .toolExecuting
+        case .toolCompleted: .toolCompleted
+        case .partialResult: .partialResult
+        case .finalReport: .finalReport
+        case .agentCompleted: .agentCompleted
+        case .agentError: .agentError
+        }
+    }
+
+    /// An agent began work.
+    public struct AgentStarted: Sendable, Equatable, Codable {
+        public var agentName: String
+        public var parentAgent: String?
+        public var attempt: Int
+        public init(agentName: String, parentAgent: String? = nil, attempt: Int = 1) {
+            self.agentName = agentName
+            self.parentAgent = parentAgent
+            self.attempt = attempt
+        }
+        enum CodingKeys: String, CodingKey {
+            case agentName = "agent_name", parentAgent = "parent_agent", attempt
+        }
+    }
+
+    /// An agent says what it is about to do.
+    public struct AgentThinking: Sendable, Equatable, Codable {
+        public var thought: String
+        public var stepNumber: Int?
+        public var totalSteps: Int?
+        public init(thought: String, stepNumber: Int? = nil, totalSteps: Int? = nil) {
+            self.thought = thought
+            self.stepNumber = stepNumber
+            self.totalSteps = totalSteps
+        }
+        enum CodingKeys: String, CodingKey {
+            case thought, stepNumber = "step_number", totalSteps = "total_steps"
+        }
+    }
+
+    /// A tool call began.
+    public struct ToolExecuting: Sendable, Equatable, Codable {
+        public var toolCallID: String
+        public var toolName: String
+        public var arguments: JSONValue
+        public init(toolCallID: String, toolName: String, arguments: JSONValue) {
+            self.toolCallID = toolCallID
+            self.toolName = toolName
+            self.arguments = arguments
+        }
+        enum CodingKeys: String, CodingKey {
+            case toolCallID = "tool_call_id", toolName = "tool_name", arguments
+        }
+    }
+
+    /// A tool call ended, whatever the outcome.
+    public struct ToolCompleted: Sendable, Equatable, Codable {
+        public var toolCallID: String
+        public var toolName: String
+        public var status: ToolStatus
+        public var result: JSONValue?
+        public var error: String?
+        public var durationMs: Int
+        public init(toolCallID: String, toolName: String, status: ToolStatus, result: JSONValue? = nil, error: String? = nil, durationMs: Int) {
+            self.toolCallID = toolCallID
+            self.toolName = toolName
+            self.status = status
+            self.result = result
+            self.error = error
+            self.durationMs = durationMs
+        }
+        enum CodingKeys: String, CodingKey {
+            case toolCallID = "tool_call_id", toolName = "tool_name", status, result, error, durationMs = "duration_ms"
+        }
+    }
+
+    /// New text of the streamed answer (only the new part).
+    public struct PartialResult: Sendable, Equatable, Codable {
+        public var content: String
+        public var isComplete: Bool
+        public init(content: String, isComplete: Bool) {
+            self.content = content
+            self.isComplete = isComplete
+        }
+        enum CodingKeys: String, CodingKey {
+            case content, isComplete = "is_complete"
+        }
+    }
+
+    /// The whole answer of a run.
+    public struct FinalReport: Sendable, Equatable, Codable {
+        public var report: String
+        public var totalDurationMs: Int
+        public var usage: JSONValue?
+        public init(report: String, totalDurationMs: Int, usage: JSONValue? = nil) {
+            self.report = report
+            self.totalDurationMs = totalDurationMs
+            self.usage = usage
+        }
+        enum CodingKeys: String, CodingKey {
+            case report, totalDurationMs = "total_duration_ms", usage
+        }
+    }
+
+    /// An agent finished (successfully or because it was cancelled).
+    public struct AgentCompleted: Sendable, Equatable, Codable {
+        public var agentName: String
+        public var status: AgentCompletionStatus
+        public var durationMs: Int
+        public var result: JSONValue?
+        public init(agentName: String, status: AgentCompletionStatus, durationMs: Int, result: JSONValue? = nil) {
+            self.agentName = agentName
+            self.status = status
+            self.durationMs = durationMs
+            self.result = result
+        }
+        enum CodingKeys: String, CodingKey {
+            case agentName = "agent_name", status, durationMs = "duration_ms", result
+        }
+    }
+
+    /// An agent failed.
+    public struct AgentError: Sendable, Equatable, Codable {
+        public var agentName: String
+        public var code: AgentErrorCode
+        public var message: String
+        public var retryable: Bool
+        public init(agentName: String, code: AgentErrorCode, message: String, retryable: Bool) {
+            self.agentName = agentName
+            self.code = code
+            self.message = message
+            self.retryable = retryable
+        }
+        enum CodingKeys: String, CodingKey {
+            case agentName = "agent_name", code, message, retryable
+        }
+    }
+}

@@ -1,0 +1,37 @@
+/// The kinds of event a run emits (DESIGN.md section 4).
+public enum EventType: String, Sendable, Codable, CaseIterable {
+    case agentStarted = "agent_started"
+    case agentThinking = "agent_thinking"
+    case toolExecuting = "tool_executing"
+    case toolCompleted = "tool_completed"
+    case partialResult = "partial_result"
+    case finalReport = "final_report"
+    case agentCompleted = "agent_completed"
+    case agentError = "agent_error"
+}
+
+/// How a tool call ended.
+public enum ToolStatus: String, Sendable, Codable {
+    case success, error, timeout, cancelled
+}
+
+/// How an agent ended without an error.
+public enum AgentCompletionStatus: String, Sendable, Codable {
+    case success, cancelled
+}
+
+/// `agent_error` codes (DESIGN.md section 4).
+public enum AgentErrorCode: String, Sendable, Codable {
+    case llmUnavailable = "llm_unavailable"
+    case toolFailed = "tool_failed"
+    case workerLost = "worker_lost"
+    case timeout
+    case cancelled
+    case `internal`
+}
+
+/// Well-known agent names.
+public enum AgentName {
+    /// The agent whose `agent_started` opens every run and whose terminal event ends it.
+    public static let supervisor = "supervisor"
+}

@@ -1,0 +1,174 @@
+import Foundation
+import Logging
+
+/// A whole Herald deployment as separate processes for end-to-end tests: a private redis-server,
+/// relays, workers and a gateway, each the real built executable, sharing only Redis.
+public final class HeraldDeployment: @unchecked Sendable {
+    // Mutable process lists are only touched from the owning test task.
+    public let redis: RedisServerProcess
+    public let gatewayPort: Int
+    public let logDirectory: URL
+    public let environment: [String: String]
+    public private(set) var gateway: ServiceProcess?
+    public private(set) var workers: [ServiceProcess] = []
+    public private(set) var relays: [ServiceProcess] = []
+    private var started = 0
+
+    private init(redis: RedisServerProcess, gatewayPort: Int, logDirectory: URL, environment: [String: String]) {
+        self.redis = redis
+        self.gatewayPort = gatewayPort
+        self.logDirectory = logDirectory
+        self.environment = environment
+    }
+
+    /// Starts Redis, then `relays` relays, `workers` workers and the gateway, and waits until each answers `/readyz`.
+    public static func start(workers: Int = 2, relays: Int = 1, environment: [String: String] = [:]) async throws -> HeraldDeployment {
+        let redis = try await RedisServerProcess.start()
+        let logDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("herald-e2e-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: logDirectory, withIntermediateDirectories: true)
+        var base = [
+            "HERALD_REDIS_URL": redis.url,
+            "HERALD_OFFLINE_DELAY_MS": "1",
+            "HERALD_LOG_LEVEL": "info",
+        ]
+        base.merge(environment) { _, new in new }
+        let deployment = HeraldDeployment(redis: redis, gatewayPort: try FreePort.allocate(), logDirectory: logDirectory, environment: base)
+        for _ in 0..<relays { try await deployment.startRelay() }
+        for _ in 0..<workers { try await deployment.startWorker() }
+        try await deployment.startGateway()
+        return deployment
+    }
+
+    @discardableResult
+    public func startWorker() async throws -> ServiceProcess {
+        let process = try await launch("herald-worker", name: "worker-\(workers.count + 1)")
+        workers.append(process)
+        return process
+    }
+
+    @discardableResult
+    public func startRelay() async throws -> ServiceProcess {
+        let process = try await launch("herald-relay", name: "relay-\(relays.count + 1)")
+        relays.append(process)
+        return process
+    }
+
+    public func startGateway() async throws {
+        let process = try ServiceProcess(
+            name: "gateway", executable: "herald-gateway",
+            environment: environment.merging(["HERALD_HOST": "127.0.0.1", "HERALD_PORT": String(gatewayPort)]) { _, new in new },
+            logDirectory: logDirectory
+        )
+        try await Self.waitUntilReady(port: gatewayPort, process: process)
+        gateway = process
+    }
+
+    private func launch(_ executable: String, name: String) async throws -> ServiceProcess {
+        let adminPort = try FreePort.allocate()
+        let process = try ServiceProcess(
+            name: name, executable: executable,
+            environment: environment.merging(["HERALD_ADMIN_HOST": "127.0.0.1", "HERALD_ADMIN_PORT": String(adminPort)]) { _, new in new },
+            logDirectory: logDirectory
+        )
+        try await Self.waitUntilReady(port: adminPort, process: process)
+        return process
+    }
+
+    /// Polls `/readyz` until it answers 200; fails at once if the process exits.
+    public static func waitUntilReady(port: Int, process: ServiceProcess) async throws {
+        for _ in 0..<600 {
+            guard process.isRunning else {
+                throw TestSupportError("\(process.name) exited during start-up:\n\(process.log)")
+            }
+            if (try? await HTTPProbe.status(port: port, path: "/readyz")) == 200 { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw TestSupportError("\(process.name) never became ready:\n\(process.log)")
+    }
+
+    /// A connected test client (a new guest unless a token is given).
+    public func connect(token: String? = nil) async throws -> ChatTestClient {
+        try await ChatTestClient.connect(port: gatewayPort, token: token)
+    }
+
+    /// Every process's log, for a failing test's report.
+    public var logs: String {
+        ([gateway].compactMap { $0 } + relays + workers).map { "== \($0.name)\n\($0.log)" }.joined(separator: "\n")
+    }
+
+    /// Stops every process gracefully, then Redis.
+    public func stop() async {
+        let all = ([gateway].compactMap { $0 } + workers + relays).filter(\.isRunning)
+        for process in all { process.terminate() }
+        for process in all { _ = await process.waitForExit() }
+        await redis.stop()
+    }
+}
+
+/// Free TCP ports on the loopback interface.
+public enum FreePort {
+    /// A port nothing listens on right now (the kernel's choice for an ephemeral bind).
+    public static func allocate() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TestSupportError("socket() failed") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
+        guard bound == 0 else { throw TestSupportError("bind() failed") }
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard named == 0 else { throw TestSupportError("getsockname() failed") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// A minimal HTTP/1.1 GET over a plain socket, for readiness probes and metrics scraping.
+public enum HTTPProbe {
+    /// The status code of `GET path`.
+    public static func status(port: Int, path: String) async throws -> Int {
+        try await get(port: port, path: path).status
+    }
+
+    /// Status and body of `GET path` on 127.0.0.1.
+    public static func get(port: Int, path: String, headers: [String: String] = [:]) async throws -> (status: Int, body: String) {
+        try await Task.detached {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { throw TestSupportError("socket() failed") }
+            defer { close(fd) }
+            var timeout = timeval(tv_sec: 5, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = UInt16(port).bigEndian
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard connected == 0 else { throw TestSupportError("connect to \(port) failed") }
+            var request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
+            for (name, value) in headers { request += "\(name): \(value)\r\n" }
+            request += "\r\n"
+            _ = request.withCString { send(fd, $0, strlen($0), 0) }
+            var response: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let count = recv(fd, &buffer, buffer.count, 0)
+                if count <= 0 { break }
+                response.append(contentsOf: buffer[0..<count])
+            }
+            let text = String(decoding: response, as: UTF8.self)
+            let statusLine = text.prefix { $0 != "\r" }
+            let parts = statusLine.split(separator: " ")
+            guard parts.count >= 2, let status = Int(parts[1]) else { throw TestSupportError("no HTTP response from \(port)") }
+            let body = text.range(of: "\r\n\r\n").map { String(text[$0.upperBound...]) } ?? ""
+            return (status, body)
+        }.value
+    }
+}

@@ -1,0 +1,214 @@
+import Foundation
+import HeraldCore
+import HeraldProtocol
+import HeraldTesting
+import Logging
+import Prometheus
+import Redis
+import Relay
+import Testing
+
+/// A relay under test: its own redis-server, key prefix and metrics.
+private struct RelayHarness {
+    let server: RedisServerProcess
+    let redis: RedisClient
+    let keys = RedisKeys(prefix: "t")
+    let logger = Logger(label: "relay-test")
+
+    static func start() async throws -> RelayHarness {
+        let server = try await RedisServerProcess.start()
+        let redis = RedisClient(configuration: try RedisConfiguration(url: server.url), logger: Logger(label: "relay-test"))
+        return RelayHarness(server: server, redis: redis)
+    }
+
+    func settings(partitions: Int = 2, historySize: Int = 1000, relayID: String = Identifier.make("relay")) throws -> RelaySettings {
+        var common = CommonSettings(redis: try RedisConfiguration(url: server.url), keys: keys)
+        common.eventPartitions = partitions
+        common.historySize = historySize
+        return RelaySettings(common: common, relayID: relayID, leaseDuration: .seconds(1))
+    }
+
+    func startRelay(_ settings: RelaySettings) -> Task<Void, any Error> {
+        let service = RelayService(settings: settings, redis: redis, metrics: RelayMetrics(registry: PrometheusCollectorRegistry()), logger: logger)
+        return Task { try await service.run() }
+    }
+
+    /// Appends an event to its thread's partition, as a worker does.
+    func emit(_ event: AgentEvent, partitions: Int = 2) async throws {
+        let partition = RedisKeys.partition(of: event.threadID, partitions: partitions)
+        _ = try await redis.xadd(keys.eventPartition(partition), fields: [(RelayStreamField.event, RedisArgument(event.encodedJSON()))])
+    }
+
+    func history(_ thread: String) async throws -> [EventFrame] {
+        let reply = try await redis.send("ZRANGE", keys.threadHistory(thread), "0", "-1")
+        return try (reply.array ?? []).map { try EventFrame.decode($0.string ?? "") }
+    }
+
+    func stop() async {
+        await redis.close()
+        await server.stop()
+    }
+}
+
+private func thinking(_ thread: String, _ run: String, _ text: String) -> AgentEvent {
+    AgentEvent(threadID: thread, runID: run, agentName: AgentName.supervisor, payload: .agentThinking(.init(thought: text)))
+}
+
+/// Collects every frame published on a thread's channel.
+private actor ChannelRecorder {
+    private(set) var frames: [EventFrame] = []
+    private var waiters: [(Int, CheckedContinuation<Void, Never>)] = []
+
+    func record(_ frame: EventFrame) {
+        frames.append(frame)
+        waiters.removeAll { count, continuation in
+            guard frames.count >= count else { return false }
+            continuation.resume()
+            return true
+        }
+    }
+
+    func waitFor(count: Int) async -> [EventFrame] {
+        if frames.count < count {
+            await withCheckedContinuation { waiters.append((count, $0)) }
+        }
+        return frames
+    }
+
+    static func listen(_ harness: RelayHarness, thread: String) async throws -> (ChannelRecorder, Task<Void, any Error>, Task<Void, any Error>) {
+        let subscriber = RedisSubscriber(configuration: try RedisConfiguration(url: harness.server.url), logger: harness.logger)
+        let running = Task { try await subscriber.run() }
+        let subscription = try await subscriber.subscribe(harness.keys.threadChannel(thread))
+        let recorder = ChannelRecorder()
+        let reading = Task {
+            for try await event in subscription {
+                if case .message(let buffer) = event {
+                    await recorder.record(try EventFrame.decode(String(buffer: buffer)))
+                }
+            }
+        }
+        return (recorder, running, reading)
+    }
+}
+
+@Suite(.timeLimit(.minutes(2)))
+struct RelayServiceTests {
+    @Test func publishesEachThreadsEventsInOrderWithConsecutiveSeqs() async throws {
+        let harness = try await RelayHarness.start()
+        let (recorder, subscriber, reader) = try await ChannelRecorder.listen(harness, thread: "thr_a")
+        let (recorderB, subscriberB, readerB) = try await ChannelRecorder.listen(harness, thread: "thr_b")
+        let relay = harness.startRelay(try harness.settings())
+        for index in 1...50 {
+            try await harness.emit(thinking("thr_a", "run_a", "a\(index)"))
+            try await harness.emit(thinking("thr_b", "run_b", "b\(index)"))
+        }
+        let frames = await recorder.waitFor(count: 50)
+        #expect(frames.map(\.seq) == Array(1...50))
+        #expect(frames.map { if case .agentThinking(let t) = $0.event.payload { t.thought } else { "" } } == (1...50).map { "a\($0)" })
+        #expect(Set(frames.map(\.epoch)).count == 1)
+        #expect(await recorderB.waitFor(count: 50).map(\.seq) == Array(1...50))
+        // The script appends to history before it publishes, so history is complete by now.
+        #expect(try await harness.history("thr_b").map(\.seq) == Array(1...50))
+        #expect(try await harness.history("thr_a") == frames)
+        // Everything published was acknowledged and removed from the partition streams.
+        for partition in 0..<2 {
+            #expect(try await harness.redis.send("XLEN", harness.keys.eventPartition(partition)).int == 0)
+        }
+        relay.cancel()
+        for task in [reader, subscriber, readerB, subscriberB] { task.cancel() }
+        await harness.stop()
+    }
+
+    @Test func dropsARedeliveredEvent() async throws {
+        let harness = try await RelayHarness.start()
+        let (recorder, subscriber, reader) = try await ChannelRecorder.listen(harness, thread: "thr_d")
+        let relay = harness.startRelay(try harness.settings())
+        let event = thinking("thr_d", "run_d", "once")
+        try await harness.emit(event)
+        try await harness.emit(event)
+        let marker = thinking("thr_d", "run_d", "marker")
+        try await harness.emit(marker)
+        let frames = await recorder.waitFor(count: 2)
+        #expect(frames.map(\.event.eventID) == [event.eventID, marker.eventID])
+        #expect(frames.map(\.seq) == [1, 2])
+        relay.cancel()
+        reader.cancel()
+        subscriber.cancel()
+        await harness.stop()
+    }
+
+    @Test func capsHistoryAndFreesTheThreadOnTheTerminalEvent() async throws {
+        let harness = try await RelayHarness.start()
+        _ = try await harness.redis.send("SET", harness.keys.threadActiveRun("thr_h"), "run_h")
+        let (recorder, subscriber, reader) = try await ChannelRecorder.listen(harness, thread: "thr_h")
+        let relay = harness.startRelay(try harness.settings(historySize: 5))
+        for index in 1...7 {
+            try await harness.emit(thinking("thr_h", "run_h", "\(index)"))
+        }
+        try await harness.emit(AgentEvent(threadID: "thr_h", runID: "run_h", agentName: AgentName.supervisor, payload: .agentCompleted(.init(agentName: AgentName.supervisor, status: .success, durationMs: 1))))
+        #expect(await recorder.waitFor(count: 8).map(\.seq) == Array(1...8))
+        #expect(try await harness.history("thr_h").map(\.seq) == [4, 5, 6, 7, 8])
+        #expect(try await harness.redis.send("EXISTS", harness.keys.threadActiveRun("thr_h")).int == 0)
+        let ttl = try await harness.redis.send("TTL", harness.keys.threadHistory("thr_h")).int ?? -1
+        #expect(ttl > 0)
+        relay.cancel()
+        reader.cancel()
+        subscriber.cancel()
+        await harness.stop()
+    }
+
+    @Test func aSuccessorPublishesWhatADeadRelayReadButNeverAcknowledged() async throws {
+        let harness = try await RelayHarness.start()
+        let partitions = 1
+        let stream = harness.keys.eventPartition(0)
+        let events = (1...6).map { thinking("thr_f", "run_f", "e\($0)") }
+        for event in events { try await harness.emit(event, partitions: partitions) }
+        // A relay that "dies" after reading all six and publishing the first two, acknowledging nothing.
+        try await harness.redis.xgroupCreate(stream, group: RedisKeys.relayConsumerGroup, startID: "0", makeStream: true)
+        let read = try await harness.redis.xreadgroup(group: RedisKeys.relayConsumerGroup, consumer: "dead-relay", streams: [(key: stream, id: ">")], count: 100)
+        #expect(read.first?.entries.count == 6)
+        let publisher = EventPublisher(keys: harness.keys, historySize: 100, historyTTLSeconds: 60, dedupWindow: 100)
+        let (recorder, subscriber, reader) = try await ChannelRecorder.listen(harness, thread: "thr_f")
+        let early = try await publisher.publish(events.prefix(2).map { ($0, $0.encodedJSON()) }, on: harness.redis)
+        #expect(early == [.published(seq: 1), .published(seq: 2)])
+
+        let relay = harness.startRelay(try harness.settings(partitions: partitions))
+        let frames = await recorder.waitFor(count: 6)
+        #expect(frames.map(\.event.eventID) == events.map(\.eventID))
+        #expect(frames.map(\.seq) == Array(1...6))
+        let pending = try await harness.redis.send("XPENDING", stream, RedisKeys.relayConsumerGroup)
+        #expect(pending.array?.first?.int == 0)
+        relay.cancel()
+        reader.cancel()
+        subscriber.cancel()
+        await harness.stop()
+    }
+
+    @Test func relaysSharePartitionsAndReleaseThemOnShutdown() async throws {
+        let harness = try await RelayHarness.start()
+        let first = harness.startRelay(try harness.settings(partitions: 4, relayID: "relay-one"))
+        let second = harness.startRelay(try harness.settings(partitions: 4, relayID: "relay-two"))
+        var holders: [String] = []
+        // Leases settle within a few upkeep rounds and nothing announces it: poll the lease keys (bounded).
+        for _ in 0..<200 {
+            holders = try await (0..<4).asyncMap { try await harness.redis.send("GET", harness.keys.partitionLease($0)).string ?? "" }
+            if holders.filter({ $0 == "relay-one" }).count == 2, holders.filter({ $0 == "relay-two" }).count == 2 { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(holders.sorted() == ["relay-one", "relay-one", "relay-two", "relay-two"])
+        second.cancel()
+        _ = await second.result
+        let afterShutdown = try await (0..<4).asyncMap { try await harness.redis.send("GET", harness.keys.partitionLease($0)).string }
+        #expect(!afterShutdown.contains("relay-two"))
+        first.cancel()
+        await harness.stop()
+    }
+}
+
+extension Sequence {
+    fileprivate func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var results: [T] = []
+        for element in self { results.append(try await transform(element)) }
+        return results
+    }
+}
