@@ -20,6 +20,12 @@ public struct RedisKeys: Sendable, Hashable {
     /// Set while a run is cancelled; workers check it before starting a queued run.
     public func runCancelled(_ runID: String) -> String { "\(prefix):run:\(runID):cancelled" }
 
+    /// Set once a run's terminal event is published; later events of the run are dropped.
+    public func runEnded(_ runID: String) -> String { "\(prefix):run:\(runID):ended" }
+
+    /// The lease a worker holds on a run while executing it (value: the worker's id).
+    public func runLease(_ runID: String) -> String { "\(prefix):run:\(runID):lease" }
+
     /// Pub/sub channel on which gateways announce cancellations to every worker.
     public var cancelChannel: String { "\(prefix):cancel" }
 

@@ -71,3 +71,14 @@ public struct CommonSettings: Sendable {
         self.eventPartitions = eventPartitions
     }
 }
+
+/// Resolves an executable's settings; on a bad one prints a single line naming it and exits with
+/// EX_CONFIG (78), as operators expect from a service that refuses to start.
+public func resolveSettingsOrExit<T>(_ executable: String, _ resolve: () throws -> T) -> T {
+    do {
+        return try resolve()
+    } catch {
+        FileHandle.standardError.write(Data("\(executable): invalid setting: \(error)\n".utf8))
+        exit(78)
+    }
+}

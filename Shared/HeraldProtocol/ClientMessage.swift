@@ -56,87 +56,80 @@ public enum ClientMessage: Sendable, Equatable {
 }
 
 extension ClientMessage {
-    private struct TypeProbe: Decodable {
-        let type: String
-    }
-
-    private struct CancelRun: Codable {
-        let runID: String
-        enum CodingKeys: String, CodingKey { case runID = "run_id" }
-    }
-
     /// Decodes one text frame strictly: `unknown_type` for a type this protocol lacks,
-    /// `bad_request` naming the field for a missing or mistyped one.
+    /// `bad_request` naming the field for a missing or mistyped one. Unknown extra fields are ignored.
     public static func decode(_ data: some Collection<UInt8>) throws(ProtocolError) -> ClientMessage {
-        let bytes = Data(data)
-        let decoder = JSONDecoder()
-        let type: String
+        let value: JSONValue
         do {
-            let object = try JSONSerialization.jsonObject(with: bytes, options: [.fragmentsAllowed])
-            guard let dictionary = object as? [String: Any] else {
-                throw ProtocolError(.badRequest, "a frame must be a JSON object")
-            }
-            guard let typeValue = dictionary["type"] else {
-                throw ProtocolError(.badRequest, "missing field 'type'")
-            }
-            guard let typeString = typeValue as? String else {
-                throw ProtocolError(.badRequest, "field 'type' must be a string")
-            }
-            type = typeString
-        } catch let error as ProtocolError {
-            throw error
+            value = try JSONDecoder().decode(JSONValue.self, from: Data(data))
         } catch {
             throw ProtocolError(.badRequest, "malformed JSON")
         }
-        do {
-            switch type {
-            case "user_message":
-                return .userMessage(try decoder.decode(UserMessage.self, from: bytes))
-            case "cancel_run":
-                return .cancelRun(runID: try decoder.decode(CancelRun.self, from: bytes).runID)
-            case "resume":
-                let resume = try decoder.decode(Resume.self, from: bytes)
-                guard resume.afterSeq >= 0 else {
-                    throw ProtocolError(.badRequest, "field 'after_seq' must not be negative")
-                }
-                return .resume(resume)
-            case "ping":
-                return .ping
-            default:
-                throw ProtocolError(.unknownType, "unknown message type '\(type.prefix(64))'")
-            }
-        } catch let error as ProtocolError {
-            throw error
-        } catch let error as DecodingError {
-            throw ProtocolError(.badRequest, Self.describe(error))
-        } catch {
-            throw ProtocolError(.badRequest, "malformed message")
+        guard case .object(let fields) = value else {
+            throw ProtocolError(.badRequest, "a frame must be a JSON object")
         }
-    }
-
-    private static func describe(_ error: DecodingError) -> String {
-        func path(_ codingPath: [any CodingKey], _ last: (any CodingKey)? = nil) -> String {
-            (codingPath + (last.map { [$0] } ?? [])).map(\.stringValue).joined(separator: ".")
-        }
-        switch error {
-        case .keyNotFound(let key, let context):
-            return "missing field '\(path(context.codingPath, key))'"
-        case .typeMismatch(let expected, let context):
-            return "field '\(path(context.codingPath))' must be \(Self.typeName(expected))"
-        case .valueNotFound(let expected, let context):
-            return "field '\(path(context.codingPath))' must be \(Self.typeName(expected)), not null"
-        case .dataCorrupted(let context):
-            return context.codingPath.isEmpty ? "malformed JSON" : "field '\(path(context.codingPath))' is invalid"
-        @unknown default:
-            return "malformed message"
-        }
-    }
-
-    private static func typeName(_ type: Any.Type) -> String {
+        let reader = FieldReader(fields: fields)
+        let type = try reader.requiredString("type")
         switch type {
-        case is String.Type: "a string"
-        case is Int.Type: "an integer"
-        default: "of another type"
+        case "user_message":
+            return .userMessage(
+                UserMessage(
+                    content: try reader.requiredString("content"),
+                    threadID: try reader.optionalString("thread_id"),
+                    clientMessageID: try reader.optionalString("client_msg_id")
+                )
+            )
+        case "cancel_run":
+            return .cancelRun(runID: try reader.requiredString("run_id"))
+        case "resume":
+            return .resume(
+                Resume(
+                    threadID: try reader.requiredString("thread_id"),
+                    afterSeq: try reader.requiredSequenceNumber("after_seq"),
+                    epoch: try reader.optionalString("epoch")
+                )
+            )
+        case "ping":
+            return .ping
+        default:
+            throw ProtocolError(.unknownType, "unknown message type '\(type.prefix(64))'")
+        }
+    }
+
+    /// Reads typed fields of a client frame, naming the field in every error.
+    private struct FieldReader {
+        let fields: [String: JSONValue]
+
+        func requiredString(_ name: String) throws(ProtocolError) -> String {
+            guard let value = fields[name], value != .null else {
+                throw ProtocolError(.badRequest, "missing field '\(name)'")
+            }
+            guard case .string(let text) = value else {
+                throw ProtocolError(.badRequest, "field '\(name)' must be a string")
+            }
+            return text
+        }
+
+        func optionalString(_ name: String) throws(ProtocolError) -> String? {
+            guard let value = fields[name], value != .null else { return nil }
+            guard case .string(let text) = value else {
+                throw ProtocolError(.badRequest, "field '\(name)' must be a string")
+            }
+            return text
+        }
+
+        /// A whole number from 0 up to 2^53, the range JSON numbers carry exactly.
+        func requiredSequenceNumber(_ name: String) throws(ProtocolError) -> Int {
+            guard let value = fields[name], value != .null else {
+                throw ProtocolError(.badRequest, "missing field '\(name)'")
+            }
+            guard case .number(let number) = value, number.rounded() == number else {
+                throw ProtocolError(.badRequest, "field '\(name)' must be a whole number")
+            }
+            guard number >= 0, number <= 9_007_199_254_740_992 else {
+                throw ProtocolError(.badRequest, "field '\(name)' must be between 0 and 2^53")
+            }
+            return Int(number)
         }
     }
 

@@ -1,7 +1,9 @@
+import HTTPTypes
 import HeraldProtocol
 import HummingbirdWSClient
 import Logging
 import NIOCore
+import NIOWebSocket
 
 /// A frame the gateway sent, classified.
 public enum IncomingFrame: Sendable {
@@ -86,7 +88,7 @@ public final class ChatTestClient: Sendable {
         var writerIterator = writers.makeAsyncIterator()
         guard let outbound = await writerIterator.next() else {
             let close = try await connection.value
-            throw ChatTestClientError.closed(code: close.map { Int($0.closeCode.code) }, frames: 0)
+            throw ChatTestClientError.closed(code: close.map { Int(UInt16(webSocketErrorCode: $0.closeCode)) }, frames: 0)
         }
         guard case .server(.connectionEstablished(let established)) = try await inbox.next() else {
             throw ChatTestClientError.unexpected("first frame was not connection_established")
@@ -181,7 +183,7 @@ public final class ChatTestClient: Sendable {
     /// Waits for the server to close the connection and returns its close code.
     public func closeCode() async throws -> Int? {
         let frame = try await connection.value
-        return frame.map { Int($0.closeCode.code) }
+        return frame.map { Int(UInt16(webSocketErrorCode: $0.closeCode)) }
     }
 
     /// Drops the TCP connection without a close handshake.

@@ -29,7 +29,9 @@ public final class ServiceProcess: @unchecked Sendable {
         }
         self.name = name
         self.logURL = logDirectory.appendingPathComponent("\(name).log")
-        FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        guard FileManager.default.createFile(atPath: logURL.path, contents: nil) else {
+            throw TestSupportError("cannot create \(logURL.path)")
+        }
         let log = try FileHandle(forWritingTo: logURL)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)

@@ -49,6 +49,8 @@ import Testing
         (#"{"type":"resume","thread_id":"t","after_seq":"3"}"#, .badRequest, "'after_seq'"),
         (#"{"type":"resume","thread_id":"t","after_seq":1.5}"#, .badRequest, "'after_seq'"),
         (#"{"type":"resume","thread_id":"t","after_seq":-1}"#, .badRequest, "'after_seq'"),
+        (#"{"type":"resume","thread_id":"t","after_seq":true}"#, .badRequest, "'after_seq'"),
+        (#"{"type":"user_message","content":null}"#, .badRequest, "'content'"),
         (#"{"type":"resume","thread_id":"t","after_seq":99999999999999999999999}"#, .badRequest, "after_seq"),
     ])
     func rejectsBadFramesWithTheDocumentedCode(frame: String, code: ErrorCode, mention: String) {

@@ -175,3 +175,41 @@ private struct Recording {
         #expect(validator.terminatedRunIDs == ["run-a", "run-b"])
     }
 }
+
+@Suite struct RunProgressTests {
+    private func frames(_ events: [AgentEvent]) -> [EventFrame] {
+        events.enumerated().map { EventFrame(seq: $0.offset + 1, epoch: "e", event: $0.element) }
+    }
+
+    @Test func closingEventsCompleteAnInterruptedRunValidly() {
+        var recording: [AgentEvent] = []
+        func add(_ agent: String, _ payload: EventPayload) {
+            recording.append(AgentEvent(threadID: "t", runID: "r", agentName: agent, payload: payload))
+        }
+        add("supervisor", .agentStarted(.init(agentName: "supervisor")))
+        add("assistant", .agentStarted(.init(agentName: "assistant", parentAgent: "supervisor")))
+        add("assistant", .toolExecuting(.init(toolCallID: "c1", toolName: "wait", arguments: [:])))
+        var progress = RunProgress()
+        for event in recording { progress.apply(event) }
+        #expect(progress.openAgents == ["supervisor", "assistant"])
+        #expect(progress.openToolCalls.map(\.toolCallID) == ["c1"])
+        let closing = progress.closingEvents(threadID: "t", runID: "r", code: .workerLost, message: "worker lost", retryable: true)
+        #expect(closing.map(\.type) == [.toolCompleted, .agentError, .agentError])
+        #expect(closing.last?.isRunTerminal == true)
+        #expect(RunRulesValidator.validate(frames(recording + closing)).isEmpty)
+    }
+
+    @Test func aRunThatNeverStartedStillGetsAValidEnding() {
+        let closing = RunProgress().closingEvents(threadID: "t", runID: "r", code: .workerLost, message: "lost", retryable: true)
+        #expect(closing.map(\.type) == [.agentStarted, .agentError])
+        #expect(RunRulesValidator.validate(frames(closing)).isEmpty)
+    }
+
+    @Test func anEndedRunNeedsNothing() {
+        var progress = RunProgress()
+        progress.apply(AgentEvent(threadID: "t", runID: "r", agentName: "supervisor", payload: .agentStarted(.init(agentName: "supervisor"))))
+        progress.apply(AgentEvent(threadID: "t", runID: "r", agentName: "supervisor", payload: .agentCompleted(.init(agentName: "supervisor", status: .success, durationMs: 1))))
+        #expect(progress.ended)
+        #expect(progress.closingEvents(threadID: "t", runID: "r", code: .workerLost, message: "x", retryable: true).isEmpty)
+    }
+}

@@ -18,12 +18,7 @@ struct HeraldRelayCommand: AsyncParsableCommand {
     @OptionGroup var options: RelayOptions
 
     func run() async throws {
-        let settings: RelaySettings
-        do {
-            settings = try options.resolve()
-        } catch let error as SettingError {
-            throw ValidationError("invalid setting: \(error)")
-        }
+        let settings = resolveSettingsOrExit("herald-relay") { try options.resolve() }
         let logger = LoggingBootstrap.bootstrap(label: "herald-relay", level: settings.common.logLevel)
         let registry = PrometheusCollectorRegistry()
         let redis = RedisClient(configuration: settings.common.redis, logger: logger)

@@ -84,6 +84,9 @@ struct PartitionConsumer: Sendable {
                 }
             case .duplicate:
                 metrics.duplicatesDropped.increment()
+            case .afterRunEnded:
+                metrics.lateEventsDropped.increment()
+                logger.warning("dropping an event of a run that already ended", metadata: ["run": "\(item.event.runID)", "type": "\(item.event.type.rawValue)"])
             }
         }
         let ids = entries.map { RedisArgument($0.id) }

@@ -13,17 +13,22 @@ public struct EventPublisher: Sendable {
     public enum Outcome: Sendable, Equatable {
         case published(seq: Int)
         case duplicate
+        /// The run had already ended (e.g. closed as `worker_lost`); a late event of it is dropped.
+        case afterRunEnded
     }
 
     static let script = RedisScript(
         """
-        -- KEYS: seq, epoch, history, published ids, active run
+        -- KEYS: seq, epoch, history, published ids, active run, run ended marker
         -- ARGV: event json, event id, epoch candidate, history size, ttl seconds, dedup window, channel, run id, terminal
-        local seqKey, epochKey, historyKey, idsKey, activeKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+        local seqKey, epochKey, historyKey, idsKey, activeKey, endedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
         local event, eventID, epochCandidate = ARGV[1], ARGV[2], ARGV[3]
         local historySize, ttl, dedupWindow = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
         if redis.call('ZSCORE', idsKey, eventID) then
           return -1
+        end
+        if redis.call('EXISTS', endedKey) == 1 then
+          return -2
         end
         local epoch = redis.call('GET', epochKey)
         if not epoch then
@@ -43,8 +48,11 @@ public struct EventPublisher: Sendable {
         redis.call('EXPIRE', historyKey, ttl)
         redis.call('EXPIRE', idsKey, ttl)
         redis.call('PUBLISH', ARGV[7], frame)
-        if ARGV[9] == '1' and redis.call('GET', activeKey) == ARGV[8] then
-          redis.call('DEL', activeKey)
+        if ARGV[9] == '1' then
+          redis.call('SET', endedKey, '1', 'EX', ttl)
+          if redis.call('GET', activeKey) == ARGV[8] then
+            redis.call('DEL', activeKey)
+          end
         end
         return seq
         """
@@ -67,7 +75,7 @@ public struct EventPublisher: Sendable {
         let thread = event.threadID
         let keyList = [
             keys.threadSeq(thread), keys.threadEpoch(thread), keys.threadHistory(thread),
-            keys.threadPublishedIDs(thread), keys.threadActiveRun(thread),
+            keys.threadPublishedIDs(thread), keys.threadActiveRun(thread), keys.runEnded(event.runID),
         ]
         var arguments: [RedisArgument] = ["EVALSHA", RedisArgument(Self.script.sha1), RedisArgument(keyList.count)]
         arguments += keyList.map { RedisArgument($0) }
@@ -96,7 +104,11 @@ public struct EventPublisher: Sendable {
             guard let seq = value.int else {
                 throw RelayError.unexpectedReply("publish script returned \(value)")
             }
-            return seq < 0 ? .duplicate : .published(seq: seq)
+            switch seq {
+            case -1: return .duplicate
+            case -2: return .afterRunEnded
+            default: return .published(seq: seq)
+            }
         }
     }
 

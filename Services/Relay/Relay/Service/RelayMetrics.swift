@@ -1,4 +1,5 @@
 import Foundation
+import HeraldCore
 import HeraldProtocol
 import Prometheus
 
@@ -7,19 +8,19 @@ public struct RelayMetrics: Sendable {
     let eventsPublished: Counter
     let duplicatesDropped: Counter
     let malformedEvents: Counter
+    let lateEventsDropped: Counter
+    let runsLost: Counter
     let partitionsOwned: Gauge
     let workerToRelaySeconds: ValueHistogram
 
     public init(registry: PrometheusCollectorRegistry) {
-        eventsPublished = registry.makeCounter(name: "herald_relay_events_published_total", help: "Events sequenced, stored in history and published")
-        duplicatesDropped = registry.makeCounter(name: "herald_relay_duplicates_dropped_total", help: "Redelivered events dropped because their event_id was already published")
-        malformedEvents = registry.makeCounter(name: "herald_relay_malformed_events_total", help: "Partition entries dropped because they were not a valid event")
-        partitionsOwned = registry.makeGauge(name: "herald_relay_partitions_owned", help: "Event partitions this relay currently owns")
-        workerToRelaySeconds = registry.makeValueHistogram(
-            name: "herald_relay_event_delay_seconds",
-            buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-            help: "Time from the worker's emit to the relay's publish"
-        )
+        eventsPublished = registry.counter("herald_relay_events_published_total", help: "Events sequenced, stored in history and published")
+        duplicatesDropped = registry.counter("herald_relay_duplicates_dropped_total", help: "Redelivered events dropped because their event_id was already published")
+        malformedEvents = registry.counter("herald_relay_malformed_events_total", help: "Partition entries dropped because they were not a valid event")
+        lateEventsDropped = registry.counter("herald_relay_late_events_dropped_total", help: "Events dropped because their run had already ended")
+        runsLost = registry.counter("herald_relay_runs_worker_lost_total", help: "Runs closed with worker_lost because their worker's lease lapsed")
+        partitionsOwned = registry.gauge("herald_relay_partitions_owned", help: "Event partitions this relay currently owns")
+        workerToRelaySeconds = registry.histogram("herald_relay_event_delay_seconds", help: "Time from the worker's emit to the relay's publish")
     }
 
     func observeDelay(since timestamp: String) {

@@ -34,30 +34,54 @@ public final class RelayService: Service {
     private var membersKey: String { "\(settings.common.keys.prefix):relay:members" }
 
     public func run() async throws {
-        var consumers: [Int: Task<Void, Never>] = [:]
+        let consumers = ConsumerTasks()
         logger.info("relay started", metadata: ["relay": "\(settings.relayID)", "partitions": "\(settings.common.eventPartitions)"])
+        let watchdog = Task { await self.watchForLostWorkers() }
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
-                    try await self.rebalance(&consumers)
+                    try await self.rebalance(consumers)
                 } catch {
                     self.logger.warning("partition upkeep failed; retrying", metadata: ["error": "\(error)"])
                 }
                 try? await Task.sleep(for: self.settings.leaseDuration / 3)
             }
         }
-        for task in consumers.values { task.cancel() }
-        for task in consumers.values { await task.value }
-        for partition in consumers.keys.sorted() {
+        watchdog.cancel()
+        await watchdog.value
+        let stopped = await consumers.stopAll()
+        for partition in stopped {
             try? await lease.release(partition, on: redis)
         }
         _ = try? await redis.send("ZREM", membersKey, settings.relayID)
-        metrics.partitionsOwned.set(0)
-        logger.info("relay stopped; leases released", metadata: ["relay": "\(settings.relayID)", "released": "\(consumers.count)"])
+        metrics.partitionsOwned.set(Int64(0))
+        logger.info("relay stopped; leases released", metadata: ["relay": "\(settings.relayID)", "released": "\(stopped.count)"])
+    }
+
+    /// Sweeps the run queue for runs whose worker's lease lapsed, a few times per lease period.
+    private func watchForLostWorkers() async {
+        let watchdog = WorkerLostWatchdog(
+            keys: settings.common.keys,
+            redis: redis,
+            partitions: settings.common.eventPartitions,
+            runLease: .seconds(settings.common.runLeaseSeconds),
+            name: settings.relayID,
+            metrics: metrics,
+            logger: logger
+        )
+        let interval = max(Duration.milliseconds(500), .seconds(settings.common.runLeaseSeconds) / 4)
+        while !Task.isCancelled {
+            do {
+                try await watchdog.sweep()
+            } catch {
+                logger.warning("lost-worker sweep failed; retrying", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: interval)
+        }
     }
 
     /// One round of lease upkeep: heartbeat, renew, give back extras, take free partitions up to the fair share.
-    private func rebalance(_ consumers: inout [Int: Task<Void, Never>]) async throws {
+    private func rebalance(_ consumers: ConsumerTasks) async throws {
         let now = try await redisTimeMilliseconds()
         let expiry = now + Int(settings.leaseDuration.milliseconds)
         _ = try await redis.send("ZADD", membersKey, String(expiry), settings.relayID)
@@ -66,26 +90,26 @@ public final class RelayService: Service {
         let partitions = settings.common.eventPartitions
         let share = (partitions + liveRelays - 1) / liveRelays
 
-        for partition in consumers.keys.sorted() {
+        for partition in await consumers.owned {
             if try await !lease.acquireOrRenew(partition, on: redis) {
                 logger.warning("lost partition lease", metadata: ["partition": "\(partition)"])
-                consumers.removeValue(forKey: partition)?.cancel()
+                await consumers.stop(partition)
             }
         }
-        while consumers.count > share, let partition = consumers.keys.max() {
-            let task = consumers.removeValue(forKey: partition)
-            task?.cancel()
-            await task?.value
+        while await consumers.count > share, let partition = await consumers.owned.last {
+            await consumers.stop(partition)
             try await lease.release(partition, on: redis)
             logger.info("handed partition back for balance", metadata: ["partition": "\(partition)"])
         }
-        for partition in 0..<partitions where consumers.count < share && consumers[partition] == nil {
+        for partition in 0..<partitions {
+            guard await consumers.count < share else { break }
+            guard await !consumers.owns(partition) else { continue }
             if try await lease.acquireOrRenew(partition, on: redis) {
                 logger.info("owning partition", metadata: ["partition": "\(partition)"])
-                consumers[partition] = startConsumer(partition)
+                await consumers.start(partition, startConsumer(partition))
             }
         }
-        metrics.partitionsOwned.set(consumers.count)
+        metrics.partitionsOwned.set(Int64(await consumers.count))
     }
 
     private func startConsumer(_ partition: Int) -> Task<Void, Never> {
@@ -123,5 +147,33 @@ public final class RelayService: Service {
             throw RelayError.unexpectedReply("TIME returned \(reply)")
         }
         return seconds * 1000 + micros / 1000
+    }
+}
+
+/// The consumer task of each partition this relay owns.
+private actor ConsumerTasks {
+    private var tasks: [Int: Task<Void, Never>] = [:]
+
+    var owned: [Int] { tasks.keys.sorted() }
+    var count: Int { tasks.count }
+
+    func owns(_ partition: Int) -> Bool { tasks[partition] != nil }
+
+    func start(_ partition: Int, _ task: Task<Void, Never>) {
+        tasks[partition] = task
+    }
+
+    /// Stops a partition's consumer and waits until it has finished its batch.
+    func stop(_ partition: Int) async {
+        guard let task = tasks.removeValue(forKey: partition) else { return }
+        task.cancel()
+        await task.value
+    }
+
+    /// Stops every consumer; returns the partitions that were owned.
+    func stopAll() async -> [Int] {
+        let partitions = owned
+        for partition in partitions { await stop(partition) }
+        return partitions
     }
 }

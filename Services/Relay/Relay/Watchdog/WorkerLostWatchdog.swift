@@ -1,0 +1,85 @@
+import Foundation
+import HeraldCore
+import HeraldProtocol
+import Logging
+import Redis
+
+/// Ends the runs whose worker died, so no chat waits forever (DESIGN.md section 6, rule 7).
+///
+/// A worker holds each run it executes under a lease it renews. A run still unacknowledged on the
+/// run queue whose lease has lapsed belongs to a dead worker: the watchdog claims it (the claim is
+/// atomic, so among many relays exactly one handles it), works out from the events already emitted
+/// what is still open, and appends the events that close it — failed tool calls, failed agents and
+/// the supervisor's `agent_error` `worker_lost` — behind the dead worker's own events, in the
+/// thread's partition, so the relay publishes them in order like any other events.
+struct WorkerLostWatchdog: Sendable {
+    let keys: RedisKeys
+    let redis: RedisClient
+    let partitions: Int
+    let runLease: Duration
+    let name: String
+    let metrics: RelayMetrics
+    let logger: Logger
+
+    static let message = "the worker running this request stopped responding"
+
+    /// One sweep over the run queue's unacknowledged entries.
+    func sweep() async throws {
+        // From "0": runs queued before any worker existed must still be delivered.
+        try await redis.xgroupCreate(keys.runQueue, group: RedisKeys.runConsumerGroup, startID: "0", makeStream: true)
+        let leaseMilliseconds = String(runLease.milliseconds)
+        let reply = try await redis.send("XPENDING", keys.runQueue, RedisKeys.runConsumerGroup, "IDLE", leaseMilliseconds, "-", "+", "100")
+        for entry in reply.array ?? [] {
+            guard let fields = entry.array, let entryID = fields.first?.string else { continue }
+            try await inspect(entryID: entryID, leaseMilliseconds: leaseMilliseconds)
+        }
+    }
+
+    private func inspect(entryID: String, leaseMilliseconds: String) async throws {
+        guard let request = try await redis.xrange(keys.runQueue, start: entryID, end: entryID).first?.string(RunRequest.streamField).flatMap({ try? RunRequest.decode($0) }) else {
+            // The entry is gone or unreadable: nothing can be closed, just stop tracking it.
+            _ = try await redis.xack(keys.runQueue, group: RedisKeys.runConsumerGroup, ids: [entryID])
+            return
+        }
+        if try await redis.send("EXISTS", keys.runLease(request.runID)).int == 1 { return }
+        // Claiming resets the entry's idle time, so any other relay's watchdog now passes it by.
+        let claimed = try await redis.send("XCLAIM", keys.runQueue, RedisKeys.runConsumerGroup, name, leaseMilliseconds, entryID, "JUSTID")
+        guard claimed.array?.isEmpty == false else { return }
+
+        let progress = try await progress(of: request)
+        let closing = progress.closingEvents(threadID: request.threadID, runID: request.runID, code: .workerLost, message: Self.message, retryable: true)
+        let partition = keys.eventPartition(RedisKeys.partition(of: request.threadID, partitions: partitions))
+        for event in closing {
+            _ = try await redis.xadd(partition, fields: [(RelayStreamField.event, RedisArgument(event.encodedJSON()))])
+        }
+        _ = try await redis.send("HSET", keys.run(request.runID), "status", progress.ended ? "done" : "worker_lost")
+        _ = try await redis.xack(keys.runQueue, group: RedisKeys.runConsumerGroup, ids: [entryID])
+        _ = try await redis.send("XDEL", keys.runQueue, entryID)
+        if !closing.isEmpty {
+            metrics.runsLost.increment()
+            logger.warning("run's worker is gone; closed the run with worker_lost", metadata: ["run": "\(request.runID)", "thread": "\(request.threadID)", "closing_events": "\(closing.count)"])
+        }
+    }
+
+    /// The run's events so far: those still waiting in its partition, then those already published.
+    /// Reading the partition first means an event moving from one to the other meanwhile is seen at
+    /// least once (the relay writes history before deleting from the partition).
+    private func progress(of request: RunRequest) async throws -> RunProgress {
+        let partition = keys.eventPartition(RedisKeys.partition(of: request.threadID, partitions: partitions))
+        let pendingEvents = try await redis.xrange(partition).compactMap { entry -> AgentEvent? in
+            guard let json = entry.string(RelayStreamField.event), let event = try? AgentEvent.decode(json), event.runID == request.runID else { return nil }
+            return event
+        }
+        let history = try await redis.send("ZRANGE", keys.threadHistory(request.threadID), "0", "-1")
+        let publishedEvents = (history.array ?? []).compactMap { value -> AgentEvent? in
+            guard let text = value.string, let frame = try? EventFrame.decode(text), frame.runID == request.runID else { return nil }
+            return frame.event
+        }
+        var seen = Set<String>()
+        var progress = RunProgress()
+        for event in publishedEvents + pendingEvents where seen.insert(event.eventID).inserted {
+            progress.apply(event)
+        }
+        return progress
+    }
+}
