@@ -11,6 +11,7 @@ let serviceDependencies: [Target.Dependency] = [
     "Redis",
     "HeraldProtocol",
     .product(name: "Logging", package: "swift-log"),
+    .product(name: "NIOCore", package: "swift-nio"),
     .product(name: "Prometheus", package: "swift-prometheus"),
     .product(name: "Hummingbird", package: "hummingbird"),
     .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -36,8 +36,7 @@ struct IsolationAndResumeTests {
                 let ownThreads = Set(queued.map(\.threadID))
                 let ownRuns = Set(queued.map(\.runID))
                 // Every frame this connection ever received, not only the ones read above.
-                for text in await client.received {
-                    guard case .event(let frame) = IncomingFrame(text: text) else { continue }
+                for frame in await client.receivedEvents {
                     #expect(ownThreads.contains(frame.threadID), "user \(client.userID) got a frame of thread \(frame.threadID)")
                     #expect(ownRuns.contains(frame.runID))
                 }
@@ -62,10 +61,7 @@ struct IsolationAndResumeTests {
             try await second.send(.resume(.init(threadID: queued.threadID, afterSeq: 0)))
             let secondFrames = try await second.events(untilEndOf: queued.runID)
             let firstFrames = try await first.events(untilEndOf: queued.runID)
-            let firstAll = (await first.received).compactMap { text -> EventFrame? in
-                if case .event(let frame) = IncomingFrame(text: text) { return frame }
-                return nil
-            }
+            let firstAll = await first.receivedEvents
             expectValidRuns(firstAll)
             expectValidRuns(secondFrames)
             #expect(secondFrames.first?.seq == 1)

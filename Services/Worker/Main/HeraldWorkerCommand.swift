@@ -1,0 +1,65 @@
+import ArgumentParser
+import Foundation
+import HeraldCore
+import Logging
+import Prometheus
+import Redis
+import ServiceLifecycle
+import Worker
+
+/// `herald-worker`: runs agent runs from the run queue and streams their events to the relay.
+@main
+struct HeraldWorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "herald-worker",
+        abstract: "Runs agent runs (supervisor, sub-agents, language model, tools) from the run queue and streams every event to the relay."
+    )
+
+    @OptionGroup var options: WorkerOptions
+
+    func run() async throws {
+        let settings: WorkerSettings
+        do {
+            settings = try options.resolve()
+        } catch let error as SettingError {
+            // One clear line naming the setting, then a non-zero exit.
+            FileHandle.standardError.write(Data("herald-worker: invalid setting \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        let logger = LoggingBootstrap.bootstrap(label: "herald-worker", level: settings.common.logLevel)
+        if SettingsResolver().optionalString(nil, env: "HERALD_LLM_BASE_URL") != nil {
+            logger.warning("HERALD_LLM_BASE_URL is set, but this build has only the offline model; using it")
+        }
+
+        let docs: DocsIndex
+        if let directory = settings.docsDirectory {
+            do {
+                docs = try DocsIndex.load(directory: directory)
+                logger.info("docs indexed", metadata: ["dir": "\(directory.path)", "passages": "\(docs.passages.count)"])
+            } catch {
+                FileHandle.standardError.write(Data("herald-worker: invalid setting HERALD_DOCS_DIR: cannot read \(directory.path): \(error)\n".utf8))
+                throw ExitCode(2)
+            }
+        } else {
+            docs = .empty
+            logger.warning("no docs folder found; search_docs will say so (set HERALD_DOCS_DIR)")
+        }
+
+        let registry = PrometheusCollectorRegistry()
+        let redis = RedisClient(configuration: settings.common.redis, logger: logger)
+        let worker = WorkerService(
+            settings: settings,
+            redis: redis,
+            model: OfflineModel(wordDelay: settings.offlineDelay),
+            tools: ToolRegistry.standard(docs: docs),
+            metrics: WorkerMetrics(registry: registry),
+            logger: logger)
+        let admin = OperatorRoutes.application(host: settings.adminHost, port: settings.adminPort, redis: redis, registry: registry, logger: logger)
+        // Shut down in reverse order: the worker drains first while health and metrics stay up.
+        let group = ServiceGroup(
+            configuration: .init(services: [admin, worker], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        )
+        try await group.run()
+        await redis.close()
+    }
+}

@@ -1,0 +1,31 @@
+import HeraldProtocol
+
+/// What the supervisor's run produced.
+public struct SupervisorResult: Sendable, Equatable {
+    public var report: String
+    public var toolCalls: Int
+}
+
+/// The agent every run opens with: runs `triage`, `assistant` and `reporting` in turn through an
+/// `AgentRunner`. Its own `agent_started` and terminal event are the engine's to emit.
+public struct Supervisor: Sendable {
+    public let name = AgentName.supervisor
+    private let runner: AgentRunner
+    private let triage: TriageAgent
+    private let assistant: AssistantAgent
+    private let reporting: ReportingAgent
+
+    public init(sink: any EventSink, model: any LanguageModel, tools: ToolRegistry, configuration: EngineConfiguration) {
+        self.runner = AgentRunner(sink: sink, parent: AgentName.supervisor)
+        self.triage = TriageAgent(sink: sink, tools: tools)
+        self.assistant = AssistantAgent(sink: sink, model: model, tools: tools, configuration: configuration)
+        self.reporting = ReportingAgent(sink: sink)
+    }
+
+    public func run(in run: RunContext) async throws -> SupervisorResult {
+        let plan = try await runner.execute(triage, run.input, in: run)
+        let answer = try await runner.execute(assistant, plan, in: run)
+        let report = try await runner.execute(reporting, answer, in: run)
+        return SupervisorResult(report: report, toolCalls: answer.toolOutcomes.count)
+    }
+}

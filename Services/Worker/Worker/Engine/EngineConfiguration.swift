@@ -1,0 +1,33 @@
+/// How the engine runs: time limits, the tool loop's bound, retrying of events, the system prompt.
+public struct EngineConfiguration: Sendable {
+    /// Time limit of a tool call when the tool sets none (`HERALD_TOOL_TIMEOUT_SECONDS`).
+    public var toolTimeout: Duration
+    /// Time limit of a whole run, nil for none (`HERALD_RUN_TIMEOUT_SECONDS`); past it the run ends with `agent_error` `timeout`.
+    public var runTimeout: Duration?
+    /// Model calls per run: after this many rounds of tool calls the model must answer without tools.
+    public var maximumModelRounds: Int
+    /// Retrying of events while the sink fails (`HERALD_REDIS_RETRY_SECONDS`).
+    public var emitRetry: EmitRetryPolicy
+    /// The system message the assistant's model gets first.
+    public var systemPrompt: String
+
+    public init(
+        toolTimeout: Duration = .seconds(30),
+        runTimeout: Duration? = .seconds(900),
+        maximumModelRounds: Int = 8,
+        emitRetry: EmitRetryPolicy = EmitRetryPolicy(),
+        systemPrompt: String = EngineConfiguration.defaultSystemPrompt
+    ) {
+        self.toolTimeout = toolTimeout
+        self.runTimeout = runTimeout
+        self.maximumModelRounds = max(1, maximumModelRounds)
+        self.emitRetry = emitRetry
+        self.systemPrompt = systemPrompt
+    }
+
+    public static let defaultSystemPrompt = """
+        You are Herald's assistant in a chat. Answer the user's latest message clearly and briefly. \
+        Use the tools when they help: calculator for arithmetic, clock for the date and time, wait to pause, \
+        search_docs for questions about Herald. When a tool fails, say what failed and why.
+        """
+}

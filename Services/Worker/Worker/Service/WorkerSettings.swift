@@ -1,0 +1,66 @@
+import Foundation
+import HeraldCore
+
+/// Everything a worker needs to know, resolved from flags and the environment.
+public struct WorkerSettings: Sendable {
+    public var common: CommonSettings
+    /// This worker's consumer name in the run queue's group and the value of its run leases; unique per process.
+    public var workerID: String
+    /// Runs executed at once (`HERALD_WORKER_CONCURRENCY`).
+    public var concurrency: Int
+    /// The offline model's pause before each streamed word (`HERALD_OFFLINE_DELAY_MS`).
+    public var offlineDelay: Duration
+    /// The docs `search_docs` searches (`HERALD_DOCS_DIR`, else found next to the working directory or the executable).
+    public var docsDirectory: URL?
+    /// Time limit of a tool call for tools without their own (`HERALD_TOOL_TIMEOUT_SECONDS`).
+    public var toolTimeout: Duration
+    /// Time limit of a whole run, nil for none (`HERALD_RUN_TIMEOUT_SECONDS`, 0 for none).
+    public var runTimeout: Duration?
+    /// How long a shutting-down worker lets its runs finish before cancelling them (`HERALD_WORKER_GRACE_SECONDS`).
+    public var gracePeriod: Duration
+    /// How long an event or a run's bookkeeping is retried while Redis fails (`HERALD_REDIS_RETRY_SECONDS`).
+    public var redisRetry: Duration
+    /// Conversation turns kept per thread for later runs (`HERALD_CONVERSATION_TURNS`).
+    public var conversationTurns: Int
+    public var adminHost: String
+    public var adminPort: Int
+
+    public init(
+        common: CommonSettings,
+        workerID: String = Identifier.make("worker"),
+        concurrency: Int = 8,
+        offlineDelay: Duration = .milliseconds(20),
+        docsDirectory: URL? = nil,
+        toolTimeout: Duration = .seconds(30),
+        runTimeout: Duration? = .seconds(900),
+        gracePeriod: Duration = .seconds(10),
+        redisRetry: Duration = .seconds(30),
+        conversationTurns: Int = 40,
+        adminHost: String = "0.0.0.0",
+        adminPort: Int = 9091
+    ) {
+        self.common = common
+        self.workerID = workerID
+        self.concurrency = concurrency
+        self.offlineDelay = offlineDelay
+        self.docsDirectory = docsDirectory
+        self.toolTimeout = toolTimeout
+        self.runTimeout = runTimeout
+        self.gracePeriod = gracePeriod
+        self.redisRetry = redisRetry
+        self.conversationTurns = conversationTurns
+        self.adminHost = adminHost
+        self.adminPort = adminPort
+    }
+
+    /// The run lease's lifetime without renewal (`HERALD_RUN_LEASE_SECONDS`).
+    public var runLease: Duration { .seconds(common.runLeaseSeconds) }
+
+    /// The engine's configuration under these settings.
+    public var engine: EngineConfiguration {
+        EngineConfiguration(
+            toolTimeout: toolTimeout,
+            runTimeout: runTimeout,
+            emitRetry: EmitRetryPolicy(maximumDuration: redisRetry))
+    }
+}
