@@ -26,6 +26,7 @@ let package = Package(
         .executable(name: "herald-worker", targets: ["herald-worker"]),
         .executable(name: "herald-relay", targets: ["herald-relay"]),
         .executable(name: "herald-redis-bench", targets: ["herald-redis-bench"]),
+        .executable(name: "herald-bench", targets: ["herald-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -147,6 +148,25 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/RedisBench",
+            swiftSettings: strict
+        ),
+
+        .executableTarget(
+            name: "herald-bench",
+            dependencies: [
+                "Redis",
+                "HeraldProtocol",
+                "HeraldCore",
+                "Relay",
+                "HeraldTesting",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Benchmarks/HeraldBench",
             swiftSettings: strict
         ),
 

@@ -17,7 +17,8 @@ case "$mode" in
     need libhiredis-dev; need pkg-config; need redis-server; need ca-certificates ;;
   --test)
     need libhiredis-dev; need pkg-config; need redis-server; need ca-certificates
-    need chromium; need chromium-driver; need python3-pip; need curl ;;
+    need chromium; need chromium-driver; need python3-pip; need curl
+    need nginx; need docker-compose ;;
   *)
     echo "usage: $0 [--runtime|--test]" >&2; exit 2 ;;
 esac

@@ -6,6 +6,7 @@
 #   HERALD_BUILD=release       build configuration (debug builds faster)
 #   HERALD_WORKERS=2           how many workers to start
 #   HERALD_SKIP_BUILD=1        use the binaries already built
+#   HERALD_BIN_DIR=path        where those binaries are (default: SwiftPM's bin folder)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +21,7 @@ if [ -z "${HERALD_SKIP_BUILD:-}" ]; then
   swift build -c "$config" --product herald-worker
   swift build -c "$config" --product herald-relay
 fi
-bin=$(swift build -c "$config" --show-bin-path)
+bin=${HERALD_BIN_DIR:-$(swift build -c "$config" --show-bin-path)}
 
 state=$(mktemp -d -t herald-run.XXXXXX)
 pids=()

@@ -14,7 +14,7 @@ mkdir -p artifacts
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 HERALD_PORT=$port HERALD_SKIP_BUILD=1 HERALD_BUILD=debug HERALD_OFFLINE_DELAY_MS=5 scripts/run.sh >artifacts/browser-deployment.log 2>&1 &
 deployment=$!
-trap 'kill -INT $deployment 2>/dev/null; wait $deployment 2>/dev/null || true' EXIT
+trap 'kill -TERM $deployment 2>/dev/null; wait $deployment 2>/dev/null || true' EXIT
 for _ in $(seq 1 300); do
   grep -q "Herald is running" artifacts/browser-deployment.log 2>/dev/null && break
   kill -0 $deployment 2>/dev/null || { cat artifacts/browser-deployment.log; exit 1; }

@@ -1,0 +1,189 @@
+import ArgumentParser
+import Foundation
+import HTTPTypes
+import HeraldProtocol
+import HummingbirdWSClient
+import Logging
+import NIOCore
+import NIOWebSocket
+
+/// Where the gateway's WebSocket is: `ws://host:port/path`.
+struct GatewayTarget: Sendable, CustomStringConvertible {
+    var host: String
+    var port: Int
+    var path: String
+
+    init(url: String) throws {
+        guard let components = URLComponents(string: url), components.scheme == "ws", let host = components.host, !host.isEmpty else {
+            throw ValidationError("--url must look like ws://127.0.0.1:8080/ws, got '\(url)'")
+        }
+        self.host = host
+        self.port = components.port ?? 80
+        self.path = components.path.isEmpty ? "/ws" : components.path
+    }
+
+    init(host: String, port: Int, path: String = "/ws") {
+        self.host = host
+        self.port = port
+        self.path = path
+    }
+
+    var url: String { "ws://\(host):\(port)\(path)" }
+    var description: String { url }
+
+    /// The gateway's `/metrics` on the same port.
+    var metrics: MetricsEndpoint { MetricsEndpoint(port: port) }
+}
+
+/// Flags naming the gateway: `--url`, or `--host` and `--port`.
+struct GatewayOptions: ParsableArguments {
+    @Option(help: "The gateway's WebSocket endpoint (overrides --host/--port).")
+    var url: String?
+
+    @Option(help: "The gateway's host.")
+    var host = "127.0.0.1"
+
+    @Option(help: "The gateway's port.")
+    var port = 8080
+
+    func target() throws -> GatewayTarget {
+        if let url { return try GatewayTarget(url: url) }
+        return GatewayTarget(host: host, port: port)
+    }
+}
+
+/// Why a socket could not be used.
+enum BenchSocketError: Error, CustomStringConvertible {
+    case closedBeforeEstablished(code: Int?)
+    case unexpectedFirstFrame(String)
+
+    var description: String {
+        switch self {
+        case .closedBeforeEstablished(let code): "the gateway closed the connection before connection_established (close code \(code.map(String.init) ?? "none"))"
+        case .unexpectedFirstFrame(let text): "the first frame was not connection_established: \(text.prefix(200))"
+        }
+    }
+}
+
+/// A lean WebSocket client for load: speaks `herald.v1`, hands every text frame after
+/// `connection_established` to a callback as raw bytes with its receipt time, and keeps nothing.
+///
+/// `ChatTestClient` (HeraldTesting) records and decodes every frame, which is right for tests and too
+/// costly for tens of thousands of frames per second on the machine that also runs the deployment.
+final class BenchSocket: Sendable {
+    /// Called on the socket's reading task, in arrival order: the frame's bytes and when they arrived
+    /// (`WallClock.now()`, taken before anything else is done with them).
+    typealias FrameHandler = @Sendable (ByteBuffer, Double) -> Void
+
+    let established: ServerMessage.ConnectionEstablished
+    private let outbound: WebSocketOutboundWriter
+    private let task: Task<WebSocketCloseFrame?, any Error>
+
+    private init(established: ServerMessage.ConnectionEstablished, outbound: WebSocketOutboundWriter, task: Task<WebSocketCloseFrame?, any Error>) {
+        self.established = established
+        self.outbound = outbound
+        self.task = task
+    }
+
+    /// Connects (as a new guest, or as the user of `token`) and waits for `connection_established`.
+    static func connect(_ target: GatewayTarget, token: String? = nil, logger: Logger, onFrame: @escaping FrameHandler) async throws -> BenchSocket {
+        var protocols = [HeraldProtocolVersion.subprotocol]
+        if let token { protocols.append("bearer.\(token)") }
+        var headers = HTTPFields()
+        headers[.secWebSocketProtocol] = protocols.joined(separator: ", ")
+        let configuration = WebSocketClientConfiguration(maxFrameSize: 1 << 24, additionalHeaders: headers, closeTimeout: .seconds(5))
+        let (ready, readyContinuation) = AsyncThrowingStream<(WebSocketOutboundWriter, ServerMessage.ConnectionEstablished), any Error>.makeStream()
+
+        let client = WebSocketClient(url: target.url, configuration: configuration, logger: logger) { inbound, outbound, _ in
+            var iterator = inbound.makeAsyncIterator()
+            var pending: ByteBuffer?
+            var first = true
+            while let frame = try await iterator.next() {
+                let received = WallClock.now()
+                var data = frame.data
+                if !frame.fin || pending != nil {
+                    // A fragmented message: gather it (the gateway sends whole frames, but a client must not rely on it).
+                    if pending == nil { pending = data } else { pending!.writeImmutableBuffer(data) }
+                    guard frame.fin else { continue }
+                    data = pending!
+                    pending = nil
+                }
+                if first {
+                    first = false
+                    let text = String(buffer: data)
+                    guard case .connectionEstablished(let established)? = try? ServerMessage.decode(text) else {
+                        readyContinuation.finish(throwing: BenchSocketError.unexpectedFirstFrame(text))
+                        return
+                    }
+                    readyContinuation.yield((outbound, established))
+                    readyContinuation.finish()
+                    continue
+                }
+                onFrame(data, received)
+            }
+        }
+        let task = Task {
+            do {
+                let close = try await client.run()
+                readyContinuation.finish(throwing: BenchSocketError.closedBeforeEstablished(code: close.map { Int(UInt16(webSocketErrorCode: $0.closeCode)) }))
+                return close
+            } catch {
+                readyContinuation.finish(throwing: error)
+                throw error
+            }
+        }
+        do {
+            var readyIterator = ready.makeAsyncIterator()
+            guard let (outbound, established) = try await readyIterator.next() else {
+                throw BenchSocketError.closedBeforeEstablished(code: nil)
+            }
+            return BenchSocket(established: established, outbound: outbound, task: task)
+        } catch {
+            task.cancel()
+            throw error
+        }
+    }
+
+    func send(_ message: ClientMessage) async throws {
+        try await outbound.write(.text(message.encoded()))
+    }
+
+    /// Closes normally and waits (up to the close timeout) for the connection to end.
+    func close() async {
+        try? await outbound.close(.normalClosure, reason: nil)
+        _ = try? await task.value
+    }
+
+    /// Waits for the connection to end; the server's close code, if it sent one.
+    func closed() async -> Int? {
+        let frame = try? await task.value
+        return frame.flatMap { $0.map { Int(UInt16(webSocketErrorCode: $0.closeCode)) } }
+    }
+
+    /// Drops the connection without a close handshake.
+    func abandon() {
+        task.cancel()
+    }
+}
+
+/// Runs `body` for `0..<count` with at most `width` at once; returns the results in index order.
+func boundedConcurrentMap<T: Sendable>(_ count: Int, width: Int, _ body: @escaping @Sendable (Int) async -> T) async -> [T] {
+    await withTaskGroup(of: (Int, T).self) { group in
+        var results = [T?](repeating: nil, count: count)
+        var next = 0
+        while next < min(width, count) {
+            let index = next
+            group.addTask { (index, await body(index)) }
+            next += 1
+        }
+        while let (index, value) = await group.next() {
+            results[index] = value
+            if next < count {
+                let index = next
+                group.addTask { (index, await body(index)) }
+                next += 1
+            }
+        }
+        return results.map { $0! }
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import HeraldCore
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import Prometheus
+import Redis
+import ServiceLifecycle
+
+/// herald-gateway: the WebSocket endpoint browsers talk to, the chat page, health and metrics, on one port.
+///
+/// Build it, then run `services()` in one `ServiceGroup`. Shutdown goes through them in reverse:
+/// every socket is closed with 1001 first, then the HTTP server stops, then the pub/sub connection.
+public struct Gateway: Sendable {
+    public let settings: GatewaySettings
+    let redis: RedisClient
+    let subscriber: RedisSubscriber
+    let registry: PrometheusCollectorRegistry
+    let logger: Logger
+    let connections: ConnectionServices
+    let authenticator: TokenAuthenticator
+
+    public init(settings: GatewaySettings, redis: RedisClient, subscriber: RedisSubscriber, registry: PrometheusCollectorRegistry, logger: Logger) {
+        self.settings = settings
+        self.redis = redis
+        self.subscriber = subscriber
+        self.registry = registry
+        self.logger = logger
+        let metrics = GatewayMetrics(registry: registry)
+        let keys = settings.common.keys
+        self.connections = ConnectionServices(
+            settings: settings,
+            runs: RunStore(redis: redis, keys: keys, ttlSeconds: settings.common.historyTTLSeconds),
+            history: ThreadHistory(redis: redis, keys: keys),
+            fanout: ThreadFanout(subscriber: subscriber, keys: keys, metrics: metrics, logger: logger),
+            registry: ConnectionRegistry(),
+            metrics: metrics,
+            logger: logger
+        )
+        self.authenticator = TokenAuthenticator(
+            mode: settings.jwtSecret.map { .jwt(secret: $0) } ?? .guest,
+            redis: redis,
+            keys: keys,
+            guestTokenLifetime: settings.guestTokenLifetime,
+            logger: logger
+        )
+    }
+
+    /// The services to run together, in start order. `onServerRunning` receives the bound port.
+    public func services(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> [any Service] {
+        [
+            SubscriberService(subscriber: subscriber),
+            makeApplication(onServerRunning: onServerRunning),
+            ConnectionDrainService(registry: connections.registry, closeTimeout: settings.closeTimeout, logger: logger),
+        ]
+    }
+
+    /// Number of open WebSocket connections.
+    public var connectionCount: Int {
+        get async { await connections.registry.count }
+    }
+
+    /// Number of threads this gateway is subscribed to.
+    public var watchedThreadCount: Int {
+        get async { await connections.fanout.watchedThreadCount }
+    }
+
+    private func makeApplication(onServerRunning: @escaping @Sendable (Int) async -> Void) -> some Service {
+        let router = Router()
+        // Pages and scripts change with deployments: browsers revalidate instead of running a stale copy.
+        let noCache = CacheControl([(.text, [.noCache]), (.application, [.noCache])])
+        router.add(middleware: FileMiddleware(publicDirectory(), cacheControl: noCache, searchForIndexHtml: true, logger: logger))
+        OperatorRoutes.add(to: router, redis: redis, registry: registry)
+
+        let gate = WebSocketGate(authenticator: authenticator, connections: connections)
+        let webSocket = WebSocketServerConfiguration(
+            maxFrameSize: settings.maxFrameBytes,
+            autoPing: .enabled(timePeriod: settings.pingInterval),
+            closeTimeout: settings.closeTimeout,
+            validateUTF8: true
+        )
+        return Application(
+            router: router,
+            server: .http1WebSocketUpgrade(configuration: .init(ws: webSocket)) { request, channel, _ in
+                await gate.shouldUpgrade(request, channel: channel)
+            },
+            configuration: ApplicationConfiguration(address: .hostname(settings.host, port: settings.port), serverName: "herald-gateway"),
+            onServerRunning: { channel in
+                await onServerRunning(channel.localAddress?.port ?? 0)
+            },
+            logger: logger
+        )
+    }
+
+    private func publicDirectory() -> String {
+        if let folder = settings.publicDirectory { return folder }
+        return Bundle.module.url(forResource: "Public", withExtension: nil)?.path ?? Bundle.module.bundlePath + "/Public"
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import HeraldProtocol
+import Prometheus
+
+/// The gateway's metrics, registered with help text on the process's Prometheus registry.
+public struct GatewayMetrics: Sendable {
+    let connections: Gauge
+    let connectionsOpened: Counter
+    let upgradesRefused: Counter
+    let watchedThreads: Gauge
+    let framesSent: Counter
+    let eventLatency: ValueHistogram
+    let errors: [ErrorCode: Counter]
+    let slowConsumerDisconnects: Counter
+    let runsQueued: Counter
+    let catchUps: Counter
+
+    public init(registry: PrometheusCollectorRegistry) {
+        func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+            MetricNameDescriptor(namespace: "herald", subsystem: "gateway", metricName: metric, unitName: unit, helpText: help)
+        }
+        connections = registry.makeGauge(descriptor: name("connections", "", "Open WebSocket connections"))
+        connectionsOpened = registry.makeCounter(descriptor: name("connections_opened", "total", "WebSocket connections accepted"))
+        upgradesRefused = registry.makeCounter(
+            descriptor: name("upgrades_refused", "total", "WebSocket upgrades refused before the upgrade (bad token, shutting down)")
+        )
+        watchedThreads = registry.makeGauge(
+            descriptor: name("watched_threads", "", "Threads this gateway is subscribed to because a local connection watches them")
+        )
+        framesSent = registry.makeCounter(descriptor: name("frames_sent", "total", "Event frames written to WebSocket connections, live or replayed"))
+        eventLatency = registry.makeValueHistogram(
+            descriptor: name("event_latency", "seconds", "Time from the worker's emit (frame timestamp) to the write on a live WebSocket"),
+            buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+        )
+        var errors: [ErrorCode: Counter] = [:]
+        for code in ErrorCode.allCases {
+            errors[code] = registry.makeCounter(descriptor: name("errors", "total", "Error frames sent to clients, by code"), labels: [("code", code.rawValue)])
+        }
+        self.errors = errors
+        slowConsumerDisconnects = registry.makeCounter(
+            descriptor: name("slow_consumer_disconnects", "total", "Connections closed with 4008 because their outbound queue overflowed")
+        )
+        runsQueued = registry.makeCounter(descriptor: name("runs_queued", "total", "Runs put on the run queue"))
+        catchUps = registry.makeCounter(
+            descriptor: name("catch_ups", "total", "History reads that filled a connection's view (resume, lost pub/sub connection, overflow, out-of-order frame)")
+        )
+    }
+
+    func recordError(_ code: ErrorCode) {
+        errors[code]?.increment()
+    }
+
+    func recordLatency(since emitted: Date) {
+        eventLatency.record(max(0, Date().timeIntervalSince(emitted)))
+    }
+}

@@ -1,0 +1,227 @@
+import Foundation
+import HeraldProtocol
+import Logging
+import NIOCore
+
+/// One browser's WebSocket: its bounded outbound queue and, for each thread it watches, how far
+/// that thread's log has been sent to it.
+///
+/// Everything that reaches the socket passes through here, in order: replies, live frames from
+/// the thread feeds and frames replayed from history. A writer task (see `ConnectionSession`)
+/// drains the queue onto the socket.
+actor Connection {
+    /// What the writer sends next.
+    enum Outgoing: Sendable {
+        /// A text frame; `emittedAt` is set for live events, for the latency metric.
+        case text(ByteBuffer, isEvent: Bool, emittedAt: Date?)
+        /// A close frame; nothing follows it.
+        case close(code: UInt16, reason: String)
+    }
+
+    /// Why the connection is closing, for the log line.
+    struct CloseCause: Sendable, CustomStringConvertible {
+        var code: UInt16
+        var reason: String
+        var description: String { "\(code) \(reason)" }
+    }
+
+    nonisolated let id: String
+    nonisolated let identity: ConnectionIdentity
+    let history: ThreadHistory
+    let metrics: GatewayMetrics
+    let logger: Logger
+    private let channel: any Channel
+    private let queueLimit: Int
+    private let closeTimeout: Duration
+
+    // Outbound queue. Queued frames and live frames held back during a catch-up are both memory a
+    // consumer that does not read makes the gateway keep: together they are bounded by `queueLimit`.
+    private var queue: [Outgoing] = []
+    private var queuedBytes = 0
+    private var heldBytes = 0
+    /// Bytes the writer took and is still writing.
+    private var inFlightBytes = 0
+    private var writer: CheckedContinuation<[Outgoing]?, Never>?
+    private var roomWaiters: [CheckedContinuation<Void, Never>] = []
+    private(set) var closeCause: CloseCause?
+    private var ended = false
+    private var forceClose: Task<Void, Never>?
+    private var expiry: Task<Void, Never>?
+
+    /// Per watched thread: what was sent and what waits.
+    var cursors: [String: ThreadCursor] = [:]
+
+    init(
+        id: String,
+        identity: ConnectionIdentity,
+        channel: any Channel,
+        history: ThreadHistory,
+        queueLimit: Int,
+        closeTimeout: Duration,
+        metrics: GatewayMetrics,
+        logger: Logger
+    ) {
+        self.id = id
+        self.identity = identity
+        self.channel = channel
+        self.history = history
+        self.queueLimit = queueLimit
+        self.closeTimeout = closeTimeout
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    /// True once a close has started (or the peer went away): nothing more is queued.
+    var isClosing: Bool { closeCause != nil || ended }
+
+    // MARK: Sending
+
+    /// Queues a reply.
+    func send(_ message: ServerMessage) {
+        if case .error(let error) = message {
+            metrics.recordError(error.code)
+        }
+        enqueue(.text(ByteBuffer(string: message.encoded()), isEvent: false, emittedAt: nil))
+    }
+
+    /// Queues a frame, or closes the connection as a slow consumer when its queue is full.
+    func enqueue(_ item: Outgoing) {
+        guard !isClosing else { return }
+        let size = item.byteCount
+        // A frame always fits into an empty queue, so one large frame cannot count as slowness.
+        let buffered = queuedBytes + heldBytes
+        if buffered > 0, buffered + size > queueLimit {
+            closeAsSlowConsumer()
+            return
+        }
+        queue.append(item)
+        queuedBytes += size
+        wakeWriter()
+    }
+
+    /// Waits until what the writer has not yet written is below half the queue limit, so a long replay
+    /// from history flows at the client's pace instead of overflowing the queue.
+    func waitForRoom() async {
+        while !isClosing, queuedBytes + inFlightBytes > queueLimit / 2 {
+            await withCheckedContinuation { roomWaiters.append($0) }
+        }
+    }
+
+    /// Accounts for live frames held back (or released) during a catch-up.
+    func heldBytesChanged(by delta: Int) {
+        heldBytes += delta
+        if delta > 0, queuedBytes + heldBytes > queueLimit, !isClosing {
+            closeAsSlowConsumer()
+        }
+    }
+
+    /// The next frames for the writer, once there are any; nil when the connection is done.
+    func nextBatch() async -> [Outgoing]? {
+        // Taking a batch means the previous one is written.
+        inFlightBytes = 0
+        resumeRoomWaiters()
+        if ended { return nil }
+        if queue.isEmpty {
+            if closeCause != nil { return nil }
+            return await withCheckedContinuation { writer = $0 }
+        }
+        return takeQueue()
+    }
+
+    private func takeQueue() -> [Outgoing] {
+        let batch = queue
+        queue.removeAll(keepingCapacity: true)
+        let size = batch.reduce(0) { $0 + $1.byteCount }
+        queuedBytes -= size
+        inFlightBytes = size
+        return batch
+    }
+
+    private func wakeWriter() {
+        guard let writer, !queue.isEmpty else { return }
+        self.writer = nil
+        writer.resume(returning: takeQueue())
+    }
+
+    private func resumeRoomWaiters() {
+        let waiters = roomWaiters
+        roomWaiters.removeAll()
+        for waiter in waiters { waiter.resume() }
+    }
+
+    // MARK: Closing
+
+    /// Starts closing: frames already queued go out, then a close frame with `code`. If the client does
+    /// not answer within the close timeout, the socket is dropped.
+    func close(code: UInt16, reason: String) {
+        guard !isClosing else { return }
+        closeCause = CloseCause(code: code, reason: reason)
+        queue.append(.close(code: code, reason: reason))
+        wakeWriter()
+        resumeRoomWaiters()
+        armForceClose()
+    }
+
+    /// The queue overflowed: what is queued is dropped (the client resumes from history) and the socket closes with 4008.
+    private func closeAsSlowConsumer() {
+        queue.removeAll()
+        queuedBytes = 0
+        heldBytes = 0
+        for thread in cursors.keys {
+            cursors[thread]?.held.removeAll()
+        }
+        metrics.slowConsumerDisconnects.increment()
+        logger.notice("slow consumer: outbound queue overflowed", metadata: ["limit_bytes": "\(queueLimit)"])
+        close(code: HeraldCloseCode.slowConsumer, reason: "slow consumer: outbound queue overflowed; resume")
+    }
+
+    /// Closes with 4401 when the token expires, if the connection lives that long.
+    func closeWhenTokenExpires() {
+        guard let expiresAt = identity.expiresAt else { return }
+        let delay = max(0, expiresAt.timeIntervalSinceNow)
+        expiry = Task { [weak self] in
+            try? await Task.sleep(for: .milliseconds(Int64(delay * 1000)))
+            guard !Task.isCancelled else { return }
+            await self?.close(code: HeraldCloseCode.tokenExpired, reason: "token expired")
+        }
+    }
+
+    private func armForceClose() {
+        let channel = self.channel
+        let timeout = closeTimeout
+        forceClose = Task {
+            // A client that neither reads nor answers the close must not hold the socket forever.
+            try? await Task.sleep(for: timeout)
+            guard !Task.isCancelled else { return }
+            channel.close(promise: nil)
+        }
+    }
+
+    /// The socket's inbound side ended (the client closed, or the socket is gone): stop everything.
+    func inboundEnded() {
+        ended = true
+        forceClose?.cancel()
+        expiry?.cancel()
+        if let writer {
+            self.writer = nil
+            writer.resume(returning: nil)
+        }
+        resumeRoomWaiters()
+        queue.removeAll()
+        queuedBytes = 0
+    }
+
+    /// The threads this connection watches, for clean-up.
+    func watchedThreads() -> [String] {
+        Array(cursors.keys)
+    }
+}
+
+extension Connection.Outgoing {
+    var byteCount: Int {
+        switch self {
+        case .text(let buffer, _, _): buffer.readableBytes
+        case .close(_, let reason): 2 + reason.utf8.count
+        }
+    }
+}

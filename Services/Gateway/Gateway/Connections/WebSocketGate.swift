@@ -1,0 +1,47 @@
+import HTTPTypes
+import HeraldProtocol
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+
+/// Decides each WebSocket upgrade before it happens: only `/ws`, only with an acceptable token,
+/// never while shutting down. A refusal is answered with its HTTP status and JSON body.
+struct WebSocketGate: Sendable {
+    let authenticator: TokenAuthenticator
+    let connections: ConnectionServices
+
+    func shouldUpgrade(_ request: HTTPRequest, channel: any Channel) async -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
+        guard PresentedCredentials.route(of: request.path) == "/ws" else { return .dontUpgrade }
+        let credentials = PresentedCredentials(request: request)
+        let identity: ConnectionIdentity
+        do {
+            guard await !connections.registry.isDraining else {
+                throw UpgradeRefusal.unavailable("gateway shutting down")
+            }
+            identity = try await authenticator.authenticate(token: credentials.token)
+        } catch {
+            let refusal = (error as? UpgradeRefusal) ?? .unavailable("cannot accept connections now")
+            await refuse(refusal, on: channel)
+            return .dontUpgrade
+        }
+        var headers = HTTPFields()
+        if credentials.offersHeraldProtocol {
+            headers[.secWebSocketProtocol] = HeraldProtocolVersion.subprotocol
+        }
+        let connections = self.connections
+        return .upgrade(headers) { inbound, outbound, _ in
+            try await ConnectionSession.run(identity: identity, channel: channel, inbound: inbound, outbound: outbound, services: connections)
+        }
+    }
+
+    private func refuse(_ refusal: UpgradeRefusal, on channel: any Channel) async {
+        connections.metrics.upgradesRefused.increment()
+        connections.logger.info("websocket upgrade refused", metadata: ["status": "\(refusal.status.code)", "reason": "\(refusal.message)"])
+        do {
+            try await channel.pipeline.addHandler(UpgradeRefusalHandler(refusal: refusal)).get()
+        } catch {
+            // The connection is already gone; nobody is left to answer.
+            connections.logger.debug("cannot answer a refused upgrade", metadata: ["error": "\(error)"])
+        }
+    }
+}

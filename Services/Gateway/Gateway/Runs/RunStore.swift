@@ -1,0 +1,132 @@
+import HeraldCore
+import HeraldProtocol
+import Redis
+
+/// The gateway's writes to the run queue and its reads of run and thread ownership.
+///
+/// Each decision that must not race with another gateway (owning a thread, marking it busy,
+/// cancelling only an active run) happens inside one Lua script.
+struct RunStore: Sendable {
+    /// How a `user_message` was taken.
+    enum SubmitOutcome: Sendable, Equatable {
+        /// On the queue; `lastSeq` and `epoch` are the thread's log position just before it, so a new
+        /// watcher knows where the run's events start.
+        case queued(lastSeq: Int, epoch: String?)
+        /// The thread belongs to someone else.
+        case forbidden
+        /// A run is already active on the thread.
+        case busy(activeRunID: String)
+    }
+
+    /// How a `cancel_run` was taken.
+    enum CancelOutcome: Sendable, Equatable {
+        case cancelled(threadID: String)
+        /// The run has already ended; nothing changes.
+        case alreadyFinished
+        case notFound
+        case forbidden
+    }
+
+    static let submitScript = RedisScript(
+        """
+        -- KEYS: thread, active run, run, run queue, seq, epoch
+        -- ARGV: user id, run id, thread id, created at, ttl seconds, run request json, stream field, queue length cap
+        local owner = redis.call('HGET', KEYS[1], 'owner')
+        if owner and owner ~= ARGV[1] then
+          return {'forbidden'}
+        end
+        if not owner then
+          redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'created_at', ARGV[4])
+        end
+        redis.call('EXPIRE', KEYS[1], ARGV[5])
+        local active = redis.call('GET', KEYS[2])
+        if active then
+          return {'busy', active}
+        end
+        redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[5])
+        redis.call('HSET', KEYS[3], 'thread_id', ARGV[3], 'user_id', ARGV[1], 'status', 'queued', 'created_at', ARGV[4])
+        redis.call('EXPIRE', KEYS[3], ARGV[5])
+        redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[8], '*', ARGV[7], ARGV[6])
+        local seq = tonumber(redis.call('GET', KEYS[5]) or '0')
+        return {'queued', seq, redis.call('GET', KEYS[6]) or ''}
+        """
+    )
+
+    static let cancelScript = RedisScript(
+        """
+        -- KEYS: thread's active run, run's cancelled flag
+        -- ARGV: run id, ttl seconds, cancel channel
+        if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+          return 0
+        end
+        redis.call('SET', KEYS[2], '1', 'EX', ARGV[2])
+        redis.call('PUBLISH', ARGV[3], ARGV[1])
+        return 1
+        """
+    )
+
+    /// Entries the run queue keeps at most (approximately): far more than any healthy backlog, so
+    /// trimming only bounds memory when workers are gone for good.
+    static let runQueueCap = 100_000
+
+    let redis: RedisClient
+    let keys: RedisKeys
+    /// Lifetime of the thread, run and busy-marker keys (`HERALD_HISTORY_TTL_SECONDS`).
+    let ttlSeconds: Int
+
+    /// Owns or checks the thread, marks it busy and queues the run, atomically.
+    func submit(_ request: RunRequest) async throws -> SubmitOutcome {
+        let thread = request.threadID
+        let reply = try await redis.evalScript(
+            Self.submitScript,
+            keys: [
+                keys.thread(thread), keys.threadActiveRun(thread), keys.run(request.runID), keys.runQueue,
+                keys.threadSeq(thread), keys.threadEpoch(thread),
+            ],
+            arguments: [
+                RedisArgument(request.userID), RedisArgument(request.runID), RedisArgument(thread),
+                RedisArgument(request.enqueuedAt), RedisArgument(ttlSeconds), RedisArgument(request.encodedJSON()),
+                RedisArgument(RunRequest.streamField), RedisArgument(Self.runQueueCap),
+            ]
+        )
+        guard let parts = reply.array, let verdict = parts.first?.string else {
+            throw RedisError(kind: .decoding, message: "submit script returned \(reply)")
+        }
+        switch verdict {
+        case "queued" where parts.count == 3:
+            let epoch = parts[2].string ?? ""
+            return .queued(lastSeq: parts[1].int ?? 0, epoch: epoch.isEmpty ? nil : epoch)
+        case "busy" where parts.count == 2:
+            return .busy(activeRunID: parts[1].string ?? "")
+        case "forbidden":
+            return .forbidden
+        default:
+            throw RedisError(kind: .decoding, message: "submit script returned \(reply)")
+        }
+    }
+
+    /// Flags an active run as cancelled and tells the workers; a finished run is left alone.
+    func cancel(runID: String, userID: String) async throws -> CancelOutcome {
+        let record = try await redis.send("HMGET", keys.run(runID), "user_id", "thread_id")
+        guard let fields = record.array, fields.count == 2, let owner = fields[0].string, let threadID = fields[1].string else {
+            return .notFound
+        }
+        guard owner == userID else { return .forbidden }
+        let reply = try await redis.evalScript(
+            Self.cancelScript,
+            keys: [keys.threadActiveRun(threadID), keys.runCancelled(runID)],
+            arguments: [RedisArgument(runID), RedisArgument(ttlSeconds), RedisArgument(keys.cancelChannel)]
+        )
+        return reply.int == 1 ? .cancelled(threadID: threadID) : .alreadyFinished
+    }
+
+    /// The thread's owner, or nil when the thread does not exist; a thread that is looked at lives on.
+    func owner(ofThread threadID: String) async throws -> String? {
+        let key = keys.thread(threadID)
+        let replies = try await redis.pipeline([
+            ["HGET", RedisArgument(key), "owner"],
+            ["EXPIRE", RedisArgument(key), RedisArgument(ttlSeconds)],
+        ])
+        return try replies[0].get().string
+    }
+}

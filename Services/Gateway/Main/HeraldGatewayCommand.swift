@@ -1,0 +1,52 @@
+import ArgumentParser
+import Gateway
+import HeraldCore
+import Logging
+import Prometheus
+import Redis
+import ServiceLifecycle
+
+/// `herald-gateway`: the WebSocket server for browsers, with the chat page, health and metrics.
+@main
+struct HeraldGatewayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "herald-gateway",
+        abstract: "Serves the chat page and the herald.v1 WebSocket: authenticates, queues runs, streams each thread's events."
+    )
+
+    @OptionGroup var options: GatewayOptions
+
+    func run() async throws {
+        let settings: GatewaySettings
+        do {
+            settings = try options.resolve()
+        } catch let error as SettingError {
+            throw ValidationError("invalid setting: \(error)")
+        }
+        let logger = LoggingBootstrap.bootstrap(label: "herald-gateway", level: settings.common.logLevel)
+        let registry = PrometheusCollectorRegistry()
+        let redis = RedisClient(configuration: settings.common.redis, logger: logger)
+        let subscriber = RedisSubscriber(configuration: settings.common.redis, logger: logger)
+        let gateway = Gateway(settings: settings, redis: redis, subscriber: subscriber, registry: registry, logger: logger)
+        logger.info(
+            "gateway starting",
+            metadata: [
+                "address": "\(settings.host):\(settings.port)",
+                "auth": "\(settings.jwtSecret == nil ? "guest" : "jwt")",
+                "key_prefix": "\(settings.common.keys.prefix)",
+            ]
+        )
+        let group = ServiceGroup(
+            configuration: .init(
+                services: gateway.services { port in
+                    logger.info("gateway listening", metadata: ["port": "\(port)"])
+                },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await group.run()
+        await redis.close()
+        logger.info("gateway stopped")
+    }
+}

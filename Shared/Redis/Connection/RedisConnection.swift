@@ -1,0 +1,185 @@
+import Logging
+import NIOCore
+import NIOPosix
+
+/// One connection to Redis; concurrent commands are pipelined on it and their replies matched in order.
+///
+/// A command that gets no reply within the command timeout closes the connection and fails every command pending
+/// on it. Cancelling a task that waits for a reply does not withdraw the command (it is already on the wire),
+/// except on a connection leased by `RedisClient.withDedicatedConnection`, which is then closed.
+public final class RedisConnection: Sendable {
+    let channel: any Channel
+    let handler: NIOLoopBound<RedisCommandHandler>
+    let configuration: RedisConfiguration
+    let logger: Logger
+    private let closesOnCancellation: Bool
+
+    /// The event loop that owns the socket.
+    public var eventLoop: any EventLoop { channel.eventLoop }
+
+    /// Whether the connection is gone (closed by either side, or after a timeout).
+    public var isClosed: Bool { !channel.isActive }
+
+    private init(channel: any Channel, handler: NIOLoopBound<RedisCommandHandler>, configuration: RedisConfiguration, logger: Logger, closesOnCancellation: Bool) {
+        self.channel = channel
+        self.handler = handler
+        self.configuration = configuration
+        self.logger = logger
+        self.closesOnCancellation = closesOnCancellation
+    }
+
+    deinit {
+        channel.close(promise: nil)
+    }
+
+    /// Connects, authenticates and selects the database of `configuration.url`.
+    public static func connect(
+        configuration: RedisConfiguration,
+        eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next(),
+        logger: Logger
+    ) async throws -> RedisConnection {
+        try await connect(configuration: configuration, eventLoop: eventLoop, logger: logger, closesOnCancellation: false)
+    }
+
+    static func connect(
+        configuration: RedisConfiguration,
+        eventLoop: any EventLoop,
+        logger: Logger,
+        closesOnCancellation: Bool
+    ) async throws -> RedisConnection {
+        let url = configuration.url
+        let endpoint = "\(url.host):\(url.port)"
+        let commandTimeout = TimeAmount(configuration.commandTimeout)
+        let channel: any Channel
+        do {
+            channel = try await ClientBootstrap(group: eventLoop)
+                .connectTimeout(TimeAmount(configuration.connectTimeout))
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandlers(
+                            ByteToMessageHandler(RESPReplyDecoder()),
+                            RedisCommandHandler(commandTimeout: commandTimeout, endpoint: endpoint, logger: logger)
+                        )
+                    }
+                }
+                .connect(host: url.host, port: url.port)
+                .get()
+        } catch {
+            throw RedisError(kind: .connectFailed, message: "cannot connect to \(endpoint): \(error)")
+        }
+        let handler = try await channel.eventLoop.submit {
+            NIOLoopBound(try channel.pipeline.syncOperations.handler(type: RedisCommandHandler.self), eventLoop: channel.eventLoop)
+        }.get()
+        let connection = RedisConnection(
+            channel: channel,
+            handler: handler,
+            configuration: configuration,
+            logger: logger,
+            closesOnCancellation: closesOnCancellation
+        )
+        do {
+            try await connection.handshake()
+        } catch {
+            await connection.close()
+            throw error
+        }
+        logger.debug("connected to Redis", metadata: ["redis.url": "\(url)"])
+        return connection
+    }
+
+    /// Sends AUTH and SELECT as one pipeline, so a fresh connection costs at most one extra round trip.
+    private func handshake() async throws {
+        let url = configuration.url
+        var commands: [[RedisArgument]] = []
+        if let password = url.password {
+            commands.append(url.username.map { ["AUTH", RedisArgument($0), RedisArgument(password)] } ?? ["AUTH", RedisArgument(password)])
+        }
+        if url.database != 0 {
+            commands.append(["SELECT", RedisArgument(url.database)])
+        }
+        guard !commands.isEmpty else { return }
+        let results = try await pipeline(commands)
+        if url.password != nil, case .failure(let error) = results[0] {
+            throw RedisError(kind: .authenticationFailed, message: "\(url) refused the credentials: \(error.message)")
+        }
+        if url.database != 0, case .failure(let error) = results[results.count - 1] {
+            throw RedisError(kind: .connectFailed, message: "\(url): SELECT \(url.database) failed: \(error.message)")
+        }
+    }
+
+    // MARK: Commands
+
+    /// Sends one command, e.g. `send("SET", key, value)`; an error reply throws `RedisError` with Redis's message.
+    public func send(_ command: String, _ arguments: any RedisArgumentConvertible...) async throws -> RESPValue {
+        var command = [RedisArgument(command)]
+        command.reserveCapacity(arguments.count + 1)
+        for argument in arguments {
+            command.append(argument.redisArgument)
+        }
+        return try await send(command)
+    }
+
+    /// Sends one command given as its words, e.g. `send(["SET", "key", "value"])`.
+    public func send(_ arguments: [RedisArgument]) async throws -> RESPValue {
+        try await send(arguments, deadline: .standard)
+    }
+
+    func send(_ arguments: [RedisArgument], deadline: RedisCommandDeadline) async throws -> RESPValue {
+        precondition(!arguments.isEmpty, "a Redis command needs at least its name")
+        let handler = self.handler
+        return try await whileCancellable {
+            try await withUnsafeThrowingContinuation { continuation in
+                handler.onEventLoop { $0.send(arguments, deadline: deadline, continuation: continuation) }
+            }
+        }
+    }
+
+    /// Writes all commands at once and waits for all their replies; an error reply of one command is its
+    /// `.failure`, a lost connection throws.
+    public func pipeline(_ commands: [[RedisArgument]]) async throws -> [Result<RESPValue, RedisError>] {
+        guard !commands.isEmpty else { return [] }
+        precondition(commands.allSatisfy { !$0.isEmpty }, "a Redis command needs at least its name")
+        let handler = self.handler
+        return try await whileCancellable {
+            try await withUnsafeThrowingContinuation { continuation in
+                handler.onEventLoop { $0.pipeline(commands, continuation: continuation) }
+            }
+        }
+    }
+
+    /// Closes the connection; commands still pending fail with `.connectionClosed`.
+    public func close() async {
+        await closeNow(with: RedisError(kind: .connectionClosed, message: "the connection was closed by the client"))
+    }
+
+    func closeNow(with error: any Error) async {
+        let handler = self.handler
+        try? await handler.eventLoop.submit { handler.value.close(with: error) }.get()
+        try? await channel.closeFuture.get()
+    }
+
+    /// Whether the connection is open with nothing in flight, i.e. fit to be lent out again.
+    func isIdle() async -> Bool {
+        let handler = self.handler
+        return (try? await handler.eventLoop.submit { handler.value.isIdle }.get()) ?? false
+    }
+
+    private func whileCancellable<T: Sendable>(_ operation: () async throws -> T) async throws -> T {
+        guard closesOnCancellation else { return try await operation() }
+        let handler = self.handler
+        return try await withTaskCancellationHandler(operation: operation) {
+            handler.eventLoop.execute { handler.value.close(with: CancellationError()) }
+        }
+    }
+}
+
+extension NIOLoopBound<RedisCommandHandler> {
+    /// Runs `body` with the handler right away when already on its event loop, else hops there.
+    func onEventLoop(_ body: @escaping @Sendable (RedisCommandHandler) -> Void) {
+        if eventLoop.inEventLoop {
+            body(value)
+        } else {
+            eventLoop.execute { body(self.value) }
+        }
+    }
+}

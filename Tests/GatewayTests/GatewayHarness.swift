@@ -1,0 +1,235 @@
+import Foundation
+import Gateway
+import HeraldCore
+import HeraldProtocol
+import HeraldTesting
+import Logging
+import Prometheus
+import Redis
+import ServiceLifecycle
+
+/// A gateway running in-process on a free port against a private redis-server, with a Redis client
+/// of the test's own to inspect keys and to play the relay's part.
+final class GatewayHarness: Sendable {
+    let server: RedisServerProcess
+    let redis: RedisClient
+    let keys: RedisKeys
+    let settings: GatewaySettings
+    let port: Int
+    let gateway: Gateway
+    let registry: PrometheusCollectorRegistry
+    private let group: ServiceGroup
+    private let running: Task<Void, any Error>
+    private let gatewayRedis: RedisClient
+
+    private init(
+        server: RedisServerProcess, redis: RedisClient, gatewayRedis: RedisClient, settings: GatewaySettings, port: Int,
+        gateway: Gateway, registry: PrometheusCollectorRegistry, group: ServiceGroup, running: Task<Void, any Error>
+    ) {
+        self.server = server
+        self.redis = redis
+        self.gatewayRedis = gatewayRedis
+        self.keys = settings.common.keys
+        self.settings = settings
+        self.port = port
+        self.gateway = gateway
+        self.registry = registry
+        self.group = group
+        self.running = running
+    }
+
+    static var logger: Logger {
+        var logger = Logger(label: "gateway-test")
+        logger.logLevel = ProcessInfo.processInfo.environment["HERALD_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        return logger
+    }
+
+    /// Starts redis-server and a gateway; `configure` adjusts the settings first.
+    static func start(_ configure: (inout GatewaySettings) -> Void = { _ in }) async throws -> GatewayHarness {
+        let server = try await RedisServerProcess.start()
+        let configuration = try RedisConfiguration(url: server.url)
+        var settings = GatewaySettings(
+            common: CommonSettings(redis: configuration, keys: RedisKeys(prefix: "test-\(UInt32.random(in: 0...UInt32.max))")),
+            host: "127.0.0.1",
+            port: 0,
+            closeTimeout: .seconds(2)
+        )
+        configure(&settings)
+        let logger = Self.logger
+        let redis = RedisClient(configuration: configuration, logger: logger)
+        let gatewayRedis = RedisClient(configuration: configuration, logger: logger)
+        let subscriber = RedisSubscriber(configuration: configuration, logger: logger)
+        let registry = PrometheusCollectorRegistry()
+        let gateway = Gateway(settings: settings, redis: gatewayRedis, subscriber: subscriber, registry: registry, logger: logger)
+        let (ports, portContinuation) = AsyncStream<Int>.makeStream()
+        let group = ServiceGroup(
+            configuration: .init(
+                services: gateway.services { port in
+                    portContinuation.yield(port)
+                    portContinuation.finish()
+                },
+                logger: logger
+            )
+        )
+        let running = Task {
+            defer { portContinuation.finish() }
+            try await group.run()
+        }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next() else {
+            try await running.value
+            throw TestFailure("gateway stopped before it listened")
+        }
+        return GatewayHarness(
+            server: server, redis: redis, gatewayRedis: gatewayRedis, settings: settings, port: port,
+            gateway: gateway, registry: registry, group: group, running: running
+        )
+    }
+
+    /// Runs `body` with a fresh harness and always stops it.
+    static func with<T>(_ configure: (inout GatewaySettings) -> Void = { _ in }, _ body: (GatewayHarness) async throws -> T) async throws -> T {
+        let harness = try await start(configure)
+        do {
+            let result = try await body(harness)
+            await harness.stop()
+            return result
+        } catch {
+            await harness.stop()
+            throw error
+        }
+    }
+
+    /// Shuts the gateway down gracefully (sockets close with 1001), then stops Redis.
+    func stop() async {
+        await shutdownGateway()
+        await redis.close()
+        await gatewayRedis.close()
+        await server.stop()
+    }
+
+    /// Triggers graceful shutdown and waits until every service ended.
+    func shutdownGateway() async {
+        await group.triggerGracefulShutdown()
+        _ = try? await running.value
+    }
+
+    func connect(token: String? = nil) async throws -> ChatTestClient {
+        try await ChatTestClient.connect(port: port, token: token, logger: Self.logger)
+    }
+
+    // MARK: Playing the relay
+
+    static let appendScript = RedisScript(
+        """
+        -- KEYS: seq, epoch, history; ARGV: epoch, channel, event json, history size, publish ('1' or '0')
+        local seq = redis.call('INCR', KEYS[1])
+        redis.call('SET', KEYS[2], ARGV[1])
+        local frame = '{"seq":' .. seq .. ',"epoch":"' .. ARGV[1] .. '",' .. string.sub(ARGV[3], 2)
+        redis.call('ZADD', KEYS[3], seq, frame)
+        redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -(tonumber(ARGV[4]) + 1))
+        if ARGV[5] == '1' then
+          redis.call('PUBLISH', ARGV[2], frame)
+        end
+        return seq
+        """
+    )
+
+    /// Appends an event to the thread's log and publishes it, in one step, as the relay does.
+    @discardableResult
+    func appendEvent(thread: String, run: String, epoch: String, text: String = "word ", historySize: Int = 1000, publish: Bool = true) async throws -> Int {
+        let event = AgentEvent(threadID: thread, runID: run, agentName: "assistant", payload: .partialResult(.init(content: text, isComplete: false)))
+        let reply = try await redis.evalScript(
+            Self.appendScript,
+            keys: [keys.threadSeq(thread), keys.threadEpoch(thread), keys.threadHistory(thread)],
+            arguments: [
+                RedisArgument(epoch), RedisArgument(keys.threadChannel(thread)), RedisArgument(event.encodedJSON()),
+                RedisArgument(historySize), RedisArgument(publish ? "1" : "0"),
+            ]
+        )
+        guard let seq = reply.int else { throw TestFailure("append script returned \(reply)") }
+        return seq
+    }
+
+    /// The frame texts history holds for a thread, by seq.
+    func historyTexts(thread: String) async throws -> [Int: String] {
+        let reply = try await redis.send("ZRANGE", keys.threadHistory(thread), "0", "-1", "WITHSCORES")
+        let items = reply.array ?? []
+        var result: [Int: String] = [:]
+        for index in stride(from: 0, to: items.count - 1, by: 2) {
+            if let text = items[index].string, let seq = items[index + 1].string.flatMap(Int.init) {
+                result[seq] = text
+            }
+        }
+        return result
+    }
+
+    /// The value of a metric line such as `herald_gateway_errors_total{code="bad_request"}`.
+    func metric(_ line: String) -> Double? {
+        let text = registry.emitToString()
+        for row in text.split(separator: "\n") where row.hasPrefix(line + " ") {
+            return Double(row.dropFirst(line.count + 1))
+        }
+        return nil
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Fails with `what` if `body` takes longer than `seconds`, instead of hanging the test run.
+func within<T: Sendable>(_ seconds: Double, _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    let outcome = Outcome<T>()
+    let work = Task {
+        do { await outcome.finish(.success(try await body())) } catch { await outcome.finish(.failure(error)) }
+    }
+    let timer = Task {
+        try? await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+        await outcome.finish(.failure(TestFailure("timed out after \(seconds)s waiting for \(what)")))
+    }
+    let result = await outcome.value
+    work.cancel()
+    timer.cancel()
+    return try result.get()
+}
+
+private actor Outcome<T: Sendable> {
+    private var result: Result<T, any Error>?
+    private var waiters: [CheckedContinuation<Result<T, any Error>, Never>] = []
+
+    func finish(_ result: Result<T, any Error>) {
+        guard self.result == nil else { return }
+        self.result = result
+        for waiter in waiters { waiter.resume(returning: result) }
+        waiters.removeAll()
+    }
+
+    var value: Result<T, any Error> {
+        get async {
+            if let result { return result }
+            return await withCheckedContinuation { waiters.append($0) }
+        }
+    }
+}
+
+extension ChatTestClient {
+    /// The next `seq` numbers of event frames on a thread, consuming frames until `count` were seen.
+    func nextSeqs(_ count: Int, thread: String) async throws -> [Int] {
+        var seqs: [Int] = []
+        while seqs.count < count {
+            if case .event(let frame) = try await next(), frame.threadID == thread {
+                seqs.append(frame.seq)
+            }
+        }
+        return seqs
+    }
+
+    /// The next frame that is a `resumed`, consuming frames before it.
+    func nextResumed() async throws -> ServerMessage.Resumed {
+        try await next("resumed") { frame in
+            if case .server(.resumed(let resumed)) = frame { return resumed }
+            return nil
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+
+/// Runs blocking socket calls on a thread of their own, never on the concurrency pool (two threads on
+/// a two-core machine: a blocked `recv` there stalls every test running in parallel).
+enum Blocking {
+    static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try body() }) }.start()
+        }
+    }
+}
+
+/// A minimal HTTP/1.1 client on a plain socket, for what a WebSocket client cannot show: refused
+/// upgrades, status codes and headers.
+enum RawHTTP {
+    struct Response: Sendable {
+        var status: Int
+        /// The status line and headers.
+        var head: String
+        var body: String
+    }
+
+    static func status(port: Int, path: String) async throws -> Int {
+        try await get(port: port, path: path).status
+    }
+
+    /// `GET path` on 127.0.0.1; `headOnly` stops after the head (a `101` keeps the socket open).
+    static func get(port: Int, path: String, headers: [String: String] = [:], headOnly: Bool = false) async throws -> Response {
+        try await Blocking.run {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { throw TestFailure("socket() failed") }
+            defer { close(fd) }
+            var timeout = timeval(tv_sec: 10, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = UInt16(port).bigEndian
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard connected == 0 else { throw TestFailure("connect to \(port) failed") }
+            var request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n"
+            if headers["Connection"] == nil { request += "Connection: close\r\n" }
+            for (name, value) in headers { request += "\(name): \(value)\r\n" }
+            request += "\r\n"
+            _ = request.withCString { send(fd, $0, strlen($0), 0) }
+            var response: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while !(headOnly && response.firstRange(of: [13, 10, 13, 10]) != nil) {
+                let count = recv(fd, &buffer, buffer.count, 0)
+                if count <= 0 { break }
+                response.append(contentsOf: buffer[0..<count])
+            }
+            let text = String(decoding: response, as: UTF8.self)
+            let headEnd = text.range(of: "\r\n\r\n")
+            let head = String(text[..<(headEnd?.lowerBound ?? text.endIndex)])
+            let parts = head.prefix { $0 != "\r" }.split(separator: " ")
+            guard parts.count >= 2, let status = Int(parts[1]) else { throw TestFailure("no HTTP response from \(port)") }
+            return Response(status: status, head: head, body: headEnd.map { String(text[$0.upperBound...]) } ?? "")
+        }
+    }
+}

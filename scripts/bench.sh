@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# Herald's benchmark suite: builds the executables in release mode, starts a private deployment
+# (redis-server on a free loopback port, one relay, two workers, the gateway, HERALD_OFFLINE_DELAY_MS=0),
+# runs every stage against it, and prints ONE table with every figure, its target and its ratio to
+# redis-benchmark on the same Redis. Everything it started is stopped at the end, even on failure or Ctrl-C.
+# See Benchmarks/README.md for how to read the table.
+#
+#   HERALD_SKIP_BUILD=1            use the binaries already built
+#   HERALD_SCRATCH_PATH=.build     SwiftPM's build folder
+#   BENCH_STAGES="ceiling client relay load fanout idle"   the stages to run, in this order
+#   BENCH_LOAD_SESSIONS=500  BENCH_LOAD_RATE=130  BENCH_LOAD_DURATION=30  BENCH_LOAD_WARMUP=5
+#   BENCH_FANOUT_CONNECTIONS=100  BENCH_FANOUT_FRAMES=5000
+#   BENCH_IDLE_CONNECTIONS=1000,10000
+#   BENCH_LOG_LEVEL=info           the services' HERALD_LOG_LEVEL
+#   BENCH_STRICT=1                 exit 1 when a target is missed (default: only when a stage fails)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scratch=${HERALD_SCRATCH_PATH:-.build}
+stages=${BENCH_STAGES:-ceiling client relay load fanout idle}
+load_sessions=${BENCH_LOAD_SESSIONS:-500}
+load_rate=${BENCH_LOAD_RATE:-130}
+load_duration=${BENCH_LOAD_DURATION:-30}
+load_warmup=${BENCH_LOAD_WARMUP:-5}
+fanout_connections=${BENCH_FANOUT_CONNECTIONS:-100}
+fanout_frames=${BENCH_FANOUT_FRAMES:-5000}
+idle_connections=${BENCH_IDLE_CONNECTIONS:-1000,10000}
+log_level=${BENCH_LOG_LEVEL:-info}
+
+has_stage() { [[ " $stages " == *" $1 "* ]]; }
+needs_gateway() { has_stage load || has_stage fanout || has_stage idle; }
+
+if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null; then
+  scripts/install-deps.sh
+fi
+
+suite_start=$(date +%s)
+if [ -z "${HERALD_SKIP_BUILD:-}" ]; then
+  products="herald-worker herald-relay herald-bench herald-redis-bench"
+  needs_gateway && products="herald-gateway $products"
+  for product in $products; do
+    echo "building $product (release)…"
+    swift build -c release --scratch-path "$scratch" --product "$product"
+  done
+fi
+bin=$(swift build -c release --scratch-path "$scratch" --show-bin-path)
+for product in herald-worker herald-relay herald-bench; do
+  [ -x "$bin/$product" ] || { echo "$bin/$product is not built" >&2; exit 1; }
+done
+if needs_gateway && [ ! -x "$bin/herald-gateway" ]; then
+  echo "$bin/herald-gateway is not built" >&2
+  exit 1
+fi
+build_seconds=$(( $(date +%s) - suite_start ))
+
+# Thousands of sockets: the idle stage needs more than the usual 1024 files, here and in the gateway.
+hard=$(ulimit -Hn)
+if [ "$hard" = unlimited ]; then ulimit -n 65536; else ulimit -n "$hard"; fi
+largest_idle=${idle_connections##*,}
+if has_stage idle && [ "$(ulimit -n)" -lt $(( largest_idle + 200 )) ]; then
+  echo "warning: ulimit -n is $(ulimit -n), below the $largest_idle idle connections plus headroom" >&2
+fi
+
+state=$(mktemp -d -t herald-bench.XXXXXX)
+results="$state/results.jsonl"
+: >"$results"
+pids=()
+gateway_pid=""
+stop_all() {
+  trap - INT TERM EXIT
+  local pid
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for _ in $(seq 1 100); do
+    local alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  echo "stopped the deployment; logs and results are in $state"
+}
+trap stop_all EXIT
+trap 'exit 130' INT TERM
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+
+wait_ready() { # name port pid
+  for _ in $(seq 1 200); do
+    curl -fsS "http://127.0.0.1:$2/readyz" >/dev/null 2>&1 && return 0
+    kill -0 "$3" 2>/dev/null || break
+    sleep 0.05
+  done
+  echo "$1 did not become ready; its log:" >&2
+  tail -n 30 "$state/$1.log" >&2
+  return 1
+}
+
+redis_port=$(free_port)
+redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$state" \
+  --maxclients 20000 --logfile "$state/redis.log" &
+pids+=($!)
+redis_url="redis://127.0.0.1:$redis_port"
+for _ in $(seq 1 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
+redis-cli -p "$redis_port" ping >/dev/null
+
+export HERALD_REDIS_URL=$redis_url HERALD_OFFLINE_DELAY_MS=0 HERALD_LOG_LEVEL=$log_level
+export HERALD_ADMIN_HOST=127.0.0.1 HERALD_HOST=127.0.0.1
+
+relay_port=$(free_port)
+HERALD_ADMIN_PORT=$relay_port "$bin/herald-relay" >"$state/relay.log" 2>&1 &
+pids+=($!)
+wait_ready relay "$relay_port" "${pids[-1]}"
+for i in 1 2; do
+  port=$(free_port)
+  HERALD_ADMIN_PORT=$port "$bin/herald-worker" >"$state/worker-$i.log" 2>&1 &
+  pids+=($!)
+  wait_ready "worker-$i" "$port" "${pids[-1]}"
+done
+
+gateway_port=$(free_port)
+start_gateway() {
+  HERALD_PORT=$gateway_port "$bin/herald-gateway" >>"$state/gateway.log" 2>&1 &
+  gateway_pid=$!
+  pids+=("$gateway_pid")
+  wait_ready gateway "$gateway_port" "$gateway_pid"
+}
+if needs_gateway; then start_gateway; fi
+ws_url="ws://127.0.0.1:$gateway_port/ws"
+echo "deployment up: redis $redis_url, relay admin :$relay_port, gateway $ws_url (logs: $state)"
+
+failed=()
+run_stage() { # name command…
+  local name=$1
+  shift
+  echo
+  echo "=== $name"
+  local began=$(date +%s)
+  if "$@"; then
+    echo "=== $name done in $(( $(date +%s) - began )) s"
+  else
+    echo "=== $name FAILED (exit $?)" >&2
+    failed+=("$name")
+  fi
+}
+
+# The Herald Redis client beside redis-benchmark; its pipelined rows join the table.
+client_stage() {
+  local out="$state/redis-bench.txt"
+  "$bin/herald-redis-bench" --url "$redis_url" --rounds 1 --requests 200000 | tee "$out" || return 1
+  local name key value
+  for key in publish xadd; do
+    name=$( [ $key = publish ] && echo PUBLISH || echo XADD )
+    value=$(awk -F'  +' -v n="$name pipelined" 'index($0, n) == 1 { gsub(/[ ,]|ops\/s/, "", $2); print $2 }' "$out")
+    [ -n "$value" ] || continue
+    printf '{"ceiling":"%s","key":"client.%s","label":"Herald Redis client %s pipelined (-P 16 -c 50)","stage":"ceiling","unit":"/s","value":%s}\n' \
+      "$key" "$key" "$name" "$value" >>"$results"
+  done
+}
+
+for stage in $stages; do
+  case $stage in
+    ceiling) run_stage ceiling "$bin/herald-bench" ceiling --redis-url "$redis_url" --results "$results" ;;
+    client) run_stage client client_stage ;;
+    relay) run_stage relay "$bin/herald-bench" relay --redis-url "$redis_url" --results "$results" ;;
+    load)
+      run_stage load "$bin/herald-bench" load --url "$ws_url" --sessions "$load_sessions" --runs-per-second "$load_rate" \
+        --duration "$load_duration" --warmup "$load_warmup" --relay-metrics "http://127.0.0.1:$relay_port/metrics" --results "$results" ;;
+    fanout)
+      run_stage fanout "$bin/herald-bench" fanout --url "$ws_url" --redis-url "$redis_url" \
+        --connections "$fanout_connections" --frames "$fanout_frames" --results "$results" ;;
+    idle)
+      # A fresh gateway: memory the allocator kept from the load stages would hide part of the cost.
+      kill -TERM "$gateway_pid" 2>/dev/null || true
+      wait "$gateway_pid" 2>/dev/null || true
+      if start_gateway; then
+        run_stage idle "$bin/herald-bench" idle --url "$ws_url" --gateway-pid "$gateway_pid" \
+          --connections "$idle_connections" --results "$results"
+      else
+        failed+=(idle)
+      fi ;;
+    *) echo "unknown stage '$stage'" >&2; failed+=("$stage") ;;
+  esac
+done
+
+echo
+echo "================ Herald benchmark ($(nproc) cores; build ${build_seconds} s, suite $(( $(date +%s) - suite_start - build_seconds )) s) ================"
+report_args=("$results")
+[ -n "${BENCH_STRICT:-}" ] && report_args+=(--strict)
+report_status=0
+"$bin/herald-bench" report "${report_args[@]}" || report_status=$?
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "failed stages: ${failed[*]}" >&2
+  exit 1
+fi
+exit "$report_status"
