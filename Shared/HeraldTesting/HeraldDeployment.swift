@@ -55,7 +55,7 @@ public final class HeraldDeployment: @unchecked Sendable {
 
     public func startGateway() async throws {
         let process = try ServiceProcess(
-            name: "gateway", executable: "herald-gateway",
+            name: "gateway", executable: "herald-gateway", port: gatewayPort,
             environment: environment.merging(["HERALD_HOST": "127.0.0.1", "HERALD_PORT": String(gatewayPort)]) { _, new in new },
             logDirectory: logDirectory
         )
@@ -66,7 +66,7 @@ public final class HeraldDeployment: @unchecked Sendable {
     private func launch(_ executable: String, name: String) async throws -> ServiceProcess {
         let adminPort = try FreePort.allocate()
         let process = try ServiceProcess(
-            name: name, executable: executable,
+            name: name, executable: executable, port: adminPort,
             environment: environment.merging(["HERALD_ADMIN_HOST": "127.0.0.1", "HERALD_ADMIN_PORT": String(adminPort)]) { _, new in new },
             logDirectory: logDirectory
         )

@@ -6,6 +6,8 @@ public final class ServiceProcess: @unchecked Sendable {
     private let process: Process
     public let name: String
     public let logURL: URL
+    /// The port its HTTP server (operator routes; the gateway's everything) listens on.
+    public let port: Int
 
     public var pid: Int32 { process.processIdentifier }
     public var isRunning: Bool { process.isRunning }
@@ -22,12 +24,13 @@ public final class ServiceProcess: @unchecked Sendable {
         return url
     }
 
-    public init(name: String, executable: String, arguments: [String] = [], environment: [String: String], logDirectory: URL) throws {
+    public init(name: String, executable: String, arguments: [String] = [], port: Int, environment: [String: String], logDirectory: URL) throws {
         let path = Self.binDirectory.appendingPathComponent(executable).path
         guard FileManager.default.isExecutableFile(atPath: path) else {
             throw TestSupportError("\(path) is not built; run `swift build` first or set HERALD_BIN_DIR")
         }
         self.name = name
+        self.port = port
         self.logURL = logDirectory.appendingPathComponent("\(name).log")
         guard FileManager.default.createFile(atPath: logURL.path, contents: nil) else {
             throw TestSupportError("cannot create \(logURL.path)")

@@ -1,0 +1,63 @@
+import HeraldTesting
+import Testing
+
+@Suite(.timeLimit(.minutes(2)))
+struct MetricsTests {
+    /// The value of an unlabelled sample in Prometheus text, or the sum over its labelled samples.
+    private func value(of metric: String, in text: String) -> Double {
+        text.split(separator: "\n")
+            .filter { !$0.hasPrefix("#") && ($0.hasPrefix(metric + " ") || $0.hasPrefix(metric + "{")) }
+            .compactMap { Double($0.split(separator: " ").last ?? "") }
+            .reduce(0, +)
+    }
+
+    @Test func everyServiceCountsWhatARunDid() async throws {
+        try await withDeployment(workers: 1) { deployment in
+            let client = try await deployment.connect()
+            let queued = try await client.startRun("what is (17*3)+4?")
+            let frames = try await client.events(untilEndOf: queued.runID)
+            expectValidRuns(frames)
+
+            let gateway = try await HTTPProbe.get(port: deployment.gatewayPort, path: "/metrics")
+            #expect(gateway.status == 200)
+            #expect(gateway.body.contains("# HELP herald_gateway_event_latency_seconds"))
+            #expect(value(of: "herald_gateway_runs_queued_total", in: gateway.body) == 1)
+            #expect(value(of: "herald_gateway_frames_sent_total", in: gateway.body) >= Double(frames.count))
+            #expect(value(of: "herald_gateway_event_latency_seconds_count", in: gateway.body) >= Double(frames.count))
+            #expect(value(of: "herald_gateway_connections", in: gateway.body) == 1)
+
+            let relay = try await HTTPProbe.get(port: deployment.relays[0].port, path: "/metrics")
+            #expect(value(of: "herald_relay_events_published_total", in: relay.body) == Double(frames.count))
+            #expect(value(of: "herald_relay_event_delay_seconds_count", in: relay.body) == Double(frames.count))
+
+            let worker = try await HTTPProbe.get(port: deployment.workers[0].port, path: "/metrics")
+            #expect(value(of: "herald_worker_runs_started_total", in: worker.body) == 1)
+            #expect(value(of: "herald_worker_runs_completed_total", in: worker.body) == 1)
+
+            for process in [deployment.relays[0], deployment.workers[0]] {
+                #expect(try await HTTPProbe.status(port: process.port, path: "/healthz") == 200)
+                #expect(try await HTTPProbe.status(port: process.port, path: "/readyz") == 200)
+            }
+            await client.close()
+        }
+    }
+
+    @Test func readinessFollowsRedis() async throws {
+        try await withDeployment(workers: 1) { deployment in
+            await deployment.redis.kill()
+            for process in [deployment.gateway!, deployment.relays[0], deployment.workers[0]] {
+                #expect(try await HTTPProbe.status(port: process.port, path: "/readyz") == 503, "\(process.name) still ready without Redis")
+                #expect(try await HTTPProbe.status(port: process.port, path: "/healthz") == 200)
+            }
+            try await deployment.redis.restart()
+            // Services reconnect with backoff: wait until each is ready again, then run something.
+            for process in [deployment.gateway!, deployment.relays[0], deployment.workers[0]] {
+                try await HeraldDeployment.waitUntilReady(port: process.port, process: process)
+            }
+            let client = try await deployment.connect()
+            let queued = try await client.startRun("what is 2+2?")
+            expectValidRuns(try await client.events(untilEndOf: queued.runID))
+            await client.close()
+        }
+    }
+}
