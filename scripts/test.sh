@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh --test
+python3 -m pytest -q Tests/deploy
 swift build --build-tests
 bin=$(swift build --show-bin-path)
 HERALD_BIN_DIR="$bin" swift test --skip-build

@@ -17,7 +17,7 @@ struct AuthTests {
     }
 
     private func upgrade(_ harness: GatewayHarness, path: String = "/ws", headers: [String: String] = [:]) async throws -> (status: Int, body: String) {
-        let response = try await RawHTTP.get(port: harness.port, path: path, headers: WebSocketHandshake.headers.merging(headers) { $1 })
+        let response = try await HTTPProbe.get(port: harness.port, path: path, headers: WebSocketHandshake.headers.merging(headers) { $1 })
         return (response.status, response.body)
     }
 
@@ -59,7 +59,7 @@ struct AuthTests {
             }
             // The header and query forms, checked at the HTTP level: the upgrade answers 101 and names the subprotocol.
             for (path, headers) in [("/ws?token=\(alice)", [String: String]()), ("/ws", ["Authorization": "Bearer \(alice)"])] {
-                let head = try await RawHTTP.get(port: harness.port, path: path, headers: WebSocketHandshake.headers.merging(headers) { $1 }, headOnly: true).head
+                let head = try await HTTPProbe.get(port: harness.port, path: path, headers: WebSocketHandshake.headers.merging(headers) { $1 }, headOnly: true).head
                 #expect(head.hasPrefix("HTTP/1.1 101"), "\(path): \(head)")
                 #expect(head.lowercased().contains("sec-websocket-protocol: herald.v1"), "\(path): \(head)")
             }
@@ -69,8 +69,9 @@ struct AuthTests {
     @Test("a connection whose token expires is closed with 4401")
     func tokenExpiresDuringConnection() async throws {
         try await GatewayHarness.with({ $0.jwtSecret = Self.secret }) { harness in
-            let shortLived = try await token(sub: "bob", expires: Date().addingTimeInterval(2))
-            try await within(15, "close 4401") {
+            // Long enough to outlive the upgrade even when the whole suite loads both cores.
+            let shortLived = try await token(sub: "bob", expires: Date().addingTimeInterval(6))
+            try await within(30, "close 4401") {
                 let client = try await harness.connect(token: shortLived)
                 #expect(client.userID == "bob")
                 #expect(try await client.closeCode() == 4401)

@@ -43,7 +43,7 @@ struct ConnectionTests {
                     return token
                 }
             }
-            let response = try await RawHTTP.get(port: harness.port, path: "/ws?token=\(foreign)", headers: WebSocketHandshake.headers)
+            let response = try await HTTPProbe.get(port: harness.port, path: "/ws?token=\(foreign)", headers: WebSocketHandshake.headers)
             #expect(response.status == 401)
             #expect(response.body.contains(#""error":"unauthorized""#))
         }
@@ -151,20 +151,20 @@ struct ConnectionTests {
     @Test("the chat page, health, readiness and metrics are served on the same port")
     func httpRoutes() async throws {
         try await GatewayHarness.with { harness in
-            let page = try await RawHTTP.get(port: harness.port, path: "/")
+            let page = try await HTTPProbe.get(port: harness.port, path: "/")
             #expect(page.status == 200)
             #expect(page.body.contains("<title>Herald</title>"))
             #expect(page.body.contains("data-testid=\"message-input\""))
-            let script = try await RawHTTP.get(port: harness.port, path: "/app.js")
+            let script = try await HTTPProbe.get(port: harness.port, path: "/app.js")
             #expect(script.status == 200)
             #expect(script.body.contains("herald.v1"))
-            #expect(try await RawHTTP.status(port: harness.port, path: "/style.css") == 200)
-            #expect(try await RawHTTP.status(port: harness.port, path: "/nope.js") == 404)
-            #expect(try await RawHTTP.status(port: harness.port, path: "/healthz") == 200)
-            #expect(try await RawHTTP.status(port: harness.port, path: "/readyz") == 200)
+            #expect(try await HTTPProbe.status(port: harness.port, path: "/style.css") == 200)
+            #expect(try await HTTPProbe.status(port: harness.port, path: "/nope.js") == 404)
+            #expect(try await HTTPProbe.status(port: harness.port, path: "/healthz") == 200)
+            #expect(try await HTTPProbe.status(port: harness.port, path: "/readyz") == 200)
 
             let client = try await within(10, "connect") { try await harness.connect() }
-            let metrics = try await RawHTTP.get(port: harness.port, path: "/metrics")
+            let metrics = try await HTTPProbe.get(port: harness.port, path: "/metrics")
             #expect(metrics.status == 200)
             #expect(metrics.body.contains("herald_gateway_connections 1"))
             #expect(metrics.body.contains("herald_gateway_event_latency_seconds_bucket"))
@@ -172,8 +172,8 @@ struct ConnectionTests {
             await client.close()
 
             await harness.server.kill()
-            #expect(try await RawHTTP.status(port: harness.port, path: "/readyz") == 503)
-            #expect(try await RawHTTP.status(port: harness.port, path: "/healthz") == 200)
+            #expect(try await HTTPProbe.status(port: harness.port, path: "/readyz") == 503)
+            #expect(try await HTTPProbe.status(port: harness.port, path: "/healthz") == 200)
         }
     }
 
@@ -181,7 +181,7 @@ struct ConnectionTests {
     func contentTypes() async throws {
         try await GatewayHarness.with { harness in
             for (path, type) in [("/", "text/html"), ("/app.js", "text/javascript"), ("/style.css", "text/css")] {
-                let head = try await RawHTTP.get(port: harness.port, path: path).head
+                let head = try await HTTPProbe.get(port: harness.port, path: path).head
                 #expect(head.lowercased().contains("content-type: \(type)"), "\(path): \(head)")
             }
         }

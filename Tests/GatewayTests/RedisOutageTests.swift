@@ -26,11 +26,11 @@ struct RedisOutageTests {
                     if case .server(.pong) = frame { return true }
                     return nil
                 }
-                #expect(try await RawHTTP.status(port: harness.port, path: "/readyz") == 503)
+                #expect(try await HTTPProbe.status(port: harness.port, path: "/readyz") == 503)
 
                 try await harness.server.restart()
                 try await waitUntil("Redis is reachable again", timeout: .seconds(20)) {
-                    try await RawHTTP.status(port: harness.port, path: "/readyz") == 200
+                    try await HTTPProbe.status(port: harness.port, path: "/readyz") == 200
                 }
                 let again = try await client.startRun("back again")
                 #expect(!again.threadID.isEmpty)

@@ -55,8 +55,7 @@ struct CeilingCommand: AsyncParsableCommand {
             print("  \(testCase.label): \(Format.grouped(median)) requests/s (rounds: \(figures.map(Format.grouped).joined(separator: ", ")))")
             sink.add("ceiling", "ceiling.\(testCase.key)", testCase.label, median, .perSecond)
         }
-        var logger = Logger(label: "herald-bench.ceiling")
-        logger.logLevel = .critical
+        let logger = quietLogger("herald-bench.ceiling", .critical)
         let client = RedisClient(configuration: RedisConfiguration(url: url), logger: logger)
         _ = try? await client.send("DEL", stream)
         await client.close()

@@ -157,13 +157,20 @@ final class BenchSocket: Sendable {
     /// Waits for the connection to end; the server's close code, if it sent one.
     func closed() async -> Int? {
         let frame = try? await task.value
-        return frame.flatMap { $0.map { Int(UInt16(webSocketErrorCode: $0.closeCode)) } }
+        return frame.map { Int(UInt16(webSocketErrorCode: $0.closeCode)) }
     }
 
     /// Drops the connection without a close handshake.
     func abandon() {
         task.cancel()
     }
+}
+
+/// A logger that only speaks at `level` and above.
+func quietLogger(_ label: String, _ level: Logger.Level) -> Logger {
+    var logger = Logger(label: label)
+    logger.logLevel = level
+    return logger
 }
 
 /// Runs `body` for `0..<count` with at most `width` at once; returns the results in index order.

@@ -70,8 +70,7 @@ struct FanoutCommand: AsyncParsableCommand {
     func run() async throws {
         raiseFileLimit()
         let target = try gateway.target()
-        var logger = Logger(label: "herald-bench.fanout")
-        logger.logLevel = .error
+        let logger = quietLogger("herald-bench.fanout", .error)
         let keys = RedisKeys(prefix: keyPrefix)
         let batches = (frames + publishBatch - 1) / publishBatch
         let total = batches * publishBatch

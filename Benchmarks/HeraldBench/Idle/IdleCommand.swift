@@ -47,8 +47,7 @@ struct IdleCommand: AsyncParsableCommand {
             print("idle: warning: this process may open only \(limit.rlim_cur) files; raise `ulimit -n`")
         }
         let target = try gateway.target()
-        var logger = Logger(label: "herald-bench.idle")
-        logger.logLevel = .critical
+        let logger = quietLogger("herald-bench.idle", .critical)
 
         try await Task.sleep(for: .seconds(settle / 3))
         let before = try Self.residentKiB(gatewayPid)
@@ -100,10 +99,11 @@ struct IdleCommand: AsyncParsableCommand {
         try sink.write()
 
         let closeStart = WallClock.now()
-        _ = await boundedConcurrentMap(sockets.count, width: 256) { index in
-            await sockets[index].close()
+        let opened = sockets
+        _ = await boundedConcurrentMap(opened.count, width: 256) { index in
+            await opened[index].close()
         }
-        print("      closed \(sockets.count) connections in \(String(format: "%.1f", WallClock.now() - closeStart)) s")
+        print("      closed \(opened.count) connections in \(String(format: "%.1f", WallClock.now() - closeStart)) s")
     }
 
     /// VmRSS of a process, in KiB.

@@ -73,8 +73,7 @@ struct LoadCommand: AsyncParsableCommand {
 
     func run() async throws {
         let target = try gateway.target()
-        var logger = Logger(label: "herald-bench")
-        logger.logLevel = .error
+        let logger = quietLogger("herald-bench", .error)
         let totalRate = sessionRate.map { $0 * Double(sessions) } ?? runsPerSecond
         let interval = Double(sessions) / totalRate
         let gatewayEndpoint: MetricsEndpoint? = switch gatewayMetrics {

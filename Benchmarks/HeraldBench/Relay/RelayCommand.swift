@@ -60,8 +60,7 @@ struct RelayCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var logger = Logger(label: "herald-bench.relay")
-        logger.logLevel = .warning
+        let logger = quietLogger("herald-bench.relay", .warning)
         let server: RedisServerProcess? = redisURL == nil ? try await RedisServerProcess.start() : nil
         let url = redisURL ?? server!.url
         let prefix = "bench-relay-\(UInt32.random(in: 0...UInt32.max))"

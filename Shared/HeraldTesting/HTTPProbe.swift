@@ -2,8 +2,8 @@ import Foundation
 
 /// Runs blocking socket calls on a thread of their own, never on the concurrency pool (two threads on
 /// a two-core machine: a blocked `recv` there stalls every test running in parallel).
-enum Blocking {
-    static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+public enum Blocking {
+    public static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             Thread { continuation.resume(with: Result { try body() }) }.start()
         }
@@ -12,23 +12,23 @@ enum Blocking {
 
 /// A minimal HTTP/1.1 client on a plain socket, for what a WebSocket client cannot show: refused
 /// upgrades, status codes and headers.
-enum RawHTTP {
-    struct Response: Sendable {
-        var status: Int
+public enum HTTPProbe {
+    public struct Response: Sendable {
+        public var status: Int
         /// The status line and headers.
-        var head: String
-        var body: String
+        public var head: String
+        public var body: String
     }
 
-    static func status(port: Int, path: String) async throws -> Int {
+    public static func status(port: Int, path: String) async throws -> Int {
         try await get(port: port, path: path).status
     }
 
     /// `GET path` on 127.0.0.1; `headOnly` stops after the head (a `101` keeps the socket open).
-    static func get(port: Int, path: String, headers: [String: String] = [:], headOnly: Bool = false) async throws -> Response {
+    public static func get(port: Int, path: String, headers: [String: String] = [:], headOnly: Bool = false) async throws -> Response {
         try await Blocking.run {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            guard fd >= 0 else { throw TestFailure("socket() failed") }
+            guard fd >= 0 else { throw TestSupportError("socket() failed") }
             defer { close(fd) }
             var timeout = timeval(tv_sec: 10, tv_usec: 0)
             setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -39,7 +39,7 @@ enum RawHTTP {
             let connected = withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
-            guard connected == 0 else { throw TestFailure("connect to \(port) failed") }
+            guard connected == 0 else { throw TestSupportError("connect to \(port) failed") }
             var request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n"
             if headers["Connection"] == nil { request += "Connection: close\r\n" }
             for (name, value) in headers { request += "\(name): \(value)\r\n" }
@@ -56,7 +56,7 @@ enum RawHTTP {
             let headEnd = text.range(of: "\r\n\r\n")
             let head = String(text[..<(headEnd?.lowerBound ?? text.endIndex)])
             let parts = head.prefix { $0 != "\r" }.split(separator: " ")
-            guard parts.count >= 2, let status = Int(parts[1]) else { throw TestFailure("no HTTP response from \(port)") }
+            guard parts.count >= 2, let status = Int(parts[1]) else { throw TestSupportError("no HTTP response from \(port)") }
             return Response(status: status, head: head, body: headEnd.map { String(text[$0.upperBound...]) } ?? "")
         }
     }
