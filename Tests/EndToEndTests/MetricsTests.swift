@@ -29,6 +29,8 @@ struct MetricsTests {
             let relay = try await HTTPProbe.get(port: deployment.relays[0].port, path: "/metrics")
             #expect(value(of: "herald_relay_events_published_total", in: relay.body) == Double(frames.count))
             #expect(value(of: "herald_relay_event_delay_seconds_count", in: relay.body) == Double(frames.count))
+            #expect(relay.body.contains("# HELP herald_runs_waiting"))
+            #expect(relay.body.contains("# HELP herald_oldest_queued_run_age_seconds"))
 
             let worker = try await HTTPProbe.get(port: deployment.workers[0].port, path: "/metrics")
             #expect(value(of: "herald_worker_runs_started_total", in: worker.body) == 1)

@@ -16,6 +16,7 @@ public final class RelayService: Service {
     private let logger: Logger
     private let lease: PartitionLease
     private let publisher: EventPublisher
+    private let backlog: BacklogObserver
 
     public init(settings: RelaySettings, redis: RedisClient, metrics: RelayMetrics, logger: Logger) {
         self.settings = settings
@@ -23,6 +24,7 @@ public final class RelayService: Service {
         self.metrics = metrics
         self.logger = logger
         self.lease = PartitionLease(keys: settings.common.keys, owner: settings.relayID, duration: settings.leaseDuration)
+        self.backlog = BacklogObserver(keys: settings.common.keys, redis: redis, partitions: settings.common.eventPartitions, metrics: metrics)
         self.publisher = EventPublisher(
             keys: settings.common.keys,
             historySize: settings.common.historySize,
@@ -73,6 +75,7 @@ public final class RelayService: Service {
         while !Task.isCancelled {
             do {
                 try await watchdog.sweep()
+                try await backlog.observe()
             } catch {
                 logger.warning("lost-worker sweep failed; retrying", metadata: ["error": "\(error)"])
             }

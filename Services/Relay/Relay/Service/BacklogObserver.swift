@@ -1,0 +1,62 @@
+import Foundation
+import HeraldCore
+import Redis
+
+/// Reads how much work is waiting — runs not yet taken by a worker, events not yet published —
+/// and exports it, so operators can alert before users stare at a blank screen.
+struct BacklogObserver: Sendable {
+    let keys: RedisKeys
+    let redis: RedisClient
+    let partitions: Int
+    let metrics: RelayMetrics
+
+    func observe() async throws {
+        if let queue = try await group(RedisKeys.runConsumerGroup, of: keys.runQueue) {
+            metrics.runsWaiting.set(Int64(queue.lag))
+            metrics.oldestQueuedRunAge.set(try await oldestUndeliveredAge(after: queue.lastDeliveredID))
+        }
+        for partition in 0..<partitions {
+            if let group = try await group(RedisKeys.relayConsumerGroup, of: keys.eventPartition(partition)) {
+                metrics.partitionBacklog(partition).set(Int64(group.lag + group.pending))
+            }
+        }
+    }
+
+    private struct GroupInfo {
+        var pending = 0
+        var lag = 0
+        var lastDeliveredID = "0-0"
+    }
+
+    /// One consumer group's counters from XINFO GROUPS; nil when the stream or group does not exist yet.
+    private func group(_ name: String, of stream: String) async throws -> GroupInfo? {
+        let reply: RESPValue
+        do {
+            reply = try await redis.send("XINFO", "GROUPS", stream)
+        } catch let error as RedisError where error.message.contains("no such key") {
+            return nil
+        }
+        for entry in reply.array ?? [] {
+            let fields = entry.array ?? []
+            var values: [String: RESPValue] = [:]
+            for index in stride(from: 0, to: fields.count - 1, by: 2) {
+                if let key = fields[index].string { values[key] = fields[index + 1] }
+            }
+            guard values["name"]?.string == name else { continue }
+            return GroupInfo(
+                pending: values["pending"]?.int ?? 0,
+                lag: values["lag"]?.int ?? 0,
+                lastDeliveredID: values["last-delivered-id"]?.string ?? "0-0"
+            )
+        }
+        return nil
+    }
+
+    /// Seconds since the first entry after the group's last delivered one was added (ids carry their time).
+    private func oldestUndeliveredAge(after lastDelivered: String) async throws -> Double {
+        guard let next = try await redis.xrange(keys.runQueue, start: "(" + lastDelivered, count: 1).first,
+            let milliseconds = Double(next.id.prefix { $0 != "-" })
+        else { return 0 }
+        return max(0, Date().timeIntervalSince1970 - milliseconds / 1000)
+    }
+}
