@@ -55,6 +55,7 @@ let package = Package(
                 "CHiredis",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -92,6 +93,7 @@ let package = Package(
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             path: "Shared/HeraldTesting",
             swiftSettings: strict
@@ -103,6 +105,9 @@ let package = Package(
             dependencies: serviceDependencies + [
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             path: "Services/Gateway/Gateway",
             resources: [.copy("Public")],
@@ -171,7 +176,15 @@ let package = Package(
         ),
 
         // MARK: Tests
-        .testTarget(name: "RedisTests", dependencies: ["Redis", "HeraldTesting"], path: "Tests/RedisTests"),
+        .testTarget(
+            name: "RedisTests",
+            dependencies: [
+                "Redis", "HeraldTesting",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            path: "Tests/RedisTests"
+        ),
         .testTarget(name: "HeraldProtocolTests", dependencies: ["HeraldProtocol"], path: "Tests/HeraldProtocolTests"),
         .testTarget(name: "WorkerTests", dependencies: ["Worker", "HeraldTesting"], path: "Tests/WorkerTests"),
         .testTarget(name: "RelayTests", dependencies: ["Relay", "HeraldTesting"], path: "Tests/RelayTests"),

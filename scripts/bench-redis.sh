@@ -2,15 +2,17 @@
 # Benchmarks the Herald Redis client against redis-benchmark on a private redis-server.
 # Builds herald-redis-bench in release mode, starts redis-server on a free loopback port with its own
 # temporary directory, runs the benchmark (extra arguments are passed on, e.g. --requests 500000),
-# and always stops the server. HERALD_BENCH_BIN=path skips the build and runs that binary instead.
+# and always stops the server. HERALD_BENCH_BIN=path skips the build and runs that binary instead;
+# HERALD_BENCH_BUILD_FLAGS adds swift build flags (e.g. "--scratch-path .build-bench").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [[ -n "${HERALD_BENCH_BIN:-}" ]]; then
   bench=$HERALD_BENCH_BIN
 else
-  swift build -c release --product herald-redis-bench
-  bench="$(swift build -c release --show-bin-path)/herald-redis-bench"
+  read -r -a flags <<<"${HERALD_BENCH_BUILD_FLAGS:-}"
+  swift build -c release "${flags[@]}" --product herald-redis-bench
+  bench="$(swift build -c release "${flags[@]}" --show-bin-path)/herald-redis-bench"
 fi
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')

@@ -7,8 +7,11 @@
 #
 #   HERALD_SKIP_BUILD=1            use the binaries already built
 #   HERALD_SCRATCH_PATH=.build     SwiftPM's build folder
+#   HERALD_BUILD=release           build configuration (debug only to try the script: its figures mean nothing)
 #   BENCH_STAGES="ceiling client relay load fanout idle"   the stages to run, in this order
-#   BENCH_LOAD_SESSIONS=500  BENCH_LOAD_RATE=130  BENCH_LOAD_DURATION=30  BENCH_LOAD_WARMUP=5
+#   BENCH_LOAD_SESSIONS=500  BENCH_LOAD_EVENTS=2000 (events/s; a probe run sets the run rate)
+#   BENCH_LOAD_RATE=           runs/s in total instead of BENCH_LOAD_EVENTS
+#   BENCH_LOAD_DURATION=30  BENCH_LOAD_WARMUP=5
 #   BENCH_FANOUT_CONNECTIONS=100  BENCH_FANOUT_FRAMES=5000
 #   BENCH_IDLE_CONNECTIONS=1000,10000
 #   BENCH_LOG_LEVEL=info           the services' HERALD_LOG_LEVEL
@@ -17,9 +20,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scratch=${HERALD_SCRATCH_PATH:-.build}
+config=${HERALD_BUILD:-release}
 stages=${BENCH_STAGES:-ceiling client relay load fanout idle}
 load_sessions=${BENCH_LOAD_SESSIONS:-500}
-load_rate=${BENCH_LOAD_RATE:-130}
+load_events=${BENCH_LOAD_EVENTS:-2000}
+if [ -n "${BENCH_LOAD_RATE:-}" ]; then load_rate_args=(--runs-per-second "$BENCH_LOAD_RATE"); else load_rate_args=(--events-per-second "$load_events"); fi
 load_duration=${BENCH_LOAD_DURATION:-30}
 load_warmup=${BENCH_LOAD_WARMUP:-5}
 fanout_connections=${BENCH_FANOUT_CONNECTIONS:-100}
@@ -39,11 +44,11 @@ if [ -z "${HERALD_SKIP_BUILD:-}" ]; then
   products="herald-worker herald-relay herald-bench herald-redis-bench"
   needs_gateway && products="herald-gateway $products"
   for product in $products; do
-    echo "building $product (release)…"
-    swift build -c release --scratch-path "$scratch" --product "$product"
+    echo "building $product ($config)…"
+    swift build -c "$config" --scratch-path "$scratch" --product "$product"
   done
 fi
-bin=$(swift build -c release --scratch-path "$scratch" --show-bin-path)
+bin=$(swift build -c "$config" --scratch-path "$scratch" --show-bin-path)
 for product in herald-worker herald-relay herald-bench; do
   [ -x "$bin/$product" ] || { echo "$bin/$product is not built" >&2; exit 1; }
 done
@@ -100,6 +105,7 @@ redis_port=$(free_port)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$state" \
   --maxclients 20000 --logfile "$state/redis.log" &
 pids+=($!)
+watch=(--watch "redis-server=$!")
 redis_url="redis://127.0.0.1:$redis_port"
 for _ in $(seq 1 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
 redis-cli -p "$redis_port" ping >/dev/null
@@ -110,11 +116,13 @@ export HERALD_ADMIN_HOST=127.0.0.1 HERALD_HOST=127.0.0.1
 relay_port=$(free_port)
 HERALD_ADMIN_PORT=$relay_port "$bin/herald-relay" >"$state/relay.log" 2>&1 &
 pids+=($!)
+watch+=(--watch "relay=$!")
 wait_ready relay "$relay_port" "${pids[-1]}"
 for i in 1 2; do
   port=$(free_port)
   HERALD_ADMIN_PORT=$port "$bin/herald-worker" >"$state/worker-$i.log" 2>&1 &
   pids+=($!)
+  watch+=(--watch "worker-$i=$!")
   wait_ready "worker-$i" "$port" "${pids[-1]}"
 done
 
@@ -164,11 +172,12 @@ for stage in $stages; do
     client) run_stage client client_stage ;;
     relay) run_stage relay "$bin/herald-bench" relay --redis-url "$redis_url" --results "$results" ;;
     load)
-      run_stage load "$bin/herald-bench" load --url "$ws_url" --sessions "$load_sessions" --runs-per-second "$load_rate" \
-        --duration "$load_duration" --warmup "$load_warmup" --relay-metrics "http://127.0.0.1:$relay_port/metrics" --results "$results" ;;
+      run_stage load "$bin/herald-bench" load --url "$ws_url" --sessions "$load_sessions" "${load_rate_args[@]}" \
+        --duration "$load_duration" --warmup "$load_warmup" --relay-metrics "http://127.0.0.1:$relay_port/metrics" \
+        "${watch[@]}" --watch "gateway=$gateway_pid" --results "$results" ;;
     fanout)
       run_stage fanout "$bin/herald-bench" fanout --url "$ws_url" --redis-url "$redis_url" \
-        --connections "$fanout_connections" --frames "$fanout_frames" --results "$results" ;;
+        --connections "$fanout_connections" --frames "$fanout_frames" "${watch[@]}" --watch "gateway=$gateway_pid" --results "$results" ;;
     idle)
       # A fresh gateway: memory the allocator kept from the load stages would hide part of the cost.
       kill -TERM "$gateway_pid" 2>/dev/null || true
@@ -184,7 +193,7 @@ for stage in $stages; do
 done
 
 echo
-echo "================ Herald benchmark ($(nproc) cores; build ${build_seconds} s, suite $(( $(date +%s) - suite_start - build_seconds )) s) ================"
+echo "================ Herald benchmark ($config build, $(nproc) cores; build ${build_seconds} s, suite $(( $(date +%s) - suite_start - build_seconds )) s) ================"
 report_args=("$results")
 [ -n "${BENCH_STRICT:-}" ] && report_args+=(--strict)
 report_status=0

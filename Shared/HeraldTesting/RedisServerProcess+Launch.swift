@@ -6,82 +6,102 @@ import Redis
 /// One run of `redis-server` (a restart is a new run) with its watchdog.
 ///
 /// `Foundation.Process` is not `Sendable`; the processes are only configured before launch, and afterwards this type
-/// only sends signals by pid and waits for the termination handlers, which is why it is `@unchecked Sendable`.
+/// only sends signals by pid, which is why it is `@unchecked Sendable`.
+///
+/// Exit is read from the pid, not only from `terminationHandler`: Foundation notices a child's exit when a socket
+/// the child inherited closes, and a sibling spawned at the same moment (by other code in the test process) may
+/// inherit that socket too and keep it open, so the handler can come late or never.
 final class RedisServerLaunch: @unchecked Sendable {
     enum Failure: Error, CustomStringConvertible {
         case notInstalled
         case portInUse
-        case exited(status: Int32, output: String)
+        case exited(output: String)
         case notReady(output: String)
 
         var description: String {
             switch self {
             case .notInstalled: "redis-server is not in PATH (install the redis-server package)"
             case .portInUse: "the port was taken"
-            case .exited(let status, let output): "redis-server exited with status \(status) while starting:\n\(output)"
+            case .exited(let output): "redis-server exited while starting:\n\(output)"
             case .notReady(let output): "redis-server did not become ready within 10 s:\n\(output)"
             }
         }
     }
 
+    /// Spawning one child at a time keeps the pipes of one launch out of the children of another.
+    private static let spawnLock = NIOLock()
+
+    /// Kills the server when the test process closes its end of the watchdog's stdin (on purpose or by dying), or,
+    /// should another child have inherited that end, once the test process is gone.
+    private static let watchdogScript = """
+        parent=$PPID
+        while kill -0 "$parent" 2>/dev/null; do
+          read -r -t 1 _
+          status=$?
+          if [ "$status" -eq 0 ] || [ "$status" -gt 128 ]; then continue; fi
+          break
+        done
+        kill -KILL "$1" 2>/dev/null
+        """
+
     private let server: Process
     private let watchdog: Process
     private let watchdogInput: Pipe
     private let output: RedisServerOutput
-    private let exit = RedisServerExit()
+    let pid: Int32
 
     private init(server: Process, watchdog: Process, watchdogInput: Pipe, output: RedisServerOutput) {
         self.server = server
         self.watchdog = watchdog
         self.watchdogInput = watchdogInput
         self.output = output
+        self.pid = server.processIdentifier
     }
 
-    var isRunning: Bool { !exit.hasExited }
+    var isRunning: Bool { !output.hasExited && Self.isAlive(pid) }
 
     static func start(port: Int, options: [String], password: String?) async throws -> RedisServerLaunch {
         guard let executable = executablePath("redis-server") else { throw Failure.notInstalled }
         let output = RedisServerOutput()
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: executable)
-        server.arguments = ["--port", String(port)] + options
-        let stdout = Pipe()
-        server.standardOutput = stdout
-        server.standardError = stdout
-        server.standardInput = FileHandle.nullDevice
-        stdout.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-            } else {
-                output.append(data)
+        let launch = try spawnLock.withLock {
+            let server = Process()
+            server.executableURL = URL(fileURLWithPath: executable)
+            server.arguments = ["--port", String(port)] + options
+            let stdout = Pipe()
+            server.standardOutput = stdout
+            server.standardError = stdout
+            server.standardInput = FileHandle.nullDevice
+            stdout.fileHandleForReading.readabilityHandler = { handle in
+                let data = handle.availableData
+                if data.isEmpty {
+                    handle.readabilityHandler = nil
+                } else {
+                    output.append(data)
+                }
             }
-        }
+            server.terminationHandler = { _ in output.serverExited() }
+            try server.run()
 
-        // The watchdog blocks reading a pipe only this process writes to; when this process dies the pipe closes
-        // and the watchdog kills the server.
-        let watchdog = Process()
-        watchdog.executableURL = URL(fileURLWithPath: "/bin/sh")
-        let watchdogInput = Pipe()
-        watchdog.standardInput = watchdogInput
-        watchdog.standardOutput = FileHandle.nullDevice
-        watchdog.standardError = FileHandle.nullDevice
-
-        let launch = RedisServerLaunch(server: server, watchdog: watchdog, watchdogInput: watchdogInput, output: output)
-        server.terminationHandler = { process in
-            output.serverExited(status: process.terminationStatus)
-            launch.exit.exited()
+            let watchdog = Process()
+            watchdog.executableURL = URL(fileURLWithPath: "/bin/bash")
+            watchdog.arguments = ["-c", watchdogScript, "redis-watchdog", String(server.processIdentifier)]
+            let watchdogInput = Pipe()
+            watchdog.standardInput = watchdogInput
+            watchdog.standardOutput = FileHandle.nullDevice
+            watchdog.standardError = FileHandle.nullDevice
+            try watchdog.run()
+            return RedisServerLaunch(server: server, watchdog: watchdog, watchdogInput: watchdogInput, output: output)
         }
-        try server.run()
-        watchdog.arguments = ["-c", "while read -r _; do :; done; kill -KILL \"$0\" 2>/dev/null", String(server.processIdentifier)]
-        try watchdog.run()
 
         switch await output.waitUntilReady(timeout: .seconds(10)) {
         case .ready:
             break
-        case .exited(let status, let text):
+        case .portInUse:
             await launch.kill()
-            throw text.contains("Address already in use") ? Failure.portInUse : Failure.exited(status: status, output: text)
+            throw Failure.portInUse
+        case .exited(let text):
+            await launch.kill()
+            throw Failure.exited(output: text)
         case .timedOut(let text):
             await launch.kill()
             throw Failure.notReady(output: text)
@@ -109,20 +129,21 @@ final class RedisServerLaunch: @unchecked Sendable {
         }
     }
 
-    /// Stops the watchdog (so it can never signal a reused pid), kills the server and waits until it is gone.
+    /// Stops the watchdog (so it can never signal a reused pid), kills the server and returns once it is gone.
     func kill() async {
         stopWatchdog()
-        guard !exit.hasExited else { return }
-        Foundation.kill(server.processIdentifier, SIGKILL)
-        await exit.wait()
+        Foundation.kill(pid, SIGKILL)
+        // SIGKILL takes effect at once, but what is left to wait for has no reliable event (see the type's comment).
+        let deadline = ContinuousClock.now + .seconds(10)
+        while isRunning, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(2))
+        }
     }
 
     /// For `deinit`, which cannot wait.
     func killNow() {
         stopWatchdog()
-        if !exit.hasExited {
-            Foundation.kill(server.processIdentifier, SIGKILL)
-        }
+        Foundation.kill(pid, SIGKILL)
     }
 
     private func stopWatchdog() {
@@ -130,6 +151,19 @@ final class RedisServerLaunch: @unchecked Sendable {
             Foundation.kill(watchdog.processIdentifier, SIGKILL)
         }
         try? watchdogInput.fileHandleForWriting.close()
+    }
+
+    /// Whether `pid` has not exited yet (a zombie has exited; it only waits to be reaped).
+    private static func isAlive(_ pid: Int32) -> Bool {
+        #if os(Linux)
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let nameEnd = stat.lastIndex(of: ")")
+        else { return false }
+        let state = stat[stat.index(after: nameEnd)...].drop { $0 == " " }.first
+        return state != "Z" && state != "X"
+        #else
+        return Foundation.kill(pid, 0) == 0
+        #endif
     }
 
     /// A port that was free a moment ago: bind to port 0 and read what the kernel chose. Another process may
@@ -160,100 +194,68 @@ final class RedisServerLaunch: @unchecked Sendable {
     }
 }
 
-/// The server's console output, watched for the line that says it accepts connections.
+/// The server's console output, watched for the line that says it accepts connections (or why it cannot).
 private final class RedisServerOutput: Sendable {
     enum Readiness: Sendable {
         case ready
-        case exited(status: Int32, output: String)
+        case portInUse
+        case exited(output: String)
         case timedOut(output: String)
     }
 
     private struct State {
         var text = ""
-        var exitStatus: Int32?
+        var outcome: Readiness?
+        var hasExited = false
         var waiter: CheckedContinuation<Readiness, Never>?
-        var isReady = false
     }
 
-    private static let readyLine = "Ready to accept connections"
     private let state = NIOLockedValueBox(State())
 
+    var hasExited: Bool { state.withLockedValue { $0.hasExited } }
+
     func append(_ data: Data) {
-        let waiter = state.withLockedValue { state -> CheckedContinuation<Readiness, Never>? in
+        settle { state in
             // Only the start-up output is kept; later log lines are read and dropped so the pipe never fills.
-            guard !state.isReady else { return nil }
             state.text += String(decoding: data, as: UTF8.self)
-            guard state.text.contains(Self.readyLine) else { return nil }
-            state.isReady = true
-            defer { state.waiter = nil }
-            return state.waiter
+            if state.text.contains("Ready to accept connections") { return .ready }
+            if state.text.contains("Address already in use") { return .portInUse }
+            return nil
         }
-        waiter?.resume(returning: .ready)
     }
 
-    func serverExited(status: Int32) {
-        let (waiter, text) = state.withLockedValue { state in
-            state.exitStatus = status
-            defer { state.waiter = nil }
-            return (state.waiter, state.text)
-        }
-        waiter?.resume(returning: .exited(status: status, output: text))
+    func serverExited() {
+        state.withLockedValue { $0.hasExited = true }
+        settle { state in .exited(output: state.text) }
     }
 
     func waitUntilReady(timeout: Duration) async -> Readiness {
         let timer = Task {
             try await Task.sleep(for: timeout)
-            self.timedOut()
+            self.settle { state in .timedOut(output: state.text) }
         }
         defer { timer.cancel() }
         return await withCheckedContinuation { continuation in
-            let immediate = state.withLockedValue { state -> Readiness? in
-                if state.isReady { return .ready }
-                if let status = state.exitStatus { return .exited(status: status, output: state.text) }
-                state.waiter = continuation
-                return nil
+            let outcome = state.withLockedValue { state -> Readiness? in
+                if state.outcome == nil { state.waiter = continuation }
+                return state.outcome
             }
-            if let immediate {
-                continuation.resume(returning: immediate)
+            if let outcome {
+                continuation.resume(returning: outcome)
             }
         }
     }
 
-    private func timedOut() {
-        let (waiter, text) = state.withLockedValue { state in
+    /// Records the first outcome `decide` finds, while there is none yet, and hands it to the waiter.
+    private func settle(_ decide: (inout State) -> Readiness?) {
+        let (waiter, outcome) = state.withLockedValue { state -> (CheckedContinuation<Readiness, Never>?, Readiness?) in
+            guard state.outcome == nil, let outcome = decide(&state) else { return (nil, nil) }
+            state.outcome = outcome
             defer { state.waiter = nil }
-            return (state.waiter, state.text)
+            return (state.waiter, outcome)
         }
-        waiter?.resume(returning: .timedOut(output: text))
-    }
-}
-
-/// Lets any number of tasks wait for the server process to exit.
-private final class RedisServerExit: Sendable {
-    private let state = NIOLockedValueBox((exited: false, waiters: [CheckedContinuation<Void, Never>]()))
-
-    var hasExited: Bool { state.withLockedValue { $0.exited } }
-
-    func exited() {
-        let waiters = state.withLockedValue { state in
-            state.exited = true
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        for waiter in waiters {
-            waiter.resume()
-        }
-    }
-
-    func wait() async {
-        await withCheckedContinuation { continuation in
-            let done = state.withLockedValue { state in
-                if !state.exited { state.waiters.append(continuation) }
-                return state.exited
-            }
-            if done {
-                continuation.resume()
-            }
+        if let waiter, let outcome {
+            waiter.resume(returning: outcome)
         }
     }
 }

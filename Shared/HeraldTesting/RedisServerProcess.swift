@@ -6,7 +6,8 @@ import Redis
 /// A private `redis-server` for one test: 127.0.0.1 on a free port, no persistence, its own temporary directory.
 ///
 /// It is always stopped: by `stop()`, in `deinit`, and, should the test process die, by a watchdog process that
-/// kills it when the test process's end of a pipe closes, so `swift test` leaves no server behind.
+/// kills it when the test process's end of a pipe closes or the test process is gone, so `swift test` leaves no
+/// server behind. Suites may run in parallel: each server has its own port and directory.
 public final class RedisServerProcess: Sendable {
     public let port: Int
     /// The `requirepass` password, if the server has one.

@@ -6,7 +6,7 @@ import Testing
 
 @testable import Gateway
 
-@Suite("Authentication")
+@Suite("Authentication", .timeLimit(.minutes(2)))
 struct AuthTests {
     static let secret = "test-secret-0123456789abcdef-0123456789"
 

@@ -5,7 +5,7 @@ import Testing
 
 @testable import Gateway
 
-@Suite("Connections")
+@Suite("Connections", .timeLimit(.minutes(2)))
 struct ConnectionTests {
     @Test("connection_established carries a guest token that keeps the same user on reconnect")
     func guestTokenReuse() async throws {

@@ -5,7 +5,7 @@ import Testing
 
 @testable import Gateway
 
-@Suite("Redis outages")
+@Suite("Redis outages", .timeLimit(.minutes(2)))
 struct RedisOutageTests {
     @Test("while Redis is away requests get `internal` errors, connections stay up, and work resumes when it returns")
     func degradesAndRecovers() async throws {

@@ -7,7 +7,7 @@ import Testing
 
 @testable import Gateway
 
-@Suite("Fan-out and resume")
+@Suite("Fan-out and resume", .timeLimit(.minutes(2)))
 struct ResumeTests {
     /// A thread owned by a fresh guest, with the guest's token so more tabs of the same user can connect.
     private func ownedThread(_ harness: GatewayHarness) async throws -> (owner: ChatTestClient, token: String, run: ServerMessage.RunQueued) {

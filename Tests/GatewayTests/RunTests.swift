@@ -7,7 +7,7 @@ import Testing
 
 @testable import Gateway
 
-@Suite("Runs")
+@Suite("Runs", .timeLimit(.minutes(2)))
 struct RunTests {
     @Test("user_message answers run_queued and the run is on the queue stream, recorded and marking its thread busy")
     func userMessageQueuesRun() async throws {

@@ -4,7 +4,7 @@ import Testing
 
 @testable import Gateway
 
-@Suite("Slow consumers")
+@Suite("Slow consumers", .timeLimit(.minutes(2)))
 struct SlowConsumerTests {
     @Test("a client that stops reading is closed as a slow consumer (4008) once its queue overflows")
     func overflowClosesConnection() async throws {
@@ -41,6 +41,8 @@ final class StalledWebSocket: Sendable {
         guard fd >= 0 else { throw TestFailure("socket() failed") }
         var size: Int32 = 4096
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        var timeout = timeval(tv_sec: 20, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = UInt16(port).bigEndian

@@ -65,7 +65,8 @@ struct FailureTests {
                     guard let error = error as? RedisError, error.kind == .timeout else { return false }
                     return error.message.contains("within 1s")
                 }
-                await #expect(performing: { _ = try await client.send("DEBUG", "SLEEP", 5) }, throws: timedOut)
+                // Long enough that the PINGs below reach the sleeping server even when the whole suite loads both cores.
+                await #expect(performing: { _ = try await client.send("DEBUG", "SLEEP", 15) }, throws: timedOut)
 
                 // The server sleeps on: commands sent now on a fresh connection all wait, and when the oldest times
                 // out every one of them fails with it.

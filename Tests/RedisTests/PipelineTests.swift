@@ -64,4 +64,20 @@ struct PipelineTests {
             await #expect(throws: RedisError.self) { try await connection.ping() }
         }
     }
+
+    @Test func tasksCanRunOnTheConnectionsEventLoop() async throws {
+        try await withRedisServer { server in
+            let connection = try await RedisConnection.connect(configuration: try configuration(server), logger: testLogger)
+            let answers = try await withTaskExecutorPreference(connection.taskExecutor) {
+                var answers: [Int?] = []
+                for index in 0..<100 {
+                    answers.append(try await connection.send("ECHO", index).int)
+                    #expect(connection.eventLoop.inEventLoop)
+                }
+                return answers
+            }
+            #expect(answers == Array(0..<100))
+            await connection.close()
+        }
+    }
 }

@@ -176,9 +176,11 @@ struct RelayServiceTests {
         let frames = await recorder.waitFor(count: 6)
         #expect(frames.map(\.event.eventID) == events.map(\.eventID))
         #expect(frames.map(\.seq) == Array(1...6))
+        // A stopped relay has finished its batch, acknowledgement included.
+        relay.cancel()
+        _ = await relay.result
         let pending = try await harness.redis.send("XPENDING", stream, RedisKeys.relayConsumerGroup)
         #expect(pending.array?.first?.int == 0)
-        relay.cancel()
         reader.cancel()
         subscriber.cancel()
         await harness.stop()

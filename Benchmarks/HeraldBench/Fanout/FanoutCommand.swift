@@ -39,7 +39,7 @@ struct FanoutCommand: AsyncParsableCommand {
     var publishBatch = 32
 
     @Option(help: "Frames published but not yet received by every connection, at most.")
-    var window = 512
+    var window = 256
 
     @Option(help: "Connections that decode every frame and run the run-rules validator.")
     var validateConnections = 2
@@ -58,6 +58,9 @@ struct FanoutCommand: AsyncParsableCommand {
 
     @Option(help: "Target: frames/s delivered across all connections.")
     var targetFramesPerSecond = 50_000.0
+
+    @Option(name: .customLong("watch"), help: "A process whose CPU use while publishing is reported, name=pid (repeatable).")
+    var watched: [WatchedProcess] = []
 
     @OptionGroup var output: ResultOptions
 
@@ -156,6 +159,8 @@ struct FanoutCommand: AsyncParsableCommand {
             progress.abandon()
         }
         var publishErrors = 0
+        let processes = watched + [WatchedProcess.current]
+        let cpuBefore = CPUSnapshot.take(processes)
         let start = WallClock.now()
         var completed = true
         for batch in 0..<batches {
@@ -191,6 +196,7 @@ struct FanoutCommand: AsyncParsableCommand {
             completed = await progress.wait(for: batches - 1)
         }
         timeoutTask.cancel()
+        let cpuUsage = CPUSnapshot.take(processes).usage(since: cpuBefore, order: processes)
         let end = progress.completedAt(batches - 1) ?? WallClock.now()
         let seconds = max(end - start, 1e-9)
         let gatewayAfter = try? await target.metrics.scrape()
@@ -225,22 +231,20 @@ struct FanoutCommand: AsyncParsableCommand {
         print("")
         print("fanout results (\(String(format: "%.2f", seconds)) s from first publish to last receipt):")
         print("  frames/s delivered across \(connections) connections: \(Format.grouped(framesPerSecond)) (\(Format.grouped(Double(delivered))) frames); published \(Format.grouped(Double(total) / seconds)) frames/s")
-        if let latency { print("  publish → receipt latency: \(latency.line)") }
+        if let latency { print("  publish → receipt latency (mostly queueing inside the --window of \(window) frames): \(latency.line)") }
         print("  seq violations (all connections) \(sequenceViolations); run-rules violations (\(min(validateConnections, connections)) validated connections) \(violations.count); errors \(errors.count + unknown)")
         for error in Array(Set(errors)).prefix(5) { print("    error: \(error)") }
         for violation in violations.prefix(5) { print("    violation: \(violation)") }
+        CPUReport.print(cpuUsage)
 
         var sink = ResultSink(path: output.results)
         let stage = "fanout"
         sink.add(stage, "fanout.frames_per_second", "fan-out frames/s delivered (\(connections) conns × 1 thread)", framesPerSecond, .perSecond,
                  target: .atLeast(targetFramesPerSecond), ceiling: "publish")
         sink.add(stage, "fanout.publish_per_second", "fan-out frames/s published (one thread)", Double(total) / seconds, .perSecond)
-        if let latency {
-            sink.add(stage, "fanout.latency.p50", "fan-out publish → receipt p50", latency.p50, .milliseconds)
-            sink.add(stage, "fanout.latency.p99", "fan-out publish → receipt p99", latency.p99, .milliseconds)
-        }
         sink.add(stage, "fanout.violations", "fan-out seq + run-rules violations", Double(sequenceViolations + violations.count), .count, target: .atMost(0))
         sink.add(stage, "fanout.errors", "fan-out errors", Double(errors.count + unknown), .count, target: .atMost(0))
+        CPUReport.record(cpuUsage, into: &sink, stage: "fanout cpu", prefix: "fanout")
         try sink.write()
     }
 

@@ -29,6 +29,9 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(help: "Runs started per second by each session (overrides --runs-per-second).")
     var sessionRate: Double?
 
+    @Option(help: "Events delivered per second in total (overrides the run rates): one probe run first counts the events of a run.")
+    var eventsPerSecond: Double?
+
     @Option(help: "Seconds of measurement (after the warm-up).")
     var duration = 30.0
 
@@ -62,28 +65,28 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(help: "Target: end-to-end p99 at most this many ms.")
     var targetP99 = 10.0
 
+    @Option(name: .customLong("watch"), help: "A process whose CPU use during the window is reported, name=pid (repeatable).")
+    var watched: [WatchedProcess] = []
+
     @OptionGroup var output: ResultOptions
 
     mutating func validate() throws {
         guard sessions > 0, duration > 0, warmup >= 0, drainTimeout > 0, connectConcurrency > 0 else {
             throw ValidationError("--sessions, --duration, --drain-timeout and --connect-concurrency must be positive")
         }
-        guard (sessionRate ?? runsPerSecond) > 0 else { throw ValidationError("the run rate must be positive") }
+        guard (sessionRate ?? runsPerSecond) > 0, (eventsPerSecond ?? 1) > 0 else { throw ValidationError("the run rate must be positive") }
     }
 
     func run() async throws {
         let target = try gateway.target()
         let logger = quietLogger("herald-bench", .error)
-        let totalRate = sessionRate.map { $0 * Double(sessions) } ?? runsPerSecond
-        let interval = Double(sessions) / totalRate
         let gatewayEndpoint: MetricsEndpoint? = switch gatewayMetrics {
         case "none"?: nil
         case let text?: try MetricsEndpoint(argument: text).orThrow("--gateway-metrics must be http://127.0.0.1:PORT/metrics")
         case nil: target.metrics
         }
 
-        print("load: \(target), \(sessions) sessions, \(String(format: "%.1f", totalRate)) runs/s in total (one every \(String(format: "%.2f", interval)) s per session), warm-up \(Format.grouped(warmup)) s, window \(Format.grouped(duration)) s")
-        print("      message: \(message)")
+        print("load: \(target), \(sessions) sessions, warm-up \(Format.grouped(warmup)) s, window \(Format.grouped(duration)) s, message: \(message)")
 
         // Connect every session first; the schedule starts once all are up.
         let connectStart = WallClock.now()
@@ -104,6 +107,30 @@ struct LoadCommand: AsyncParsableCommand {
         if connectFailures == sessions {
             throw ValidationError("no session could connect to \(target): \(allSessions.first?.result.failures.first ?? "?")")
         }
+
+        // The rate: given, or worked out from a probe run's events for --events-per-second.
+        var rate = sessionRate.map { $0 * Double(sessions) } ?? runsPerSecond
+        if let eventsPerSecond {
+            guard let index = connected.firstIndex(where: { $0 != nil }), let socket = connected[index] else {
+                throw ValidationError("no session connected")
+            }
+            let session = allSessions[index]
+            let content = message
+            let probe = Task { await session.probe(socket: socket, message: content) }
+            let probeTimeout = Task {
+                try await Task.sleep(for: .seconds(30))
+                probe.cancel()
+            }
+            guard let count = await probe.value, count > 0 else {
+                throw ValidationError("the probe run did not complete within 30 s")
+            }
+            probeTimeout.cancel()
+            rate = eventsPerSecond / Double(count)
+            print("      probe run: \(count) events per run, so \(String(format: "%.1f", rate)) runs/s for \(Format.grouped(eventsPerSecond)) events/s")
+        }
+        let totalRate = rate
+        let interval = Double(sessions) / totalRate
+        print("      \(String(format: "%.1f", totalRate)) runs/s in total: one every \(String(format: "%.2f", interval)) s per session")
 
         // A socket that ends while its session drives it wakes the session's driver.
         for (index, socket) in connected.enumerated() {
@@ -126,6 +153,14 @@ struct LoadCommand: AsyncParsableCommand {
         let before = Task { () -> StageSnapshot in
             try? await Task.sleep(for: .nanoseconds(Int64(max(0, window.measureStart - WallClock.now()) * 1e9)))
             return await StageSnapshot.scrape(relays: relayEndpoints, gateway: gatewayEndpoint, relayHistogram: relayName, gatewayHistogram: gatewayName)
+        }
+        // CPU of every watched process over the window exactly.
+        let processes = watched + [WatchedProcess.current]
+        let cpu = Task { () -> [(name: String, cores: Double)] in
+            try? await Task.sleep(for: .nanoseconds(Int64(max(0, window.measureStart - WallClock.now()) * 1e9)))
+            let first = CPUSnapshot.take(processes)
+            try? await Task.sleep(for: .nanoseconds(Int64(max(0, window.measureEnd - WallClock.now()) * 1e9)))
+            return CPUSnapshot.take(processes).usage(since: first, order: processes)
         }
 
         let content = message
@@ -161,6 +196,7 @@ struct LoadCommand: AsyncParsableCommand {
         progress.cancel()
         let drainedAt = WallClock.now()
         let stagesBefore = await before.value
+        let cpuUsage = await cpu.value
         let stagesAfter = await StageSnapshot.scrape(relays: relayEndpoints, gateway: gatewayEndpoint, relayHistogram: relayName, gatewayHistogram: gatewayName)
 
         // Close every socket (a close that fails is not the benchmark's business any more).
@@ -192,15 +228,15 @@ struct LoadCommand: AsyncParsableCommand {
             failures += tally.failures
         }
         let errors = total.errorFrames.count + total.unknownFrames + total.unfinishedRuns + failures.count
-        let eventsPerSecond = Double(total.eventsInWindow) / duration
+        let deliveredPerSecond = Double(total.eventsInWindow) / duration
         let runsPerSecondDone = Double(total.runsCompletedInWindow) / duration
         let eventsPerRun = total.runsEnded > 0 ? Double(total.eventsTotal) / Double(total.runsEnded) : 0
         let latency = total.samples.summary()
 
         print("")
-        print("load results (\(Format.grouped(duration)) s window, drained \(String(format: "%.1f", drainedAt - window.measureEnd)) s after it):")
+        print("load results (\(Format.grouped(duration)) s window, drained \(String(format: "%.1f", max(0, drainedAt - window.measureEnd))) s after it):")
         print("  runs sent \(total.runsSent), queued \(total.runsQueued), ended \(total.runsEnded), measured runs ended \(total.measuredRunsEnded)/\(total.measuredRuns.count); late starts \(total.lateStarts)")
-        print("  events/s delivered \(Format.grouped(eventsPerSecond)), runs/s completed \(String(format: "%.1f", runsPerSecondDone)), events per run \(String(format: "%.1f", eventsPerRun))")
+        print("  events/s delivered \(Format.grouped(deliveredPerSecond)), runs/s completed \(String(format: "%.1f", runsPerSecondDone)), events per run \(String(format: "%.1f", eventsPerRun))")
         if let latency {
             print("  end-to-end latency (worker emit → client receipt): \(latency.line)")
         } else {
@@ -211,6 +247,7 @@ struct LoadCommand: AsyncParsableCommand {
         for error in Array(Set(total.errorFrames)).prefix(5) { print("    error frame: \(error)") }
         for failure in Array(Set(failures)).prefix(5) { print("    failure: \(failure)") }
 
+        CPUReport.print(cpuUsage)
         let split = StageSplit(before: stagesBefore, after: stagesAfter, client: latency)
         split.print()
 
@@ -222,12 +259,14 @@ struct LoadCommand: AsyncParsableCommand {
             sink.add(stage, "load.e2e.p99", "end-to-end latency p99", latency.p99, .milliseconds, target: .atMost(targetP99))
             sink.add(stage, "load.e2e.max", "end-to-end latency max", latency.max, .milliseconds)
         }
-        sink.add(stage, "load.events_per_second", "events/s delivered (\(sessions) sessions)", eventsPerSecond, .perSecond,
-                 note: eventsPerSecond < 0.9 * totalRate * max(eventsPerRun, 1) ? "below 90% of the offered load: latencies are not at the intended rate" : nil)
+        sink.add(stage, "load.events_per_second", "events/s delivered (\(sessions) sessions)", deliveredPerSecond, .perSecond,
+                 note: deliveredPerSecond < 0.9 * totalRate * max(eventsPerRun, 1) ? "below 90% of the offered load: latencies are not at the intended rate" : nil)
         sink.add(stage, "load.runs_per_second", "runs/s completed", runsPerSecondDone, .perSecond)
+        sink.add(stage, "load.events_per_run", "events per run", eventsPerRun, .count)
         sink.add(stage, "load.violations", "run-rules violations", Double(violations.count), .count, target: .atMost(0))
         sink.add(stage, "load.errors", "errors (error frames, closes, unfinished runs)", Double(errors), .count, target: .atMost(0))
         split.record(into: &sink, stage: "load split")
+        CPUReport.record(cpuUsage, into: &sink, stage: "load cpu", prefix: "load")
         try sink.write()
     }
 }

@@ -126,6 +126,28 @@ final class LoadSession: Sendable {
 
     // MARK: Driving
 
+    /// Sends one run on a thread of its own and waits for its end; how many events it had (nil if it failed).
+    func probe(socket: BenchSocket, message: String) async -> Int? {
+        let before = tally.withLockedValue { $0.eventsTotal }
+        let id = "p-\(index)"
+        var iterator = signals.makeAsyncIterator()
+        do {
+            try await socket.send(.userMessage(.init(content: message, clientMessageID: id)))
+        } catch {
+            return nil
+        }
+        var runID: String?
+        while let signal = await iterator.next() {
+            switch signal {
+            case .queued(let run, _, let clientMessageID) where clientMessageID == id: runID = run
+            case .ended(let run) where run == runID: return tally.withLockedValue { $0.eventsTotal } - before
+            case .error, .closed: return nil
+            default: continue
+            }
+        }
+        return nil
+    }
+
     /// Sends runs at `start + phase + k × interval` until the window closes, then waits for the last run to end.
     /// Cancelling the task (the drain deadline) stops it wherever it waits.
     func drive(socket: BenchSocket, message: String, window: LoadWindow, start: Double, phase: Double, interval: Double) async {

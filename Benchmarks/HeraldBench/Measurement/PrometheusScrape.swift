@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import HeraldTesting
 
 /// A `/metrics` endpoint on this machine, e.g. `http://127.0.0.1:9092/metrics`.
 struct MetricsEndpoint: Sendable, CustomStringConvertible, ExpressibleByArgument {
@@ -23,7 +22,7 @@ struct MetricsEndpoint: Sendable, CustomStringConvertible, ExpressibleByArgument
 
     /// The exposition text.
     func scrape() async throws -> PrometheusText {
-        let (status, body) = try await HTTPProbe.get(port: port, path: path)
+        let (status, body) = try await PlainHTTP.get(port: port, path: path)
         guard status == 200 else { throw ValidationError("GET \(self) answered \(status)") }
         return PrometheusText(body)
     }
@@ -128,5 +127,69 @@ struct HistogramSnapshot: Sendable {
             lowerCount = value
         }
         return bounds.last(where: \.isFinite)
+    }
+}
+
+/// `GET` over a plain socket on 127.0.0.1, on a thread of its own: the blocking calls must not hold one of the
+/// concurrency pool's threads (two on this machine) while the benchmark's sockets need them.
+enum PlainHTTP {
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func get(port: Int, path: String) async throws -> (status: Int, body: String) {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                continuation.resume(with: Result { try blockingGet(port: port, path: path) })
+            }.start()
+        }
+    }
+
+    private static func blockingGet(port: Int, path: String) throws -> (status: Int, body: String) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Failure(description: "socket() failed") }
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw Failure(description: "cannot connect to 127.0.0.1:\(port)") }
+        let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n\r\n"
+        _ = request.withCString { send(fd, $0, strlen($0), 0) }
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = recv(fd, &buffer, buffer.count, 0)
+            if count <= 0 { break }
+            response.append(contentsOf: buffer[0..<count])
+        }
+        let text = String(decoding: response, as: UTF8.self)
+        let parts = text.prefix { $0 != "\r" }.split(separator: " ")
+        guard parts.count >= 2, let status = Int(parts[1]) else { throw Failure(description: "no HTTP response from 127.0.0.1:\(port)") }
+        guard let headEnd = text.range(of: "\r\n\r\n") else { return (status, "") }
+        let head = text[..<headEnd.lowerBound].lowercased()
+        var body = String(text[headEnd.upperBound...])
+        if head.contains("transfer-encoding: chunked") { body = dechunk(body) }
+        return (status, body)
+    }
+
+    /// Joins a chunked body's chunks.
+    private static func dechunk(_ body: String) -> String {
+        var out = ""
+        var rest = Substring(body)
+        while let lineEnd = rest.range(of: "\r\n") {
+            guard let size = Int(rest[..<lineEnd.lowerBound].split(separator: ";").first ?? "", radix: 16), size > 0 else { break }
+            let start = lineEnd.upperBound
+            let utf8 = rest.utf8
+            guard let end = utf8.index(start, offsetBy: size, limitedBy: utf8.endIndex) else { break }
+            out += rest[start..<end]
+            rest = rest[end...].dropFirst(2)
+        }
+        return out
     }
 }

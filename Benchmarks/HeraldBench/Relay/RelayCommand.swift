@@ -142,7 +142,7 @@ struct RelayCommand: AsyncParsableCommand {
                         watchers.withLockedValue { $0[threadID, default: RunRulesValidator()].observe(frame) }
                     }
                 } catch {
-                    watchers.withLockedValue { _ = $0 }
+                    // The subscriber stopped: the frame count below tells whether anything was missed.
                 }
             })
         }
@@ -156,12 +156,19 @@ struct RelayCommand: AsyncParsableCommand {
             adminHost: "127.0.0.1",
             adminPort: 0
         )
+        // CPU of this process (the relay) and of redis-server, whose pid INFO tells.
+        let info = try await feeder.send("INFO", "server").string ?? ""
+        let redisPid = info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("process_id:") }.flatMap { Int32($0.dropFirst("process_id:".count).trimmingCharacters(in: .whitespaces)) }
+        let processes = [WatchedProcess(name: "relay (this process)", pid: getpid())] + (redisPid.map { [WatchedProcess(name: "redis-server", pid: $0)] } ?? [])
+        let cpuBefore = CPUSnapshot.take(processes)
+        let scriptBefore = try await Self.evalshaStats(feeder)
         let relayClient = RedisClient(configuration: configuration, logger: logger)
         let relay = RelayService(settings: settings, redis: relayClient, metrics: RelayMetrics(registry: registry), logger: logger)
         let relayStart = WallClock.now()
         let relayTask = Task { try await relay.run() }
 
-        // Poll its published counter until every event is out.
+        // Poll its counters until every event is accounted for: published, or dropped as a duplicate, as late
+        // (its run had ended) or as malformed — the drops are errors, but waiting for them would never end.
         var progress: [(time: Double, count: Double)] = []
         var firstPublish: Double?
         var published = 0.0
@@ -169,13 +176,19 @@ struct RelayCommand: AsyncParsableCommand {
         while WallClock.now() < deadline {
             let text = PrometheusText(registry.emitToString())
             published = text.value("herald_relay_events_published_total") ?? 0
+            let dropped = ["herald_relay_duplicates_dropped_total", "herald_relay_late_events_dropped_total", "herald_relay_malformed_events_total"]
+                .reduce(0) { $0 + (text.value($1) ?? 0) }
             let now = WallClock.now()
             if published > 0, firstPublish == nil { firstPublish = progress.last?.time ?? relayStart }
-            progress.append((now, published))
-            if published >= Double(total) { break }
+            progress.append((now, published + dropped))
+            if published + dropped >= Double(total) { break }
             try await Task.sleep(for: .milliseconds(5))
         }
         let done = progress.last?.time ?? WallClock.now()
+        let cpuUsage = CPUSnapshot.take(processes).usage(since: cpuBefore, order: processes)
+        let scriptAfter = try await Self.evalshaStats(feeder)
+        let scriptCalls = scriptAfter.calls - scriptBefore.calls
+        let microsPerScript = scriptCalls > 0 ? (scriptAfter.usec - scriptBefore.usec) / scriptCalls : nil
         // Published means the script ran; the partition entries are deleted right after, per batch.
         var remaining = 0
         for _ in 0..<200 {
@@ -193,15 +206,28 @@ struct RelayCommand: AsyncParsableCommand {
         let relayText = PrometheusText(registry.emitToString())
         let duplicates = relayText.value("herald_relay_duplicates_dropped_total") ?? 0
         let malformed = relayText.value("herald_relay_malformed_events_total") ?? 0
+        let late = relayText.value("herald_relay_late_events_dropped_total") ?? 0
 
         // Check what the relay stored for the sampled threads, and what their channels carried.
         try await Task.sleep(for: .milliseconds(200))
         var problems: [String] = []
-        for threadID in sampled {
-            let seq = try await feeder.send("GET", keys.threadSeq(threadID)).int ?? 0
-            let stored = try await feeder.send("ZCARD", keys.threadHistory(threadID)).int ?? 0
-            if seq != eventsPerThread { problems.append("\(threadID): seq \(seq), expected \(eventsPerThread)") }
-            if stored != min(eventsPerThread, settings.common.historySize) { problems.append("\(threadID): history holds \(stored)") }
+        // Every thread's seq counter and history size, pipelined.
+        var checks: [[RedisArgument]] = []
+        for threadID in threadIDs {
+            checks.append(["GET", RedisArgument(keys.threadSeq(threadID))])
+            checks.append(["ZCARD", RedisArgument(keys.threadHistory(threadID))])
+        }
+        let answers = try await feeder.pipeline(checks)
+        var shortThreads: [String] = []
+        for (offset, threadID) in threadIDs.enumerated() {
+            let seq = (try? answers[2 * offset].get())?.int ?? 0
+            let stored = (try? answers[2 * offset + 1].get())?.int ?? 0
+            if seq != eventsPerThread || stored != min(eventsPerThread, settings.common.historySize) {
+                shortThreads.append("\(threadID) (seq \(seq), history \(stored))")
+            }
+        }
+        if !shortThreads.isEmpty {
+            problems.append("\(shortThreads.count) threads do not hold all \(eventsPerThread) events: \(shortThreads.prefix(3).joined(separator: ", "))")
         }
         subscriberTask.cancel()
         _ = try? await subscriberTask.value
@@ -215,9 +241,11 @@ struct RelayCommand: AsyncParsableCommand {
             }
             violations += validator.finish(requireComplete: true)
         }
-        if published < Double(total) { problems.append("only \(Int(published)) of \(total) events published within \(Int(timeout)) s") }
+        if published < Double(total) { problems.append("only \(Int(published)) of \(total) events published") }
         if remaining > 0 { problems.append("\(remaining) entries left in the partitions") }
-        if duplicates > 0 || malformed > 0 { problems.append("\(Int(duplicates)) duplicates and \(Int(malformed)) malformed events dropped") }
+        if duplicates > 0 || malformed > 0 || late > 0 {
+            problems.append("the relay dropped \(Int(duplicates)) events as duplicates, \(Int(late)) as after their run's end, \(Int(malformed)) as malformed (each was fed once, in order)")
+        }
 
         let start = firstPublish ?? relayStart
         let rate = Double(total) / max(done - start, 1e-9)
@@ -225,11 +253,15 @@ struct RelayCommand: AsyncParsableCommand {
         let steady = Self.steadyRate(progress, total: Double(total))
         print("")
         print("relay results:")
-        print("  events/s sequenced + stored + published: \(Format.grouped(rate)) (first to last publish, \(String(format: "%.2f", done - start)) s)")
+        print("  events/s sequenced + stored + published: \(Format.grouped(rate)) (first to last event, \(String(format: "%.2f", done - start)) s; \(Format.grouped(published)) published)")
         print("  including start-up (lease, consumer groups): \(Format.grouped(overall)); steady state (10%–90% of events): \(steady.map(Format.grouped) ?? "-")")
         print("  sampled threads: \(sampled.count), run-rules violations \(violations.count), problems \(problems.count)")
         for problem in problems.prefix(10) { print("    problem: \(problem)") }
         for violation in violations.prefix(5) { print("    violation: \(violation)") }
+        CPUReport.print(cpuUsage)
+        if let microsPerScript {
+            print("  Redis time per event (the publish script, INFO commandstats): \(String(format: "%.1f", microsPerScript)) µs, so Redis alone allows \(Format.grouped(1e6 / microsPerScript)) events/s")
+        }
 
         var sink = ResultSink(path: output.results)
         sink.add("relay", "relay.events_per_second", "relay events/s (sequence + history + publish)", rate, .perSecond,
@@ -238,7 +270,27 @@ struct RelayCommand: AsyncParsableCommand {
         sink.add("relay", "relay.feed_xadd_per_second", "feed: pipelined XADD/s (this client)", Double(total) / feedSeconds, .perSecond, ceiling: "xadd")
         sink.add("relay", "relay.violations", "relay run-rules violations (sampled threads)", Double(violations.count), .count, target: .atMost(0))
         sink.add("relay", "relay.errors", "relay errors (lost, duplicated, left over)", Double(problems.count), .count, target: .atMost(0))
+        if let microsPerScript {
+            sink.add("relay", "relay.redis_usec_per_event", "Redis time per event (publish script)", microsPerScript / 1000, .milliseconds)
+            sink.add("relay", "relay.redis_bound", "events/s Redis alone allows (1 / script time)", 1e6 / microsPerScript, .perSecond, ceiling: "publish")
+        }
+        CPUReport.record(cpuUsage, into: &sink, stage: "relay cpu", prefix: "relay")
         try sink.write()
+    }
+
+    /// Calls and microseconds Redis spent in EVALSHA so far (`INFO commandstats`).
+    private static func evalshaStats(_ client: RedisClient) async throws -> (calls: Double, usec: Double) {
+        let text = try await client.send("INFO", "commandstats").string ?? ""
+        guard let line = text.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("cmdstat_evalsha:") }) else { return (0, 0) }
+        var calls = 0.0
+        var usec = 0.0
+        for pair in line.dropFirst("cmdstat_evalsha:".count).split(separator: ",") {
+            let parts = pair.split(separator: "=")
+            guard parts.count == 2, let value = Double(parts[1]) else { continue }
+            if parts[0] == "calls" { calls = value }
+            if parts[0] == "usec" { usec = value }
+        }
+        return (calls, usec)
     }
 
     /// Events/s between the polls at which 10% and 90% of the events were out.

@@ -6,7 +6,8 @@ import NIOPosix
 ///
 /// A command that gets no reply within the command timeout closes the connection and fails every command pending
 /// on it. Cancelling a task that waits for a reply does not withdraw the command (it is already on the wire),
-/// except on a connection leased by `RedisClient.withDedicatedConnection`, which is then closed.
+/// except on a connection leased by `RedisClient.withDedicatedConnection`, which is then closed. Latency-sensitive
+/// callers can run on the connection's event loop with `withTaskExecutorPreference(connection.taskExecutor)`.
 public final class RedisConnection: Sendable {
     let channel: any Channel
     let handler: NIOLoopBound<RedisCommandHandler>

@@ -34,7 +34,7 @@ private struct UnreachableModel: LanguageModel {
     }
 }
 
-@Suite("Execution engine")
+@Suite("Execution engine", .timeLimit(.minutes(2)))
 struct ExecutionEngineTests {
     private func payloads(_ sink: CollectingEventSink) async -> [(String, EventPayload)] {
         await sink.events.map { ($0.agentName, $0.payload) }
