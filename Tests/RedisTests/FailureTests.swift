@@ -76,7 +76,7 @@ struct FailureTests {
                 }
 
                 // A patient client waits for the server to wake; then the impatient one works again.
-                try await withClient(server) { try await $0.ping() }
+                try await withClient(server, { $0.commandTimeout = .seconds(60) }) { try await $0.ping() }
                 try await client.ping()
                 #expect(try await client.send("ECHO", "alive").string == "alive")
             }

@@ -182,7 +182,7 @@ struct RelayCommand: AsyncParsableCommand {
             if published > 0, firstPublish == nil { firstPublish = progress.last?.time ?? relayStart }
             progress.append((now, published + dropped))
             if published + dropped >= Double(total) { break }
-            try await Task.sleep(for: .milliseconds(5))
+            try await Task.sleep(for: .milliseconds(20))
         }
         let done = progress.last?.time ?? WallClock.now()
         let cpuUsage = CPUSnapshot.take(processes).usage(since: cpuBefore, order: processes)
