@@ -7,6 +7,10 @@ import Redis
 /// `/healthz` (alive), `/readyz` (Redis reachable, else 503), `/metrics` (Prometheus text).
 public enum OperatorRoutes {
     public static func add<Context: RequestContext>(to router: Router<Context>, redis: RedisClient, registry: PrometheusCollectorRegistry) {
+        let connectionsOpened = registry.gauge(
+            "herald_redis_connections_opened",
+            help: "Connections this process has opened to Redis; a rise after start-up means connections were lost and re-made"
+        )
         router.get("healthz") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
         }
@@ -19,6 +23,7 @@ public enum OperatorRoutes {
             }
         }
         router.get("metrics") { _, _ in
+            connectionsOpened.set(Int64(RedisStatistics.connectionsOpened))
             var bytes: [UInt8] = []
             bytes.reserveCapacity(16 * 1024)
             registry.emit(into: &bytes)

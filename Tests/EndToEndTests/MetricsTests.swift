@@ -36,6 +36,9 @@ struct MetricsTests {
             #expect(value(of: "herald_worker_runs_started_total", in: worker.body) == 1)
             #expect(value(of: "herald_worker_runs_completed_total", in: worker.body) == 1)
 
+            for body in [gateway.body, relay.body, worker.body] {
+                #expect(value(of: "herald_redis_connections_opened", in: body) >= 1)
+            }
             for process in [deployment.relays[0], deployment.workers[0]] {
                 #expect(try await HTTPProbe.status(port: process.port, path: "/healthz") == 200)
                 #expect(try await HTTPProbe.status(port: process.port, path: "/readyz") == 200)
@@ -59,6 +62,11 @@ struct MetricsTests {
             let client = try await deployment.connect()
             let queued = try await client.startRun("what is 2+2?")
             expectValidRuns(try await client.events(untilEndOf: queued.runID))
+            // Each service had to re-make its Redis connections, and says so.
+            for process in [deployment.gateway!, deployment.relays[0], deployment.workers[0]] {
+                let metrics = try await HTTPProbe.get(port: process.port, path: "/metrics").body
+                #expect(value(of: "herald_redis_connections_opened", in: metrics) >= 2, "\(process.name)")
+            }
             await client.close()
         }
     }

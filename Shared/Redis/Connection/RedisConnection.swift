@@ -85,6 +85,7 @@ public final class RedisConnection: Sendable {
             throw error
         }
         logger.debug("connected to Redis", metadata: ["redis.url": "\(url)"])
+        RedisStatistics.connectionOpened()
         return connection
     }
 
