@@ -27,19 +27,8 @@ public enum HTTPProbe {
     /// `GET path` on 127.0.0.1; `headOnly` stops after the head (a `101` keeps the socket open).
     public static func get(port: Int, path: String, headers: [String: String] = [:], headOnly: Bool = false) async throws -> Response {
         try await Blocking.run {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            guard fd >= 0 else { throw TestSupportError("socket() failed") }
+            let fd = try LoopbackSocket.connect(port: port, receiveTimeoutSeconds: 10)
             defer { close(fd) }
-            var timeout = timeval(tv_sec: 10, tv_usec: 0)
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = UInt16(port).bigEndian
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            guard connected == 0 else { throw TestSupportError("connect to \(port) failed") }
             var request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n"
             if headers["Connection"] == nil { request += "Connection: close\r\n" }
             for (name, value) in headers { request += "\(name): \(value)\r\n" }
@@ -59,5 +48,31 @@ public enum HTTPProbe {
             guard parts.count >= 2, let status = Int(parts[1]) else { throw TestSupportError("no HTTP response from \(port)") }
             return Response(status: status, head: head, body: headEnd.map { String(text[$0.upperBound...]) } ?? "")
         }
+    }
+}
+
+/// Blocking TCP sockets to 127.0.0.1, for clients that must misbehave or see raw bytes.
+public enum LoopbackSocket {
+    /// A connected socket; `receiveBufferBytes` shrinks the kernel buffer (a client that stalls sooner).
+    public static func connect(port: Int, receiveTimeoutSeconds: Int = 10, receiveBufferBytes: Int32? = nil) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TestSupportError("socket() failed") }
+        if var size = receiveBufferBytes {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
+        var timeout = timeval(tv_sec: receiveTimeoutSeconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else {
+            close(fd)
+            throw TestSupportError("connect to \(port) failed")
+        }
+        return fd
     }
 }
