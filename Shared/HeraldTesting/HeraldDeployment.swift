@@ -22,8 +22,9 @@ public final class HeraldDeployment: @unchecked Sendable {
     }
 
     /// Starts Redis, then `relays` relays, `workers` workers and the gateway, and waits until each answers `/readyz`.
-    public static func start(workers: Int = 2, relays: Int = 1, environment: [String: String] = [:]) async throws -> HeraldDeployment {
-        let redis = try await RedisServerProcess.start()
+    /// `redisArguments` are extra `redis-server` options, e.g. `["--appendonly", "yes"]` for persistence.
+    public static func start(workers: Int = 2, relays: Int = 1, environment: [String: String] = [:], redisArguments: [String] = []) async throws -> HeraldDeployment {
+        let redis = try await RedisServerProcess.start(arguments: redisArguments)
         let logDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("herald-e2e-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: logDirectory, withIntermediateDirectories: true)
         var base = [

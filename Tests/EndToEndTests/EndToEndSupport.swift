@@ -4,8 +4,8 @@ import Testing
 
 /// Runs `body` against a fresh deployment of the real executables and always stops it;
 /// on failure the processes' logs are attached to the test's report.
-func withDeployment(workers: Int = 2, relays: Int = 1, environment: [String: String] = [:], _ body: (HeraldDeployment) async throws -> Void) async throws {
-    let deployment = try await HeraldDeployment.start(workers: workers, relays: relays, environment: environment)
+func withDeployment(workers: Int = 2, relays: Int = 1, environment: [String: String] = [:], redisArguments: [String] = [], _ body: (HeraldDeployment) async throws -> Void) async throws {
+    let deployment = try await HeraldDeployment.start(workers: workers, relays: relays, environment: environment, redisArguments: redisArguments)
     do {
         try await body(deployment)
     } catch {

@@ -70,4 +70,43 @@ struct MetricsTests {
             await client.close()
         }
     }
+
+    @Test func aTenSecondRedisOutageMidRunLosesNothing() async throws {
+        try await withDeployment(
+            workers: 1,
+            environment: ["HERALD_RUN_LEASE_SECONDS": "30", "HERALD_OFFLINE_DELAY_MS": "20"],
+            redisArguments: ["--appendonly", "yes", "--appendfsync", "always"]
+        ) { deployment in
+            let client = try await deployment.connect()
+            let queued = try await client.startRun("wait 2 seconds then tell me how herald recovers when redis goes away")
+            _ = try await client.firstMatch { frame -> Bool? in
+                if case .event(let event) = frame, event.runID == queued.runID, event.type == .toolExecuting { return true }
+                return nil
+            }
+            await deployment.redis.kill()
+            for process in [deployment.gateway!, deployment.relays[0], deployment.workers[0]] {
+                #expect(try await HTTPProbe.status(port: process.port, path: "/readyz") == 503, "\(process.name)")
+            }
+            // The outage itself: ten seconds without Redis, as the operator's scenario says.
+            try await Task.sleep(for: .seconds(10))
+            let stillRunning = [deployment.gateway!, deployment.relays[0], deployment.workers[0]].filter(\.isRunning).count
+            #expect(stillRunning == 3, "a process exited while Redis was away")
+            try await deployment.redis.restart()
+            let frames = try await client.events(untilEndOf: queued.runID)
+            // Every frame the connection saw, across the outage: no gap, no duplicate, a proper ending.
+            let seen = await client.receivedEvents
+            expectValidRuns(seen)
+            guard case .agentCompleted(let completed) = frames.terminal?.event.payload else {
+                Issue.record("expected the run to complete after the outage, got \(String(describing: frames.terminal))")
+                return
+            }
+            #expect(completed.status == .success)
+            let next = try await client.startRun("what is 7*6?", threadID: queued.threadID)
+            let nextFrames = try await client.events(untilEndOf: next.runID)
+            #expect(nextFrames.finalReport?.report.contains("42") == true)
+            let everything = await client.receivedEvents
+            expectValidRuns(everything)
+            await client.close()
+        }
+    }
 }
