@@ -212,7 +212,7 @@ private actor Inbox {
         wakeAll()
     }
 
-    private func wakeAll() {
+    func wakeAll() {
         let woken = waiters
         waiters.removeAll()
         for waiter in woken { waiter.resume() }
@@ -221,7 +221,13 @@ private actor Inbox {
     private func waitForMore(than count: Int) async throws {
         while frames.count <= count {
             if finished { throw ChatTestClientError.closed(code: nil, frames: frames.count) }
-            await withCheckedContinuation { waiters.append($0) }
+            // A test that hits its time limit is cancelled: wake up and fail instead of waiting forever.
+            try Task.checkCancellation()
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { waiters.append($0) }
+            } onCancel: {
+                Task { await self.wakeAll() }
+            }
         }
     }
 

@@ -69,10 +69,21 @@ private actor ChannelRecorder {
     }
 
     func waitFor(count: Int) async -> [EventFrame] {
-        if frames.count < count {
-            await withCheckedContinuation { waiters.append((count, $0)) }
+        if frames.count < count, !Task.isCancelled {
+            // Cancelled at the time limit, return what arrived and let the expectations fail.
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { waiters.append((count, $0)) }
+            } onCancel: {
+                Task { await self.releaseAll() }
+            }
         }
         return frames
+    }
+
+    private func releaseAll() {
+        let waiting = waiters
+        waiters.removeAll()
+        for (_, continuation) in waiting { continuation.resume() }
     }
 
     static func listen(_ harness: RelayHarness, thread: String) async throws -> (ChannelRecorder, Task<Void, any Error>, Task<Void, any Error>) {
