@@ -10,14 +10,14 @@ struct HeraldBench: AsyncParsableCommand {
         commandName: "herald-bench",
         abstract: "Load and stage benchmarks for a Herald deployment.",
         discussion: """
-            load     end-to-end: many browser sessions send runs to a running deployment over the WebSocket protocol
-            relay    the relay alone: events fed straight into the partition streams, sequenced and published
-            fanout   the gateway's fan-out alone: frames published on one thread watched by many connections
-            idle     resident memory of the gateway per idle WebSocket connection
-            ceiling  redis-benchmark's pipelined PUBLISH and XADD on the same Redis, the ceiling the stages are compared to
-            report   one table of every figure in a --results file, with targets and ratios
+            load     the whole path, through the browser protocol: end-to-end latency
+            relay    the relay alone: events/s sequenced, stored and published
+            fanout   the gateway's fan-out alone: frames/s to many watchers of a thread
+            idle     the gateway's resident memory per idle connection
+            ceiling  redis-benchmark's pipelined PUBLISH and XADD on the same Redis
+            report   one table of every figure in a --results file
 
-            scripts/bench.sh builds everything, starts a private deployment and runs the whole suite.
+            scripts/bench.sh builds, starts a private deployment, runs them all.
             """,
         subcommands: [LoadCommand.self, RelayCommand.self, FanoutCommand.self, IdleCommand.self, CeilingCommand.self, ReportCommand.self]
     )

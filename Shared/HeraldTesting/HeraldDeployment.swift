@@ -6,7 +6,8 @@ import Logging
 public final class HeraldDeployment: @unchecked Sendable {
     // Mutable process lists are only touched from the owning test task.
     public let redis: RedisServerProcess
-    public let gatewayPort: Int
+    /// The gateway's port, chosen when it starts.
+    public private(set) var gatewayPort = 0
     public let logDirectory: URL
     public let environment: [String: String]
     public private(set) var gateway: ServiceProcess?
@@ -14,9 +15,8 @@ public final class HeraldDeployment: @unchecked Sendable {
     public private(set) var relays: [ServiceProcess] = []
     private var started = 0
 
-    private init(redis: RedisServerProcess, gatewayPort: Int, logDirectory: URL, environment: [String: String]) {
+    private init(redis: RedisServerProcess, logDirectory: URL, environment: [String: String]) {
         self.redis = redis
-        self.gatewayPort = gatewayPort
         self.logDirectory = logDirectory
         self.environment = environment
     }
@@ -33,7 +33,7 @@ public final class HeraldDeployment: @unchecked Sendable {
             "HERALD_LOG_LEVEL": "info",
         ]
         base.merge(environment) { _, new in new }
-        let deployment = HeraldDeployment(redis: redis, gatewayPort: try FreePort.allocate(), logDirectory: logDirectory, environment: base)
+        let deployment = HeraldDeployment(redis: redis, logDirectory: logDirectory, environment: base)
         for _ in 0..<relays { try await deployment.startRelay() }
         for _ in 0..<workers { try await deployment.startWorker() }
         try await deployment.startGateway()
@@ -55,24 +55,43 @@ public final class HeraldDeployment: @unchecked Sendable {
     }
 
     public func startGateway() async throws {
-        let process = try ServiceProcess(
-            name: "gateway", executable: "herald-gateway", port: gatewayPort,
-            environment: environment.merging(["HERALD_HOST": "127.0.0.1", "HERALD_PORT": String(gatewayPort)]) { _, new in new },
-            logDirectory: logDirectory
-        )
-        try await Self.waitUntilReady(port: gatewayPort, process: process)
-        gateway = process
+        gateway = try await Self.launchOnFreePort { port in
+            let process = try ServiceProcess(
+                name: "gateway", executable: "herald-gateway", port: port,
+                environment: self.environment.merging(["HERALD_HOST": "127.0.0.1", "HERALD_PORT": String(port)]) { _, new in new },
+                logDirectory: self.logDirectory
+            )
+            return process
+        }
+        gatewayPort = gateway?.port ?? 0
     }
 
     private func launch(_ executable: String, name: String) async throws -> ServiceProcess {
-        let adminPort = try FreePort.allocate()
-        let process = try ServiceProcess(
-            name: name, executable: executable, port: adminPort,
-            environment: environment.merging(["HERALD_ADMIN_HOST": "127.0.0.1", "HERALD_ADMIN_PORT": String(adminPort)]) { _, new in new },
-            logDirectory: logDirectory
-        )
-        try await Self.waitUntilReady(port: adminPort, process: process)
-        return process
+        try await Self.launchOnFreePort { port in
+            try ServiceProcess(
+                name: name, executable: executable, port: port,
+                environment: self.environment.merging(["HERALD_ADMIN_HOST": "127.0.0.1", "HERALD_ADMIN_PORT": String(port)]) { _, new in new },
+                logDirectory: self.logDirectory
+            )
+        }
+    }
+
+    /// Starts a process on a port that was free a moment ago and waits until it is ready. Between
+    /// choosing a port and binding it another process (a parallel test's outgoing connection) may take
+    /// it; then the start is repeated on another port — a race of the harness, not of the product.
+    private static func launchOnFreePort(_ start: (Int) throws -> ServiceProcess) async throws -> ServiceProcess {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let port = try FreePort.allocate()
+            let process = try start(port)
+            do {
+                try await waitUntilReady(port: port, process: process)
+                return process
+            } catch is TestSupportError where attempt < 5 && process.log.contains("Address already in use") {
+                continue
+            }
+        }
     }
 
     /// Polls `/readyz` until it answers 200; fails at once if the process exits.

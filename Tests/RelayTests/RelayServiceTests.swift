@@ -89,6 +89,10 @@ private actor ChannelRecorder {
     static func listen(_ harness: RelayHarness, thread: String) async throws -> (ChannelRecorder, Task<Void, any Error>, Task<Void, any Error>) {
         let subscriber = RedisSubscriber(configuration: try RedisConfiguration(url: harness.server.url), logger: harness.logger)
         let running = Task { try await subscriber.run() }
+        // `subscribe` confirms with the server only on a live connection; before that it just registers.
+        while !subscriber.isConnected {
+            try await Task.sleep(for: .milliseconds(5))
+        }
         let subscription = try await subscriber.subscribe(harness.keys.threadChannel(thread))
         let recorder = ChannelRecorder()
         let reading = Task {
@@ -194,6 +198,17 @@ struct RelayServiceTests {
         #expect(pending.array?.first?.int == 0)
         reader.cancel()
         subscriber.cancel()
+        await harness.stop()
+    }
+
+    @Test func publishesInOrderRightAfterTheScriptCacheWasFlushed() async throws {
+        let harness = try await RelayHarness.start()
+        let publisher = EventPublisher(keys: harness.keys, historySize: 100, historyTTLSeconds: 60, dedupWindow: 100)
+        let events = (1...5).map { thinking("thr_s", "run_s", "s\($0)") }
+        _ = try await harness.redis.send("SCRIPT", "FLUSH")
+        let outcomes = try await publisher.publish(events.map { ($0, $0.encodedJSON()) }, on: harness.redis)
+        #expect(outcomes == (1...5).map { .published(seq: $0) })
+        #expect(try await harness.history("thr_s").map(\.event.eventID) == events.map(\.eventID))
         await harness.stop()
     }
 

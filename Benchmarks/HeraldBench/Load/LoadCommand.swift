@@ -235,7 +235,7 @@ struct LoadCommand: AsyncParsableCommand {
 
         print("")
         print("load results (\(Format.grouped(duration)) s window, drained \(String(format: "%.1f", max(0, drainedAt - window.measureEnd))) s after it):")
-        print("  runs sent \(total.runsSent), queued \(total.runsQueued), ended \(total.runsEnded), measured runs ended \(total.measuredRunsEnded)/\(total.measuredRuns.count); late starts \(total.lateStarts)")
+        print("  runs sent \(total.runsSent), queued \(total.runsQueued), ended \(total.runsEnded), measured runs ended \(total.measuredRunsEnded)/\(total.measuredRuns.count); late starts (previous run of the session still going at the slot) \(total.lateStarts)")
         print("  events/s delivered \(Format.grouped(deliveredPerSecond)), runs/s completed \(String(format: "%.1f", runsPerSecondDone)), events per run \(String(format: "%.1f", eventsPerRun))")
         if let latency {
             print("  end-to-end latency (worker emit → client receipt): \(latency.line)")
@@ -259,8 +259,11 @@ struct LoadCommand: AsyncParsableCommand {
             sink.add(stage, "load.e2e.p99", "end-to-end latency p99", latency.p99, .milliseconds, target: .atMost(targetP99))
             sink.add(stage, "load.e2e.max", "end-to-end latency max", latency.max, .milliseconds)
         }
-        sink.add(stage, "load.events_per_second", "events/s delivered (\(sessions) sessions)", deliveredPerSecond, .perSecond,
-                 note: deliveredPerSecond < 0.9 * totalRate * max(eventsPerRun, 1) ? "below 90% of the offered load: latencies are not at the intended rate" : nil)
+        // The offered load: the run rate times the events a run has. Latency targets hold only at the intended rate.
+        let offered = totalRate * max(eventsPerRun, 1)
+        sink.add(stage, "load.events_per_second", "events/s delivered (offered \(Format.grouped(offered)), \(sessions) sessions)", deliveredPerSecond, .perSecond,
+                 target: .atLeast(0.95 * offered),
+                 note: deliveredPerSecond < 0.95 * offered ? "the deployment did not carry the offered load (\(total.lateStarts) runs started late, behind their session's previous run): its latencies are not at the intended rate" : nil)
         sink.add(stage, "load.runs_per_second", "runs/s completed", runsPerSecondDone, .perSecond)
         sink.add(stage, "load.events_per_run", "events per run", eventsPerRun, .count)
         sink.add(stage, "load.violations", "run-rules violations", Double(violations.count), .count, target: .atMost(0))

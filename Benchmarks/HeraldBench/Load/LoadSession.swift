@@ -47,7 +47,7 @@ final class LoadSession: Sendable {
     enum Signal: Sendable {
         case queued(runID: String, threadID: String, clientMessageID: String?)
         case error(ProtocolError)
-        case ended(runID: String)
+        case ended(runID: String, at: Double)
         case closed
     }
 
@@ -94,7 +94,7 @@ final class LoadSession: Sendable {
                     if tally.measuredRuns.contains(frame.runID) { tally.measuredRunsEnded += 1 }
                 }
             }
-            if terminal { signalContinuation.yield(.ended(runID: frame.runID)) }
+            if terminal { signalContinuation.yield(.ended(runID: frame.runID, at: receivedAt)) }
             return
         }
         switch try? ServerMessage.decode(text) {
@@ -136,11 +136,12 @@ final class LoadSession: Sendable {
         } catch {
             return nil
         }
+        tally.withLockedValue { $0.runsSent += 1 }
         var runID: String?
         while let signal = await iterator.next() {
             switch signal {
             case .queued(let run, _, let clientMessageID) where clientMessageID == id: runID = run
-            case .ended(let run) where run == runID: return tally.withLockedValue { $0.eventsTotal } - before
+            case .ended(let run, _) where run == runID: return tally.withLockedValue { $0.eventsTotal } - before
             case .error, .closed: return nil
             default: continue
             }
@@ -154,7 +155,8 @@ final class LoadSession: Sendable {
         var iterator = signals.makeAsyncIterator()
         var threadID: String?
         var activeRun: String?
-        var ended = Set<String>()
+        /// When each run's terminal event arrived.
+        var ended: [String: Double] = [:]
         var closed = false
 
         /// Pulls signals until `done` holds; false when the socket closed or the task was cancelled.
@@ -164,7 +166,7 @@ final class LoadSession: Sendable {
                 switch signal {
                 case .queued(let runID, let thread, let clientMessageID): onQueued(runID, thread, clientMessageID)
                 case .error(let error): onError(error)
-                case .ended(let runID): ended.insert(runID)
+                case .ended(let runID, let at): ended[runID] = at
                 case .closed: closed = true
                 }
             }
@@ -180,8 +182,9 @@ final class LoadSession: Sendable {
                 try? await Task.sleep(for: .nanoseconds(Int64(wait * 1e9)))
             }
             if let run = activeRun {
-                guard await pull(until: { ended.contains(run) }) else { break }
-                if WallClock.now() - slot > 0.001 {
+                guard await pull(until: { ended[run] != nil }) else { break }
+                // Late: the session's previous run was still going at this run's slot.
+                if let endedAt = ended[run], endedAt > slot {
                     tally.withLockedValue { $0.lateStarts += 1 }
                 }
                 activeRun = nil
@@ -211,8 +214,8 @@ final class LoadSession: Sendable {
             guard fine else { break }
             k += 1
         }
-        if let run = activeRun, !ended.contains(run) {
-            if await !pull(until: { ended.contains(run) }) {
+        if let run = activeRun, ended[run] == nil {
+            if await !pull(until: { ended[run] != nil }) {
                 tally.withLockedValue { $0.unfinishedRuns += 1 }
             }
         }

@@ -23,24 +23,46 @@ struct WatchedProcess: Sendable, ExpressibleByArgument {
 
 /// CPU seconds (user + system) of processes, read from /proc/PID/stat, to see which one a stage saturates.
 struct CPUSnapshot: Sendable {
+    /// What the machine's other processes used: every core's busy time less the watched processes'.
+    static let othersName = "other processes on this machine"
+
     var wall: Double
     var seconds: [String: Double]
+    /// Busy time of all cores together (/proc/stat), nil where unreadable.
+    var machine: Double?
 
     static func take(_ processes: [WatchedProcess]) -> CPUSnapshot {
         var seconds: [String: Double] = [:]
         for process in processes {
             if let value = cpuSeconds(process.pid) { seconds[process.name] = value }
         }
-        return CPUSnapshot(wall: WallClock.now(), seconds: seconds)
+        return CPUSnapshot(wall: WallClock.now(), seconds: seconds, machine: machineBusySeconds())
     }
 
-    /// Each process's share of one core between `earlier` and this snapshot (2.0 = two cores busy).
+    /// Each process's share of one core between `earlier` and this snapshot (2.0 = two cores busy), and last
+    /// what every other process on the machine used meanwhile (a neighbour's load skews every figure).
     func usage(since earlier: CPUSnapshot, order: [WatchedProcess]) -> [(name: String, cores: Double)] {
         let wall = max(wall - earlier.wall, 1e-9)
-        return order.compactMap { process in
+        var usage: [(name: String, cores: Double)] = order.compactMap { process in
             guard let now = seconds[process.name], let then = earlier.seconds[process.name] else { return nil }
             return (process.name, (now - then) / wall)
         }
+        if let now = machine, let then = earlier.machine {
+            let watched = usage.reduce(0) { $0 + $1.cores }
+            usage.append((Self.othersName, max(0, (now - then) / wall - watched)))
+        }
+        return usage
+    }
+
+    /// user + nice + system + irq + softirq + steal of the `cpu` line of /proc/stat, in seconds.
+    static func machineBusySeconds() -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+            let line = text.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("cpu ") })
+        else { return nil }
+        let fields = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+        guard fields.count >= 8 else { return nil }
+        let busy = fields[0] + fields[1] + fields[2] + fields[5] + fields[6] + fields[7]
+        return busy / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     /// utime + stime of a process (fields 14 and 15 of /proc/PID/stat, in clock ticks).
@@ -66,11 +88,13 @@ enum CPUReport {
 
     static func record(_ usage: [(name: String, cores: Double)], into sink: inout ResultSink, stage: String, prefix: String) {
         for (name, cores) in usage {
-            sink.add(stage, "\(prefix).cpu.\(name.split(separator: " ").first ?? "")", "CPU \(name) (% of one core)", cores, .ratio)
+            let key = name == CPUSnapshot.othersName ? "others" : String(name.split(separator: " ").first ?? "")
+            sink.add(stage, "\(prefix).cpu.\(key)", "CPU \(name) (% of one core)", cores, .ratio,
+                     note: name == CPUSnapshot.othersName && cores > 0.1 ? "other work used \(Format.percent(cores)) of a core meanwhile: figures of this stage are skewed" : nil)
         }
         let total = usage.reduce(0) { $0 + $1.cores }
         if !usage.isEmpty {
-            sink.add(stage, "\(prefix).cpu.total", "CPU total (\(ProcessInfo.processInfo.activeProcessorCount) cores = \(ProcessInfo.processInfo.activeProcessorCount * 100)%)", total, .ratio)
+            sink.add(stage, "\(prefix).cpu.total", "CPU of the whole machine (\(ProcessInfo.processInfo.activeProcessorCount) cores = \(ProcessInfo.processInfo.activeProcessorCount * 100)%)", total, .ratio)
         }
     }
 }

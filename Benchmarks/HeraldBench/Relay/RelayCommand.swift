@@ -269,9 +269,10 @@ struct RelayCommand: AsyncParsableCommand {
         if let steady { sink.add("relay", "relay.events_per_second.steady", "relay events/s, steady state (10–90%)", steady, .perSecond, ceiling: "publish") }
         sink.add("relay", "relay.feed_xadd_per_second", "feed: pipelined XADD/s (this client)", Double(total) / feedSeconds, .perSecond, ceiling: "xadd")
         sink.add("relay", "relay.violations", "relay run-rules violations (sampled threads)", Double(violations.count), .count, target: .atMost(0))
-        sink.add("relay", "relay.errors", "relay errors (lost, duplicated, left over)", Double(problems.count), .count, target: .atMost(0))
+        sink.add("relay", "relay.errors", "relay problems (lost, duplicated, left over)", Double(problems.count), .count, target: .atMost(0),
+                 note: problems.isEmpty ? nil : problems.joined(separator: "; "))
         if let microsPerScript {
-            sink.add("relay", "relay.redis_usec_per_event", "Redis time per event (publish script)", microsPerScript / 1000, .milliseconds)
+            sink.add("relay", "relay.redis_usec_per_event", "Redis time per event (publish script)", microsPerScript, .microseconds)
             sink.add("relay", "relay.redis_bound", "events/s Redis alone allows (1 / script time)", 1e6 / microsPerScript, .perSecond, ceiling: "publish")
         }
         CPUReport.record(cpuUsage, into: &sink, stage: "relay cpu", prefix: "relay")

@@ -36,6 +36,7 @@ struct BenchResult: Codable, Sendable {
 
     enum Unit: String, Codable, Sendable {
         case milliseconds = "ms"
+        case microseconds = "µs"
         case perSecond = "/s"
         case kibibytes = "KiB"
         case mebibytes = "MiB"

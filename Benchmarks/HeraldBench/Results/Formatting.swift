@@ -27,6 +27,7 @@ enum Format {
     static func value(_ value: Double, _ unit: BenchResult.Unit) -> String {
         switch unit {
         case .milliseconds: milliseconds(value)
+        case .microseconds: String(format: "%.1f µs", value)
         case .perSecond: "\(grouped(value)) /s"
         case .kibibytes: String(format: "%.1f KiB", value)
         case .mebibytes: String(format: "%.1f MiB", value)

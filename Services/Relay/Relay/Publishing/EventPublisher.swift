@@ -89,17 +89,16 @@ public struct EventPublisher: Sendable {
     }
 
     /// Publishes events in order, pipelined in one write. Returns one outcome per event.
+    ///
+    /// The batch starts with `SCRIPT LOAD`, so every EVALSHA behind it on the same connection finds the
+    /// script even right after Redis restarted. Retrying a batch after NOSCRIPT instead would run its
+    /// events out of order whenever part of it had succeeded (another relay loaded the script mid-batch).
     public func publish(_ events: [(event: AgentEvent, json: String)], on redis: RedisClient) async throws -> [Outcome] {
         guard !events.isEmpty else { return [] }
-        let commands = events.map { command(for: $0.event, json: $0.json) }
-        var results = try await redis.pipeline(commands)
-        if results.contains(where: Self.isNoScript) {
-            // The script cache was flushed (Redis restarted): load it and redo the batch.
-            // Redoing is safe: events that did run are now duplicates and are dropped.
-            _ = try await redis.send("SCRIPT", "LOAD", Self.script.source)
-            results = try await redis.pipeline(commands)
-        }
-        return try results.map { result in
+        let commands = [["SCRIPT", "LOAD", RedisArgument(Self.script.source)]] + events.map { command(for: $0.event, json: $0.json) }
+        let results = try await redis.pipeline(commands)
+        _ = try results[0].get()
+        return try results.dropFirst().map { result in
             let value = try result.get()
             guard let seq = value.int else {
                 throw RelayError.unexpectedReply("publish script returned \(value)")
@@ -110,10 +109,5 @@ public struct EventPublisher: Sendable {
             default: return .published(seq: seq)
             }
         }
-    }
-
-    private static func isNoScript(_ result: Result<RESPValue, RedisError>) -> Bool {
-        if case .failure(let error) = result { return error.message.hasPrefix("NOSCRIPT") }
-        return false
     }
 }
