@@ -7,6 +7,17 @@ import HeraldProtocol
 /// may ask for arithmetic (`calculator`), the time or date (`clock`), a pause (`wait`) or a
 /// documentation search (`search_docs`, also for any question about Herald itself).
 public enum OfflinePlanner {
+    // Compiled once: building a Regex is costly and the planner runs on every run (profiled).
+    // Regex is immutable after construction, so sharing these across tasks is safe.
+    nonisolated(unsafe) private static let earlierMessagesPattern = #/(?i)\bwhat\s+(?:did|have|had)\s+i\s+(?:just\s+|already\s+)?(?:ask|asked|say|said|write|written|wrote|tell|told|type|typed|send|sent)\b|\b(?:my|the)\s+(?:last|previous|earlier|first|other)\s+(?:question|message|request)s?\b|\bwhat\s+(?:was|were)\s+my\s+(?:question|message|request)s?\b|\b(?:asked|said)\s+(?:you\s+)?(?:before|earlier|previously)\b/#
+    nonisolated(unsafe) private static let clauseSeparator = #/(?i)\s*(?:[?!;\n]+|\.(?=\s|$)|,?\s+(?:and\s+)?then\s+|,?\s+and\s+(?:also\s+)?(?=(?:what|whats|wait|pause|sleep|search|tell|how|when|give|calculate|compute|find|look)\b)|,\s+(?=(?:what|whats|wait|pause|sleep|search|tell|how|when|give|calculate|compute|find|look|and)\b))\s*/#
+    nonisolated(unsafe) private static let searchPattern = #/(?i)^(?:(?:and|also|then|now|please|can\s+you|could\s+you)\s+)*(?:search|look\s+up|find)(?:\s+(?:in\s+)?(?:the\s+)?(?:herald\s+)?(?:docs|documentation))?(?:\s+(?:for|about|on))?\s+(.+)$/#
+    nonisolated(unsafe) private static let waitPattern = #/(?i)\b(?:wait|pause|sleep)(?:\s+for)?\s+(\d+(?:\.\d+)?)\s*(seconds?|secs?|s|minutes?|mins?|m)?\b/#
+    nonisolated(unsafe) private static let clockQuestion = #/(?i)\bwhat\s*(?:'s|’s|\s+is)?\s+(?:the\s+)?(?:current\s+|local\s+)?(?:time|date|day)\b|\bwhat\s+(?:time|date|day)\b|\btime\s+is\s+it\b|\bcurrent\s+(?:time|date)\b|\btoday'?s\s+date\b|\bthe\s+(?:time|date)\s+(?:now|today|in)\b|\btime\s+(?:now|in)\b|\bday\s+of\s+the\s+week\b|\bclock\b/#
+    nonisolated(unsafe) private static let timeZonePattern = #/(?i)\bin\s+([A-Za-z_]+(?:/[A-Za-z_\-]+)*)(?:\s+([A-Za-z_]+))?/#
+    nonisolated(unsafe) private static let heraldPattern = #/(?i)\bherald\b/#
+    nonisolated(unsafe) private static let datePattern = #/\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{2,4}/#
+
     /// One tool call the message asks for.
     public struct PlannedCall: Sendable, Equatable {
         public var toolName: String
@@ -31,7 +42,7 @@ public enum OfflinePlanner {
 
     /// Whether the message asks what was said earlier in the conversation.
     public static func asksAboutEarlierMessages(_ message: String) -> Bool {
-        let pattern = #/(?i)\bwhat\s+(?:did|have|had)\s+i\s+(?:just\s+|already\s+)?(?:ask|asked|say|said|write|written|wrote|tell|told|type|typed|send|sent)\b|\b(?:my|the)\s+(?:last|previous|earlier|first|other)\s+(?:question|message|request)s?\b|\bwhat\s+(?:was|were)\s+my\s+(?:question|message|request)s?\b|\b(?:asked|said)\s+(?:you\s+)?(?:before|earlier|previously)\b/#
+        let pattern = Self.earlierMessagesPattern
         return message.contains(pattern)
     }
 
@@ -39,7 +50,7 @@ public enum OfflinePlanner {
 
     static func clauses(of message: String) -> [String] {
         // Split at sentence ends, "then", and "and"/"," before the start of another request.
-        let separator = #/(?i)\s*(?:[?!;\n]+|\.(?=\s|$)|,?\s+(?:and\s+)?then\s+|,?\s+and\s+(?:also\s+)?(?=(?:what|whats|wait|pause|sleep|search|tell|how|when|give|calculate|compute|find|look)\b)|,\s+(?=(?:what|whats|wait|pause|sleep|search|tell|how|when|give|calculate|compute|find|look|and)\b))\s*/#
+        let separator = Self.clauseSeparator
         return message.split(separator: separator)
             .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
             .filter { !$0.isEmpty }
@@ -67,7 +78,7 @@ public enum OfflinePlanner {
     // MARK: search_docs
 
     private static func searchCall(in clause: String) -> PlannedCall? {
-        let pattern = #/(?i)^(?:(?:and|also|then|now|please|can\s+you|could\s+you)\s+)*(?:search|look\s+up|find)(?:\s+(?:in\s+)?(?:the\s+)?(?:herald\s+)?(?:docs|documentation))?(?:\s+(?:for|about|on))?\s+(.+)$/#
+        let pattern = Self.searchPattern
         guard let match = clause.wholeMatch(of: pattern) else { return nil }
         let query = match.output.1.trimmingCharacters(in: CharacterSet(charactersIn: " \"'“”‘’"))
         guard !query.isEmpty else { return nil }
@@ -75,13 +86,13 @@ public enum OfflinePlanner {
     }
 
     private static func mentionsHerald(_ clause: String) -> Bool {
-        clause.contains(#/(?i)\bherald\b/#)
+        clause.contains(Self.heraldPattern)
     }
 
     // MARK: wait
 
     private static func waitCalls(in clause: String) -> [(Int, PlannedCall)] {
-        let pattern = #/(?i)\b(?:wait|pause|sleep)(?:\s+for)?\s+(\d+(?:\.\d+)?)\s*(seconds?|secs?|s|minutes?|mins?|m)?\b/#
+        let pattern = Self.waitPattern
         return clause.matches(of: pattern).compactMap { match in
             guard var seconds = Double(match.output.1) else { return nil }
             if let unit = match.output.2?.lowercased(), unit.hasPrefix("m") {
@@ -141,13 +152,13 @@ public enum OfflinePlanner {
     }
 
     private static func isDate(_ candidate: String) -> Bool {
-        candidate.wholeMatch(of: #/\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{2,4}/#) != nil
+        candidate.wholeMatch(of: Self.datePattern) != nil
     }
 
     // MARK: clock
 
     private static func clockCalls(in clause: String) -> [(Int, PlannedCall)] {
-        let question = #/(?i)\bwhat\s*(?:'s|’s|\s+is)?\s+(?:the\s+)?(?:current\s+|local\s+)?(?:time|date|day)\b|\bwhat\s+(?:time|date|day)\b|\btime\s+is\s+it\b|\bcurrent\s+(?:time|date)\b|\btoday'?s\s+date\b|\bthe\s+(?:time|date)\s+(?:now|today|in)\b|\btime\s+(?:now|in)\b|\bday\s+of\s+the\s+week\b|\bclock\b/#
+        let question = Self.clockQuestion
         guard let match = clause.firstMatch(of: question) else { return [] }
         var arguments: [String: JSONValue] = [:]
         if let zone = timeZone(in: clause) {
@@ -160,7 +171,7 @@ public enum OfflinePlanner {
     /// resolved when it is one, passed on as written when it looks like a name, so the clock
     /// can say it does not know it.
     private static func timeZone(in clause: String) -> String? {
-        let pattern = #/(?i)\bin\s+([A-Za-z_]+(?:/[A-Za-z_\-]+)*)(?:\s+([A-Za-z_]+))?/#
+        let pattern = Self.timeZonePattern
         for match in clause.matches(of: pattern) {
             let first = String(match.output.1)
             if let second = match.output.2.map(String.init), let zone = TimeZoneName.resolve(first + " " + second) {
