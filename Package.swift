@@ -126,6 +126,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             path: "Services/Worker/Worker",
+            resources: [.copy("Prompts")],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -192,7 +193,15 @@ let package = Package(
             path: "Tests/RedisTests"
         ),
         .testTarget(name: "HeraldProtocolTests", dependencies: ["HeraldProtocol"], path: "Tests/HeraldProtocolTests"),
-        .testTarget(name: "WorkerTests", dependencies: ["Worker", "HeraldTesting"], path: "Tests/WorkerTests"),
+        .testTarget(
+            name: "WorkerTests",
+            dependencies: [
+                "Worker", "HeraldTesting",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Tests/WorkerTests"
+        ),
         .testTarget(name: "RelayTests", dependencies: ["Relay", "HeraldTesting"], path: "Tests/RelayTests"),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "HeraldTesting"], path: "Tests/GatewayTests"),
         .testTarget(name: "EndToEndTests", dependencies: ["HeraldTesting", "HeraldProtocol"], path: "Tests/EndToEndTests"),
