@@ -1,8 +1,10 @@
 import Foundation
 import HeraldCore
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
+import NIOCore
 import Prometheus
 import Redis
 import ServiceLifecycle
@@ -33,7 +35,7 @@ public struct Gateway: Sendable {
             runs: RunStore(redis: redis, keys: keys, ttlSeconds: settings.common.historyTTLSeconds),
             history: ThreadHistory(redis: redis, keys: keys),
             fanout: ThreadFanout(subscriber: subscriber, keys: keys, metrics: metrics, logger: logger),
-            registry: ConnectionRegistry(),
+            registry: ConnectionRegistry(maxConnectionsPerUser: settings.maxConnectionsPerUser),
             metrics: metrics,
             logger: logger
         )
@@ -72,18 +74,32 @@ public struct Gateway: Sendable {
         router.add(middleware: FileMiddleware(publicDirectory(), cacheControl: noCache, searchForIndexHtml: true, logger: logger))
         OperatorRoutes.add(to: router, redis: redis, registry: registry)
 
-        let gate = WebSocketGate(authenticator: authenticator, connections: connections)
+        let gate = WebSocketGate(authenticator: authenticator, connections: connections, allowedOrigins: settings.allowedOrigins)
         let webSocket = WebSocketServerConfiguration(
             maxFrameSize: settings.maxFrameBytes,
             autoPing: .enabled(timePeriod: settings.pingInterval),
             closeTimeout: settings.closeTimeout,
             validateUTF8: true
         )
+        // A keep-alive HTTP connection (page, health, metrics) may wait for its next request as long as a new one may take to send its first.
+        let http1 = HTTP1Channel.Configuration(idleTimeout: TimeAmount(settings.upgradeTimeout))
+        let settings = self.settings
+        let metrics = connections.metrics
+        let logger = self.logger
+        let server = HTTPServerBuilder { responder in
+            TimeoutChildChannel(
+                base: HTTP1WebSocketUpgradeChannel(responder: responder, configuration: .init(http1: http1, ws: webSocket)) { request, channel, _ in
+                    await gate.shouldUpgrade(request, channel: channel)
+                },
+                upgradeTimeout: settings.upgradeTimeout,
+                idleTimeout: settings.idleTimeout,
+                metrics: metrics,
+                logger: logger
+            )
+        }
         return Application(
             router: router,
-            server: .http1WebSocketUpgrade(configuration: .init(ws: webSocket)) { request, channel, _ in
-                await gate.shouldUpgrade(request, channel: channel)
-            },
+            server: server,
             configuration: ApplicationConfiguration(address: .hostname(settings.host, port: settings.port), serverName: "herald-gateway"),
             onServerRunning: { channel in
                 await onServerRunning(channel.localAddress?.port ?? 0)

@@ -14,6 +14,7 @@ public struct GatewayMetrics: Sendable {
     let slowConsumerDisconnects: Counter
     let runsQueued: Counter
     let catchUps: Counter
+    let limitRefusals: [GatewayLimit: Counter]
 
     public init(registry: PrometheusCollectorRegistry) {
         func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
@@ -44,10 +45,22 @@ public struct GatewayMetrics: Sendable {
         catchUps = registry.makeCounter(
             descriptor: name("catch_ups", "total", "History reads that filled a connection's view (resume, lost pub/sub connection, overflow, out-of-order frame)")
         )
+        var limitRefusals: [GatewayLimit: Counter] = [:]
+        for limit in GatewayLimit.allCases {
+            limitRefusals[limit] = registry.makeCounter(
+                descriptor: name("limit_refusals", "total", "Messages refused, upgrades refused and connections closed because a gateway limit was reached, by limit"),
+                labels: [("limit", limit.rawValue)]
+            )
+        }
+        self.limitRefusals = limitRefusals
     }
 
     func recordError(_ code: ErrorCode) {
         errors[code]?.increment()
+    }
+
+    func recordRefusal(_ limit: GatewayLimit) {
+        limitRefusals[limit]?.increment()
     }
 
     func recordLatency(since emitted: Date) {

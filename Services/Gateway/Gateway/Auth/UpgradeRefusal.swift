@@ -18,6 +18,11 @@ public struct UpgradeRefusal: Error, Sendable, Equatable, CustomStringConvertibl
         UpgradeRefusal(status: .unauthorized, error: "unauthorized", message: message)
     }
 
+    /// A browser page from an origin `HERALD_ALLOWED_ORIGINS` does not list (HTTP 403).
+    public static func forbidden(_ message: String) -> UpgradeRefusal {
+        UpgradeRefusal(status: .forbidden, error: "forbidden", message: message)
+    }
+
     /// The gateway cannot take connections now: it is shutting down or cannot reach Redis (HTTP 503).
     public static func unavailable(_ message: String) -> UpgradeRefusal {
         UpgradeRefusal(status: .serviceUnavailable, error: "unavailable", message: message)

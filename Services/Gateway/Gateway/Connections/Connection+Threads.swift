@@ -3,6 +3,12 @@ import HeraldProtocol
 /// Per-thread delivery: live frames in `seq` order without duplicates, held back while a catch-up
 /// from history or a run submission sets the position, and gaps filled from history.
 extension Connection {
+    /// Whether the connection may watch the thread: it already does, or it watches fewer than its limit.
+    /// Only the reader adds watches, one message at a time, so the answer holds until it acts on it.
+    func canWatch(_ threadID: String) -> Bool {
+        cursors[threadID] != nil || cursors.count < threadLimit
+    }
+
     /// Holds the thread's live frames until `release`; starts watching it (position unknown) if this
     /// connection did not. Returns whether the watch is new.
     func hold(_ threadID: String) -> Bool {

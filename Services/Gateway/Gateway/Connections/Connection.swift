@@ -33,6 +33,8 @@ actor Connection {
     private let channel: any Channel
     private let queueLimit: Int
     private let closeTimeout: Duration
+    /// Most threads this connection may watch (`HERALD_MAX_THREADS_PER_CONNECTION`).
+    let threadLimit: Int
 
     // Outbound queue. Queued frames and live frames held back during a catch-up are both memory a
     // consumer that does not read makes the gateway keep: together they are bounded by `queueLimit`.
@@ -58,6 +60,7 @@ actor Connection {
         history: ThreadHistory,
         queueLimit: Int,
         closeTimeout: Duration,
+        threadLimit: Int,
         metrics: GatewayMetrics,
         logger: Logger
     ) {
@@ -67,6 +70,7 @@ actor Connection {
         self.history = history
         self.queueLimit = queueLimit
         self.closeTimeout = closeTimeout
+        self.threadLimit = threadLimit
         self.metrics = metrics
         self.logger = logger
     }

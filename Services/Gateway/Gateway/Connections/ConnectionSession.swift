@@ -32,12 +32,25 @@ struct ConnectionSession: Sendable {
             history: services.history,
             queueLimit: services.settings.outboundQueueBytes,
             closeTimeout: services.settings.closeTimeout,
+            threadLimit: services.settings.maxThreadsPerConnection,
             metrics: services.metrics,
             logger: logger
         )
-        guard await services.registry.add(connection) else {
+        switch await services.registry.add(connection) {
+        case .added:
+            break
+        case .draining:
             try await outbound.close(WebSocketErrorCode(codeNumber: Int(HeraldCloseCode.goingAway)), reason: "gateway shutting down")
             return
+        case .overUserLimit:
+            // Accepted, then closed: a browser only sees a close code, never the status of a refused upgrade.
+            services.metrics.recordRefusal(.connectionsPerUser)
+            logger.notice("connection refused: too many connections for this user", metadata: ["limit": "\(services.settings.maxConnectionsPerUser)"])
+            try await outbound.close(WebSocketErrorCode(codeNumber: Int(HeraldCloseCode.tooManyConnections)), reason: "too many connections for this user")
+            return
+        }
+        ConnectionTimeoutHandler.onIdle(of: channel) {
+            Task { await connection.close(code: HeraldCloseCode.goingAway, reason: "idle: nothing heard from the client; reconnect and resume") }
         }
         services.metrics.connections.increment()
         services.metrics.connectionsOpened.increment()
@@ -104,15 +117,49 @@ struct ConnectionSession: Sendable {
     // MARK: Reader
 
     private func read(_ inbound: WebSocketInboundStream) async throws {
-        for try await message in inbound.messages(maxSize: services.settings.maxFrameBytes) {
+        let settings = services.settings
+        // The reader's own value: messages are taken one at a time, so the bucket needs no actor.
+        var bucket = TokenBucket(ratePerSecond: settings.rateLimitPerSecond, burst: settings.rateLimitBurst, now: ContinuousClock.now)
+        var limiting = false
+        for try await message in inbound.messages(maxSize: settings.maxFrameBytes) {
             // After a close has started, the client's remaining frames are read (to see its close reply) but not acted on.
             guard await !connection.isClosing else { continue }
             switch message {
             case .binary:
                 await connection.close(code: HeraldCloseCode.unsupportedData, reason: "binary frames are not supported; send JSON text")
             case .text(let text):
-                await handle(text)
+                if bucket.take(at: .now) {
+                    limiting = false
+                    await handle(text)
+                } else {
+                    if !limiting {
+                        // One line per burst of refusals, not one per refused message.
+                        logger.notice("rate limited", metadata: ["per_second": "\(settings.rateLimitPerSecond)", "burst": "\(settings.rateLimitBurst)"])
+                        limiting = true
+                    }
+                    await refuseOverRate(text)
+                }
             }
+        }
+    }
+
+    /// Answers a message over the connection's rate with `rate_limited` and otherwise ignores it.
+    /// An error frame does not close the connection (DESIGN.md); a client that floods on without
+    /// reading its answers fills its queue and is closed as a slow consumer (4008).
+    private func refuseOverRate(_ text: String) async {
+        services.metrics.recordRefusal(.rate)
+        let settings = services.settings
+        let ref = (try? ClientMessage.decode(text.utf8)).flatMap(Self.ref(of:))
+        await reject(.rateLimited, "more than \(settings.rateLimitPerSecond) messages a second (bursts of \(settings.rateLimitBurst)); this one was ignored", ref: ref)
+    }
+
+    /// What an error about the message refers to, as README.md lists it.
+    static func ref(of message: ClientMessage) -> String? {
+        switch message {
+        case .userMessage(let message): message.clientMessageID
+        case .cancelRun(let runID): runID
+        case .resume(let resume): resume.threadID
+        case .ping: nil
         }
     }
 
@@ -147,10 +194,19 @@ struct ConnectionSession: Sendable {
         guard !message.content.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             return await reject(.badRequest, "field 'content' must not be empty", ref: ref)
         }
+        let limit = services.settings.maxMessageCharacters
+        // Code points, not bytes: the frame size limit bounds bytes already; this bounds what a model is asked to read.
+        guard message.content.unicodeScalars.count <= limit else {
+            services.metrics.recordRefusal(.messageLength)
+            return await reject(.tooLarge, "field 'content' is longer than \(limit) characters", ref: ref)
+        }
         if let threadID = message.threadID, !Self.isValidID(threadID) {
             return await reject(.badRequest, "field 'thread_id' is not a valid thread id", ref: ref)
         }
         let threadID = message.threadID ?? Identifier.make("thr")
+        guard await connection.canWatch(threadID) else {
+            return await refuseThreadOverLimit(ref: ref)
+        }
         let request = RunRequest(
             runID: Identifier.make("run"),
             threadID: threadID,
@@ -232,6 +288,9 @@ struct ConnectionSession: Sendable {
         guard Self.isValidID(threadID) else {
             return await reject(.badRequest, "field 'thread_id' is not a valid thread id", ref: nil)
         }
+        guard await connection.canWatch(threadID) else {
+            return await refuseThreadOverLimit(ref: threadID)
+        }
         let owner: String?
         do {
             owner = try await services.runs.owner(ofThread: threadID)
@@ -260,6 +319,14 @@ struct ConnectionSession: Sendable {
         if mustRun {
             await connection.runCatchUp(threadID)
         }
+    }
+
+    /// A message that would make the connection watch one thread more than `HERALD_MAX_THREADS_PER_CONNECTION`.
+    /// DESIGN.md has no code of its own for it: `rate_limited` is the one for a limit of use.
+    private func refuseThreadOverLimit(ref: String?) async {
+        services.metrics.recordRefusal(.threadsPerConnection)
+        let limit = services.settings.maxThreadsPerConnection
+        await reject(.rateLimited, "this connection already watches \(limit) threads, the most allowed; reconnect to watch others", ref: ref)
     }
 
     /// Ids that go into Redis keys: letters, digits, `_` and `-`, at most 64 of them.

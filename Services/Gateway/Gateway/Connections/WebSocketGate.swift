@@ -4,17 +4,23 @@ import HummingbirdWebSocket
 import Logging
 import NIOCore
 
-/// Decides each WebSocket upgrade before it happens: only `/ws`, only with an acceptable token,
-/// never while shutting down. A refusal is answered with its HTTP status and JSON body.
+/// Decides each WebSocket upgrade before it happens: only `/ws`, only from an allowed origin, only
+/// with an acceptable token, never while shutting down. A refusal is answered with its HTTP status and JSON body.
 struct WebSocketGate: Sendable {
     let authenticator: TokenAuthenticator
     let connections: ConnectionServices
+    let allowedOrigins: OriginAllowList
 
     func shouldUpgrade(_ request: HTTPRequest, channel: any Channel) async -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
         guard PresentedCredentials.route(of: request.path) == "/ws" else { return .dontUpgrade }
         let credentials = PresentedCredentials(request: request)
         let identity: ConnectionIdentity
         do {
+            // Checked first: a page of a foreign site gets nothing, not even a guest identity.
+            if let origin = request.headerFields[.origin], !allowedOrigins.allows(origin) {
+                connections.metrics.recordRefusal(.origin)
+                throw UpgradeRefusal.forbidden("origin \(origin.prefix(200)) is not allowed to connect")
+            }
             guard await !connections.registry.isDraining else {
                 throw UpgradeRefusal.unavailable("gateway shutting down")
             }

@@ -1,0 +1,134 @@
+import Foundation
+import HeraldTesting
+
+/// A WebSocket client on a blocking loopback socket that does only what a test tells it: it sees every
+/// frame the gateway sends (pings and close frames included), answers pings only when asked, and can
+/// stop half-way through its HTTP request. Call its methods through `Blocking.run`.
+final class RawWebSocket: Sendable {
+    /// A frame from the gateway (server frames are never masked).
+    struct Frame: Sendable {
+        var opcode: UInt8
+        var payload: [UInt8]
+
+        var text: String { String(decoding: payload, as: UTF8.self) }
+        /// The close code and reason of a close frame.
+        var close: (code: Int, reason: String)? {
+            guard opcode == 0x8, payload.count >= 2 else { return nil }
+            return (Int(payload[0]) << 8 | Int(payload[1]), String(decoding: payload.dropFirst(2), as: UTF8.self))
+        }
+    }
+
+    private let fd: Int32
+
+    /// A TCP connection that has sent nothing yet.
+    init(port: Int, receiveTimeoutSeconds: Int = 20) throws {
+        fd = try LoopbackSocket.connect(port: port, receiveTimeoutSeconds: receiveTimeoutSeconds)
+    }
+
+    /// Connects and completes the upgrade to `/ws` (plus `query`), or throws with the refusal.
+    static func upgraded(port: Int, query: String = "") throws -> RawWebSocket {
+        let socket = try RawWebSocket(port: port)
+        do {
+            try socket.write(Array(Self.upgradeRequest(query: query).utf8))
+            let head = try socket.readResponseHead()
+            guard head.hasPrefix("HTTP/1.1 101") else { throw TestFailure("upgrade refused: \(head)") }
+        } catch {
+            socket.close()
+            throw error
+        }
+        return socket
+    }
+
+    static func upgradeRequest(query: String = "") -> String {
+        var request = "GET /ws\(query) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        for (name, value) in WebSocketHandshake.headers { request += "\(name): \(value)\r\n" }
+        return request + "\r\n"
+    }
+
+    /// Reads the HTTP response head byte by byte, so nothing after it is consumed.
+    func readResponseHead() throws -> String {
+        var head: [UInt8] = []
+        while !head.suffix(4).elementsEqual([13, 10, 13, 10]) {
+            guard let byte = try readBytes(1)?.first else { throw TestFailure("connection ended before the response head: \(head.count) bytes") }
+            head.append(byte)
+        }
+        return String(decoding: head, as: UTF8.self)
+    }
+
+    /// The next frame, or nil when the gateway closed the TCP connection.
+    func readFrame() throws -> Frame? {
+        guard let header = try readBytes(2) else { return nil }
+        var length = Int(header[1] & 0x7F)
+        if length == 126 {
+            guard let extended = try readBytes(2) else { return nil }
+            length = Int(extended[0]) << 8 | Int(extended[1])
+        } else if length == 127 {
+            guard let extended = try readBytes(8) else { return nil }
+            length = extended.reduce(0) { $0 << 8 | Int($1) }
+        }
+        guard let payload = length == 0 ? [] : try readBytes(length) else { return nil }
+        return Frame(opcode: header[0] & 0x0F, payload: payload)
+    }
+
+    /// True once the gateway closed the TCP connection: a read returns end-of-file.
+    func readsEndOfFile() throws -> Bool {
+        var byte: UInt8 = 0
+        let count = recv(fd, &byte, 1, 0)
+        // A reset is the gateway closing too (it had unread bytes of ours).
+        if count < 0, errno == ECONNRESET { return true }
+        if count < 0 { throw TestFailure("recv failed (errno \(errno)): no end-of-file within the receive timeout") }
+        return count == 0
+    }
+
+    func sendText(_ text: String) throws {
+        try sendFrame(opcode: 0x1, payload: Array(text.utf8))
+    }
+
+    /// Answers a ping with its payload, as a browser does by itself.
+    func sendPong(_ payload: [UInt8]) throws {
+        try sendFrame(opcode: 0xA, payload: payload)
+    }
+
+    /// Sends one masked frame (clients must mask).
+    func sendFrame(opcode: UInt8, payload: [UInt8]) throws {
+        var frame: [UInt8] = [0x80 | opcode]
+        if payload.count < 126 {
+            frame.append(0x80 | UInt8(payload.count))
+        } else if payload.count <= 0xFFFF {
+            frame += [0x80 | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
+        } else {
+            frame.append(0x80 | 127)
+            frame += (0..<8).reversed().map { UInt8((payload.count >> ($0 * 8)) & 0xFF) }
+        }
+        let mask: [UInt8] = (0..<4).map { _ in UInt8.random(in: 0...255) }
+        frame += mask
+        frame += payload.enumerated().map { $0.element ^ mask[$0.offset % 4] }
+        try write(frame)
+    }
+
+    func write(_ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let sent = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard sent > 0 else { throw TestFailure("send failed (errno \(errno))") }
+            offset += sent
+        }
+    }
+
+    /// Exactly `count` bytes, or nil at end-of-file; throws when the receive timeout passes.
+    private func readBytes(_ count: Int) throws -> [UInt8]? {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            let received = bytes[filled...].withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if received == 0 { return nil }
+            guard received > 0 else { throw TestFailure("recv failed (errno \(errno)): nothing within the receive timeout") }
+            filled += received
+        }
+        return bytes
+    }
+
+    func close() {
+        _ = Glibc.close(fd)
+    }
+}
