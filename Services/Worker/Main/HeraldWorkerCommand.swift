@@ -27,8 +27,20 @@ struct HeraldWorkerCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         let logger = LoggingBootstrap.bootstrap(label: "herald-worker", level: settings.common.logLevel)
-        if SettingsResolver().optionalString(nil, env: "HERALD_LLM_BASE_URL") != nil {
-            logger.warning("HERALD_LLM_BASE_URL is set, but this build has only the offline model; using it")
+        let model: any LanguageModel
+        let remoteModel: OpenAICompatibleModel?
+        if let llm = settings.languageModel {
+            let provider = OpenAICompatibleModel(settings: llm, logger: logger)
+            model = provider
+            remoteModel = provider
+            // The base URL and model only: the API key never reaches a log.
+            logger.info("using an OpenAI-compatible model", metadata: [
+                "base_url": "\(llm.displayBaseURL)", "model": "\(llm.model)", "api_key": "\(llm.apiKey == nil ? "none" : "set")",
+            ])
+        } else {
+            model = OfflineModel(wordDelay: settings.offlineDelay)
+            remoteModel = nil
+            logger.info("using the offline model (set HERALD_LLM_BASE_URL for a real one)")
         }
 
         let docs: DocsIndex
@@ -50,7 +62,7 @@ struct HeraldWorkerCommand: AsyncParsableCommand {
         let worker = WorkerService(
             settings: settings,
             redis: redis,
-            model: OfflineModel(wordDelay: settings.offlineDelay),
+            model: model,
             tools: ToolRegistry.standard(docs: docs),
             metrics: WorkerMetrics(registry: registry),
             logger: logger)
@@ -59,7 +71,20 @@ struct HeraldWorkerCommand: AsyncParsableCommand {
         let group = ServiceGroup(
             configuration: .init(services: [admin, worker], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )
-        try await group.run()
+        let outcome: Result<Void, any Error>
+        do {
+            try await group.run()
+            outcome = .success(())
+        } catch {
+            outcome = .failure(error)
+        }
+        // The model's HTTP client is closed on every way out, as the client requires.
+        do {
+            try await remoteModel?.shutdown()
+        } catch {
+            logger.warning("closing the model's HTTP client failed", metadata: ["error": "\(error)"])
+        }
         await redis.close()
+        try outcome.get()
     }
 }

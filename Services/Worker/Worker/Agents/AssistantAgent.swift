@@ -25,13 +25,19 @@ public struct AssistantAgent: Agent {
     }
 
     public func run(_ plan: TriagePlan, in run: RunContext) async throws -> AssistantAnswer {
-        var messages: [ModelMessage] = [.system(configuration.systemPrompt)]
+        var system = configuration.systemPrompt
+        if let notes = plan.notes {
+            // Triage's reading of the message steers the assistant's first move.
+            system += "\n\nTriage's notes on this message: \(notes)"
+        }
+        var messages: [ModelMessage] = [.system(system)]
         for turn in run.input.history {
             messages.append(turn.role == .user ? .user(turn.content) : .assistant(turn.content))
         }
         messages.append(.user(run.input.message))
 
-        var answer = AssistantAnswer(text: "", toolOutcomes: [], usage: .zero)
+        // Triage's tokens count towards the run's usage too.
+        var answer = AssistantAnswer(text: "", toolOutcomes: [], usage: plan.usage)
         let rounds = configuration.maximumModelRounds
         for round in 1...rounds {
             // The last round offers no tools, so the model has to answer.

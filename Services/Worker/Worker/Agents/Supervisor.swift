@@ -17,9 +17,9 @@ public struct Supervisor: Sendable {
 
     public init(sink: any EventSink, model: any LanguageModel, tools: ToolRegistry, configuration: EngineConfiguration) {
         self.runner = AgentRunner(sink: sink, parent: AgentName.supervisor)
-        self.triage = TriageAgent(sink: sink, tools: tools)
+        self.triage = TriageAgent(sink: sink, tools: tools, model: model, prompt: configuration.triagePrompt)
         self.assistant = AssistantAgent(sink: sink, model: model, tools: tools, configuration: configuration)
-        self.reporting = ReportingAgent(sink: sink)
+        self.reporting = ReportingAgent(sink: sink, model: model, prompt: configuration.reportingPrompt)
     }
 
     public func run(in run: RunContext) async throws -> SupervisorResult {

@@ -9,20 +9,37 @@ public struct TriagePlan: Sendable, Equatable {
     public var recallsConversation: Bool
     /// The tools the assistant offers the model.
     public var tools: [ToolSpec]
+    /// What the model said the request needs, when triage consulted it; the assistant reads it too.
+    public var notes: String? = nil
+    /// Tokens triage's own model call used.
+    public var usage: ModelUsage = .zero
 }
 
 /// Decides what the request needs and says so in `agent_thinking`.
+///
+/// With a prompt it asks the model (without tools) and says what the model said; without one, as
+/// with the offline model, it reads the message with the offline planner.
 public struct TriageAgent: Agent {
     public let name = "triage"
     private let sink: any EventSink
     private let tools: ToolRegistry
+    private let model: (any LanguageModel)?
+    private let prompt: String?
 
-    public init(sink: any EventSink, tools: ToolRegistry) {
+    /// The most characters of the model's plan that `agent_thinking` carries.
+    static let maximumThoughtCharacters = 1000
+
+    public init(sink: any EventSink, tools: ToolRegistry, model: (any LanguageModel)? = nil, prompt: String? = nil) {
         self.sink = sink
         self.tools = tools
+        self.model = model
+        self.prompt = prompt
     }
 
     public func run(_ input: RunInput, in run: RunContext) async throws -> TriagePlan {
+        if let model, let prompt, !input.message.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            return try await consult(model, prompt: prompt, input: input, in: run)
+        }
         let plan = TriagePlan(
             expectedCalls: OfflinePlanner.plan(input.message).filter { tools.tool(named: $0.toolName) != nil },
             recallsConversation: OfflinePlanner.asksAboutEarlierMessages(input.message),
@@ -33,6 +50,47 @@ public struct TriageAgent: Agent {
 
     public func summary(of output: TriagePlan) -> JSONValue? {
         ["expected_tools": .array(output.expectedCalls.map { .string($0.toolName) })]
+    }
+
+    /// Asks the model what the request needs; its answer is the thought, and the tools it names
+    /// are the expected ones.
+    private func consult(_ model: any LanguageModel, prompt: String, input: RunInput, in run: RunContext) async throws -> TriagePlan {
+        let specs = tools.specs
+        let toolList = specs.isEmpty ? "(none)" : specs.map { "- \($0.name): \($0.description)" }.joined(separator: "\n")
+        var messages: [ModelMessage] = [.system(prompt + "\n\nTools the assistant can call:\n" + toolList)]
+        for turn in input.history {
+            messages.append(turn.role == .user ? .user(turn.content) : .assistant(turn.content))
+        }
+        messages.append(.user(input.message))
+        let reply = try await ModelReply.collect(from: model, ModelRequest(messages: messages, tools: []))
+
+        var thought = reply.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if thought.count > Self.maximumThoughtCharacters {
+            thought = thought.prefix(Self.maximumThoughtCharacters).trimmingCharacters(in: .whitespaces) + "…"
+        }
+        let named = specs.filter { Self.mentions(thought, tool: $0.name) }
+        let plan = TriagePlan(
+            expectedCalls: named.map { OfflinePlanner.PlannedCall(toolName: $0.name, arguments: [:]) },
+            recallsConversation: OfflinePlanner.asksAboutEarlierMessages(input.message),
+            tools: specs,
+            notes: thought.isEmpty ? nil : thought,
+            usage: reply.usage)
+        let shown = thought.isEmpty ? "The model gave no plan; the assistant will answer directly." : thought
+        try await sink.emit(.agentThinking(.init(thought: shown, stepNumber: 1, totalSteps: 3)), agent: name, in: run)
+        return plan
+    }
+
+    /// Whether `text` names `tool` as a word of its own.
+    static func mentions(_ text: String, tool: String) -> Bool {
+        var searchRange = text.startIndex..<text.endIndex
+        while let found = text.range(of: tool, options: .caseInsensitive, range: searchRange) {
+            let before = found.lowerBound == text.startIndex ? nil : text[text.index(before: found.lowerBound)]
+            let after = found.upperBound == text.endIndex ? nil : text[found.upperBound]
+            let isWordCharacter = { (character: Character?) in character.map { $0.isLetter || $0.isNumber || $0 == "_" } ?? false }
+            if !isWordCharacter(before), !isWordCharacter(after) { return true }
+            searchRange = found.upperBound..<text.endIndex
+        }
+        return false
     }
 
     static func thought(for plan: TriagePlan, input: RunInput) -> String {

@@ -1,4 +1,4 @@
-/// How the engine runs: time limits, the tool loop's bound, retrying of events, the system prompt.
+/// How the engine runs: time limits, the tool loop's bound, retrying of events, the agents' prompts.
 public struct EngineConfiguration: Sendable {
     /// Time limit of a tool call when the tool sets none (`HERALD_TOOL_TIMEOUT_SECONDS`).
     public var toolTimeout: Duration
@@ -10,19 +10,37 @@ public struct EngineConfiguration: Sendable {
     public var emitRetry: EmitRetryPolicy
     /// The system message the assistant's model gets first.
     public var systemPrompt: String
+    /// Triage's system prompt when it consults the model; nil (the offline model) plans without it.
+    public var triagePrompt: String?
+    /// Reporting's system prompt when it may consult the model; nil reports without it.
+    public var reportingPrompt: String?
 
     public init(
         toolTimeout: Duration = .seconds(30),
         runTimeout: Duration? = .seconds(900),
         maximumModelRounds: Int = 8,
         emitRetry: EmitRetryPolicy = EmitRetryPolicy(),
-        systemPrompt: String = EngineConfiguration.defaultSystemPrompt
+        systemPrompt: String = EngineConfiguration.defaultSystemPrompt,
+        triagePrompt: String? = nil,
+        reportingPrompt: String? = nil
     ) {
         self.toolTimeout = toolTimeout
         self.runTimeout = runTimeout
         self.maximumModelRounds = max(1, maximumModelRounds)
         self.emitRetry = emitRetry
         self.systemPrompt = systemPrompt
+        self.triagePrompt = triagePrompt
+        self.reportingPrompt = reportingPrompt
+    }
+
+    /// This configuration with the agents' prompts: the assistant's system prompt, and triage and
+    /// reporting consulting the model.
+    public func prompting(with prompts: AgentPrompts) -> EngineConfiguration {
+        var configuration = self
+        configuration.systemPrompt = prompts.assistant
+        configuration.triagePrompt = prompts.triage
+        configuration.reportingPrompt = prompts.reporting
+        return configuration
     }
 
     public static let defaultSystemPrompt = """

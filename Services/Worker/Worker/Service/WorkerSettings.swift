@@ -24,6 +24,10 @@ public struct WorkerSettings: Sendable {
     public var conversationTurns: Int
     public var adminHost: String
     public var adminPort: Int
+    /// The OpenAI-compatible model (`HERALD_LLM_…`); nil runs the built-in offline model.
+    public var languageModel: LanguageModelSettings?
+    /// The agents' prompts, set with `languageModel` (bundled, or `HERALD_LLM_PROMPTS_DIR`).
+    public var agentPrompts: AgentPrompts?
 
     public init(
         common: CommonSettings,
@@ -37,7 +41,9 @@ public struct WorkerSettings: Sendable {
         redisRetry: Duration = .seconds(30),
         conversationTurns: Int = 40,
         adminHost: String = "0.0.0.0",
-        adminPort: Int = 9091
+        adminPort: Int = 9091,
+        languageModel: LanguageModelSettings? = nil,
+        agentPrompts: AgentPrompts? = nil
     ) {
         self.common = common
         self.workerID = workerID
@@ -51,6 +57,8 @@ public struct WorkerSettings: Sendable {
         self.conversationTurns = conversationTurns
         self.adminHost = adminHost
         self.adminPort = adminPort
+        self.languageModel = languageModel
+        self.agentPrompts = agentPrompts
     }
 
     /// The run lease's lifetime without renewal (`HERALD_RUN_LEASE_SECONDS`).
@@ -58,9 +66,10 @@ public struct WorkerSettings: Sendable {
 
     /// The engine's configuration under these settings.
     public var engine: EngineConfiguration {
-        EngineConfiguration(
+        let configuration = EngineConfiguration(
             toolTimeout: toolTimeout,
             runTimeout: runTimeout,
             emitRetry: EmitRetryPolicy(maximumDuration: redisRetry))
+        return agentPrompts.map(configuration.prompting(with:)) ?? configuration
     }
 }
