@@ -8,7 +8,8 @@
 #   HERALD_SKIP_BUILD=1            use the binaries already built
 #   HERALD_SCRATCH_PATH=.build     SwiftPM's build folder
 #   HERALD_BUILD=release           build configuration (debug only to try the script: its figures mean nothing)
-#   BENCH_STAGES="ceiling client relay load fanout idle"   the stages to run, in this order
+#   BENCH_STAGES="ceiling client relay relay-mixed load fanout idle"   the stages to run, in this order
+#                                  (relay-mixed: the relay fed event by event across threads, see Benchmarks/README.md)
 #   BENCH_LOAD_SESSIONS=500  BENCH_LOAD_EVENTS=2000 (events/s; a probe run sets the run rate)
 #   BENCH_LOAD_RATE=           runs/s in total instead of BENCH_LOAD_EVENTS
 #   BENCH_LOAD_DURATION=30  BENCH_LOAD_WARMUP=5
@@ -23,7 +24,7 @@ cd "$(dirname "$0")/.."
 
 scratch=${HERALD_SCRATCH_PATH:-.build}
 config=${HERALD_BUILD:-release}
-stages=${BENCH_STAGES:-ceiling client relay load fanout idle}
+stages=${BENCH_STAGES:-ceiling client relay relay-mixed load fanout idle}
 load_sessions=${BENCH_LOAD_SESSIONS:-500}
 load_events=${BENCH_LOAD_EVENTS:-2000}
 if [ -n "${BENCH_LOAD_RATE:-}" ]; then load_rate_args=(--runs-per-second "$BENCH_LOAD_RATE"); else load_rate_args=(--events-per-second "$load_events"); fi
@@ -138,7 +139,8 @@ done
 
 gateway_port=$(free_port)
 start_gateway() {
-  HERALD_PORT=$gateway_port "$bin/herald-gateway" >>"$state/gateway.log" 2>&1 &
+  # The fan-out stage watches one thread from many connections of one guest: lift the per-user cap (default 20).
+  HERALD_PORT=$gateway_port HERALD_MAX_CONNECTIONS_PER_USER=100000 "$bin/herald-gateway" >>"$state/gateway.log" 2>&1 &
   gateway_pid=$!
   pids+=("$gateway_pid")
   wait_ready gateway "$gateway_port" "$gateway_pid"
@@ -181,6 +183,7 @@ for stage in $stages; do
     ceiling) run_stage ceiling "$bin/herald-bench" ceiling --redis-url "$redis_url" --results "$results" ;;
     client) run_stage client client_stage ;;
     relay) run_stage relay "$bin/herald-bench" relay --redis-url "$redis_url" --results "$results" ;;
+    relay-mixed) run_stage relay-mixed "$bin/herald-bench" relay --interleave --redis-url "$redis_url" --results "$results" ;;
     load)
       run_stage load "$bin/herald-bench" load --url "$ws_url" --sessions "$load_sessions" "${load_rate_args[@]}" \
         --duration "$load_duration" --warmup "$load_warmup" --relay-metrics "http://127.0.0.1:$relay_port/metrics" \

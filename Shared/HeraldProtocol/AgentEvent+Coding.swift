@@ -50,6 +50,11 @@ extension AgentEvent: Codable {
         }
     }
 
+    /// Decodes the JSON object `encodedJSON()` wrote.
+    public static func decode(_ json: String) throws -> AgentEvent {
+        try JSONDecoder().decode(AgentEvent.self, from: Data(json.utf8))
+    }
+
     /// The event's JSON object text, as the worker hands it to the relay.
     public func encodedJSON() -> String {
         let encoder = JSONEncoder()

@@ -51,14 +51,3 @@ public enum EventID {
         UUID().uuidString.lowercased()
     }
 }
-
-/// UTC timestamps in ISO 8601 with milliseconds, as every frame carries them.
-public enum HeraldTimestamp {
-    private static let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt)
-
-    public static func now() -> String { format(Date()) }
-
-    public static func format(_ date: Date) -> String { date.formatted(style) }
-
-    public static func parse(_ text: String) -> Date? { try? style.parse(text) }
-}

@@ -36,7 +36,7 @@ private struct RelayHarness {
     /// Appends an event to its thread's partition, as a worker does.
     func emit(_ event: AgentEvent, partitions: Int = 2) async throws {
         let partition = RedisKeys.partition(of: event.threadID, partitions: partitions)
-        _ = try await redis.xadd(keys.eventPartition(partition), fields: [(RelayStreamField.event, RedisArgument(event.encodedJSON()))])
+        _ = try await redis.xadd(keys.eventPartition(partition), fields: PartitionEntry(event).fields)
     }
 
     func history(_ thread: String) async throws -> [EventFrame] {
@@ -184,7 +184,7 @@ struct RelayServiceTests {
         #expect(read.first?.entries.count == 6)
         let publisher = EventPublisher(keys: harness.keys, historySize: 100, historyTTLSeconds: 60, dedupWindow: 100)
         let (recorder, subscriber, reader) = try await ChannelRecorder.listen(harness, thread: "thr_f")
-        let early = try await publisher.publish(events.prefix(2).map { ($0, $0.encodedJSON()) }, on: harness.redis)
+        let early = try await publisher.publish(events.prefix(2).map(PartitionEntry.init), on: harness.redis)
         #expect(early == [.published(seq: 1), .published(seq: 2)])
 
         let relay = harness.startRelay(try harness.settings(partitions: partitions))
@@ -206,9 +206,55 @@ struct RelayServiceTests {
         let publisher = EventPublisher(keys: harness.keys, historySize: 100, historyTTLSeconds: 60, dedupWindow: 100)
         let events = (1...5).map { thinking("thr_s", "run_s", "s\($0)") }
         _ = try await harness.redis.send("SCRIPT", "FLUSH")
-        let outcomes = try await publisher.publish(events.map { ($0, $0.encodedJSON()) }, on: harness.redis)
+        let outcomes = try await publisher.publish(events.map(PartitionEntry.init), on: harness.redis)
         #expect(outcomes == (1...5).map { .published(seq: $0) })
         #expect(try await harness.history("thr_s").map(\.event.eventID) == events.map(\.eventID))
+        await harness.stop()
+    }
+
+    @Test func aBatchMixingThreadsDuplicatesAndAnEndedRunKeepsEachThreadsOrder() async throws {
+        let harness = try await RelayHarness.start()
+        let publisher = EventPublisher(keys: harness.keys, historySize: 1000, historyTTLSeconds: 60, dedupWindow: 1000)
+        // More events of one thread than one script call takes, interleaved with another thread's.
+        let long = (1...300).map { thinking("thr_long", "run_long", "l\($0)") }
+        let short = (1...3).map { thinking("thr_short", "run_short", "s\($0)") }
+        let terminal = AgentEvent(threadID: "thr_short", runID: "run_short", agentName: AgentName.supervisor, payload: .agentCompleted(.init(agentName: AgentName.supervisor, status: .success, durationMs: 1)))
+        let late = thinking("thr_short", "run_short", "late")
+        var batch = Array(long[0..<150]) + [short[0], short[1], short[1], terminal, late] + Array(long[150...]) + [short[2]]
+        batch.insert(long[10], at: 200)  // a redelivery inside the same batch
+        let outcomes = try await publisher.publish(batch.map(PartitionEntry.init), on: harness.redis)
+
+        var expected: [EventPublisher.Outcome] = (1...150).map { .published(seq: $0) }
+        expected += [.published(seq: 1), .published(seq: 2), .duplicate, .published(seq: 3), .afterRunEnded]
+        expected += (151...300).map { .published(seq: $0) }
+        expected += [.afterRunEnded]
+        expected.insert(.duplicate, at: 200)
+        #expect(outcomes == expected)
+        #expect(try await harness.history("thr_long").map(\.event.eventID) == long.map(\.eventID))
+        #expect(try await harness.history("thr_short").map(\.event.eventID) == [short[0], short[1], terminal].map(\.eventID))
+        // A second delivery of the whole batch changes nothing.
+        let again = try await publisher.publish(batch.map(PartitionEntry.init), on: harness.redis)
+        #expect(again.allSatisfy { if case .published = $0 { false } else { true } })
+        #expect(try await harness.history("thr_long").count == 300)
+        await harness.stop()
+    }
+
+    @Test func publishesAnEntryThatCarriesOnlyTheEventJSON() async throws {
+        // Entries written before the routing fields existed (a worker of the previous release).
+        let harness = try await RelayHarness.start()
+        let (recorder, subscriber, reader) = try await ChannelRecorder.listen(harness, thread: "thr_old")
+        let relay = harness.startRelay(try harness.settings())
+        let event = thinking("thr_old", "run_old", "from an older worker")
+        let partition = RedisKeys.partition(of: event.threadID, partitions: 2)
+        _ = try await harness.redis.xadd(harness.keys.eventPartition(partition), fields: [(PartitionEntry.Field.event, RedisArgument(event.encodedJSON()))])
+        _ = try await harness.redis.xadd(harness.keys.eventPartition(partition), fields: [(PartitionEntry.Field.event, "not json")])
+        let marker = thinking("thr_old", "run_old", "marker")
+        try await harness.emit(marker)
+        let frames = await recorder.waitFor(count: 2)
+        #expect(frames.map(\.event) == [event, marker])
+        relay.cancel()
+        reader.cancel()
+        subscriber.cancel()
         await harness.stop()
     }
 

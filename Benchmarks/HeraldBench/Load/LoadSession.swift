@@ -74,7 +74,7 @@ final class LoadSession: Sendable {
         let isEvent = data.withUnsafeReadableBytes { FrameScanner.seq($0) } != nil
         let text = String(buffer: data)
         if isEvent, let frame = try? EventFrame.decode(text) {
-            let emitted = FrameTimestamp.parse(frame.event.timestamp)
+            let emitted = HeraldTimestamp.secondsSince1970(frame.event.timestamp)
             let terminal = frame.event.isRunTerminal
             tally.withLockedValue { tally in
                 tally.validator.observe(frame)

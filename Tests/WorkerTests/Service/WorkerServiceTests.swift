@@ -51,8 +51,10 @@ struct WorkerServiceTests {
             while true {
                 let reads = try await redis.xreadgroup(group: "test", consumer: "reader", streams: [(key: partition, id: ">")], count: 100, block: .seconds(1))
                 for entry in reads.flatMap(\.entries) {
-                    let text = try #require(entry.string(RedisEventSink.eventField))
-                    let event = try JSONDecoder().decode(AgentEvent.self, from: Data(text.utf8))
+                    let pending = try #require(PartitionEntry(entry))
+                    let event = try AgentEvent.decode(pending.json)
+                    #expect(pending.threadID == event.threadID && pending.runID == event.runID && pending.eventID == event.eventID)
+                    #expect(pending.type == event.type && pending.isRunTerminal == event.isRunTerminal && pending.timestamp == event.timestamp)
                     guard event.runID == runID else { continue }
                     events.append(event)
                     if stop(event) { return events }

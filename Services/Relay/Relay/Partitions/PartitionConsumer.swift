@@ -60,33 +60,31 @@ struct PartitionConsumer: Sendable {
 
     private func process(_ entries: [RedisStreamEntry]) async throws {
         guard !entries.isEmpty else { return }
-        var batch: [(event: AgentEvent, json: String)] = []
+        var batch: [PartitionEntry] = []
         batch.reserveCapacity(entries.count)
         for entry in entries {
-            guard let json = entry.string(RelayStreamField.event), json.first == "{",
-                let event = try? AgentEvent.decode(json)
-            else {
+            guard let event = PartitionEntry(entry) else {
                 // An entry no worker could have written: drop it rather than block the partition.
                 logger.error("dropping malformed event entry", metadata: ["partition": "\(partition)", "entry": "\(entry.id)"])
                 metrics.malformedEvents.increment()
                 continue
             }
-            batch.append((event, json))
+            batch.append(event)
         }
         let outcomes = try await publisher.publish(batch, on: redis)
-        for (item, outcome) in zip(batch, outcomes) {
+        for (event, outcome) in zip(batch, outcomes) {
             switch outcome {
             case .published:
                 metrics.eventsPublished.increment()
-                metrics.observeDelay(since: item.event.timestamp)
-                if item.event.isRunTerminal {
-                    logger.info("run ended", metadata: ["run": "\(item.event.runID)", "thread": "\(item.event.threadID)", "type": "\(item.event.type.rawValue)"])
+                metrics.observeDelay(since: event.timestamp)
+                if event.isRunTerminal {
+                    logger.info("run ended", metadata: ["run": "\(event.runID)", "thread": "\(event.threadID)", "type": "\(event.type.rawValue)"])
                 }
             case .duplicate:
                 metrics.duplicatesDropped.increment()
             case .afterRunEnded:
                 metrics.lateEventsDropped.increment()
-                logger.warning("dropping an event of a run that already ended", metadata: ["run": "\(item.event.runID)", "type": "\(item.event.type.rawValue)"])
+                logger.warning("dropping an event of a run that already ended", metadata: ["run": "\(event.runID)", "type": "\(event.type.rawValue)"])
             }
         }
         let ids = entries.map { RedisArgument($0.id) }
@@ -98,17 +96,5 @@ struct PartitionConsumer: Sendable {
         for result in results {
             _ = try result.get()
         }
-    }
-}
-
-/// The stream field carrying an event's JSON in the relay's input streams.
-public enum RelayStreamField {
-    public static let event = "event"
-}
-
-extension AgentEvent {
-    /// Decodes the JSON object a worker wrote into a partition stream.
-    static func decode(_ json: String) throws -> AgentEvent {
-        try JSONDecoder().decode(AgentEvent.self, from: Data(json.utf8))
     }
 }

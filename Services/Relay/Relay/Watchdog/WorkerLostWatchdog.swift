@@ -50,7 +50,7 @@ struct WorkerLostWatchdog: Sendable {
         let closing = progress.closingEvents(threadID: request.threadID, runID: request.runID, code: .workerLost, message: Self.message, retryable: true)
         let partition = keys.eventPartition(RedisKeys.partition(of: request.threadID, partitions: partitions))
         for event in closing {
-            _ = try await redis.xadd(partition, fields: [(RelayStreamField.event, RedisArgument(event.encodedJSON()))])
+            _ = try await redis.xadd(partition, fields: PartitionEntry(event).fields)
         }
         _ = try await redis.send("HSET", keys.run(request.runID), "status", progress.ended ? "done" : "worker_lost")
         _ = try await redis.xack(keys.runQueue, group: RedisKeys.runConsumerGroup, ids: [entryID])
@@ -67,8 +67,8 @@ struct WorkerLostWatchdog: Sendable {
     private func progress(of request: RunRequest) async throws -> RunProgress {
         let partition = keys.eventPartition(RedisKeys.partition(of: request.threadID, partitions: partitions))
         let pendingEvents = try await redis.xrange(partition).compactMap { entry -> AgentEvent? in
-            guard let json = entry.string(RelayStreamField.event), let event = try? AgentEvent.decode(json), event.runID == request.runID else { return nil }
-            return event
+            guard let pending = PartitionEntry(entry), pending.runID == request.runID else { return nil }
+            return try? AgentEvent.decode(pending.json)
         }
         let history = try await redis.send("ZRANGE", keys.threadHistory(request.threadID), "0", "-1")
         let publishedEvents = (history.array ?? []).compactMap { value -> AgentEvent? in

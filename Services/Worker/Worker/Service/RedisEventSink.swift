@@ -2,14 +2,11 @@ import HeraldCore
 import HeraldProtocol
 import Redis
 
-/// Appends each event to its thread's event partition (`XADD … event <json>`), where the relay picks it up.
+/// Appends each event to its thread's event partition (`XADD`, a `PartitionEntry`), where the relay picks it up.
 ///
 /// No `MAXLEN`: the relay deletes what it has processed, and trimming could drop events it has not.
 /// One attempt per emit; the engine retries failures (`RetryingEventSink`).
 public struct RedisEventSink: EventSink {
-    /// The stream field that carries the event's JSON.
-    public static let eventField = "event"
-
     private let redis: RedisClient
     /// The partition stream this sink appends to.
     public let stream: String
@@ -21,6 +18,6 @@ public struct RedisEventSink: EventSink {
     }
 
     public func emit(_ event: AgentEvent) async throws {
-        try await redis.xadd(stream, fields: [(Self.eventField, RedisArgument(event.encodedJSON()))])
+        try await redis.xadd(stream, fields: PartitionEntry(event).fields)
     }
 }
