@@ -348,6 +348,30 @@ struct OpenAICompatibleModelTests {
         }
     }
 
+    @Test("the API key reaches no log line and no event, whatever the server echoes; logs name the server and model")
+    func keyNeverLogged() async throws {
+        let server = try await ScriptedModelServer.start()
+        let (logger, lines) = RecordingLogHandler.logger()
+        let model = OpenAICompatibleModel(settings: Self.settings(server.baseURL, retries: 1), logger: logger)
+        let echo = #"{"error":{"message":"bad key \#(Self.apiKey) (Authorization: Bearer \#(Self.apiKey))"}}"#
+        await server.enqueue(ScriptedModelServer.status(503, body: echo))
+        await server.enqueue(ScriptedModelServer.status(401, body: echo))
+        let sink = CollectingEventSink()
+        let configuration = EngineConfiguration(emitRetry: EmitRetryPolicy(maximumDuration: .seconds(5), initialDelay: .milliseconds(1)))
+        let engine = ExecutionEngine(sink: sink, model: model, tools: ToolRegistry.standard(docs: .empty), configuration: configuration.prompting(with: Self.prompts), logger: logger)
+        let outcome = await engine.run(TestSupport.input("hello"))
+        try await model.shutdown()
+        try await server.stop()
+
+        #expect(outcome == .failed(code: .llmUnavailable, message: "the language model is unavailable: the model server answered HTTP 401 Unauthorized: bad key [redacted] (Authorization: Bearer [redacted]) (after 2 attempts)"))
+        #expect(await TestSupport.violations(sink) == [])
+        let logged = lines.all
+        #expect(logged.contains { $0.contains("model request failed; trying again") && $0.contains("base_url=\(server.baseURL)") && $0.contains("model=test-model") })
+        #expect(!logged.isEmpty)
+        #expect(logged.allSatisfy { !$0.contains(Self.apiKey) })
+        #expect(await sink.events.allSatisfy { !"\($0.payload)".contains(Self.apiKey) })
+    }
+
     @Test("a connection dropped mid-stream ends the run with llm_unavailable; text already shown is not repeated")
     func droppedConnection() async throws {
         try await withServer { server, model in
