@@ -554,9 +554,9 @@
     if (frame.ref && pendingMessages.has(frame.ref)) pendingMessages.delete(frame.ref);
     const messages = {
       thread_busy: "A run is still active on this conversation; wait for it or press Stop.",
-      rate_limited: "Slow down a little.",
       too_large: "That message is too large.",
     };
+    // rate_limited covers the message rate and the threads one connection may watch: the server's text says which.
     showError(messages[frame.code] || frame.message || frame.code);
   }
 
