@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs Herald's whole test suite: installs what is missing, builds, runs the Swift tests
-# (each suite starts its own redis-server and the built executables), then drives the chat page
+# (each suite starts its own redis-server and the built executables), fuzzes the two parsers of untrusted
+# bytes for a bounded time, then drives the chat page
 # in headless Chromium against a deployment started from the same build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +11,8 @@ python3 -m pytest -q Tests/deploy
 swift build --build-tests
 bin=$(swift build --show-bin-path)
 HERALD_BIN_DIR="$bin" swift test --skip-build
+# The client-message decoder and the RESP reply path under libFuzzer, 30 s each (Fuzz/README.md).
+Fuzz/run.sh 30
 
 mkdir -p artifacts
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
