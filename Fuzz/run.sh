@@ -53,7 +53,8 @@ for target in "${targets[@]}"; do
   # -timeout: one input taking this long is a hang, reported like a crash. -rss_limit_mb: so is an input that
   # makes the parser hold gigabytes; for client-message, so is one allocation of that size (libFuzzer's default).
   # shellcheck disable=SC2046
-  if ASAN_OPTIONS=$(asan_options "$target") "$program" \
+  # Swift's own backtracer is off so that libFuzzer and AddressSanitizer report a crash (and save its input).
+  if SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=$(asan_options "$target") "$program" \
       -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 $(limits "$target") \
       -dict="Fuzz/dict/$target.dict" -artifact_prefix="$out/" -print_final_stats=1 \
       "$out/corpus" "Fuzz/corpus/$target" >"$log" 2>&1; then
@@ -62,7 +63,7 @@ for target in "${targets[@]}"; do
   else
     failed=1
     echo "fuzz $target: FAILED — log: $log" >&2
-    grep -v '^#' "$log" | tail -40 >&2
+    grep -E "Fatal error|ERROR: |SUMMARY: |^ *#[0-9]+ |Test unit written" "$log" | head -40 >&2
     ls "$out"/crash-* "$out"/leak-* "$out"/timeout-* "$out"/oom-* 2>/dev/null >&2 || true
   fi
 done

@@ -11,6 +11,11 @@
 import NIOCore
 import NIOEmbedded
 
+/// Stops the fuzzer with `message` when a property fails (`precondition` drops its message in optimized builds).
+func check(_ condition: Bool, _ message: @autoclosure () -> String) {
+    if !condition { fatalError(message()) }
+}
+
 /// What one decoder made of a byte stream.
 struct Outcome: Equatable {
     var replies: [RESPValue] = []
@@ -27,7 +32,7 @@ func decode(_ bytes: [UInt8], chunk: Int) -> Outcome {
         do {
             try channel.writeInbound(ByteBuffer(bytes: bytes[offset..<end]))
         } catch let error as RedisError {
-            precondition(error.kind == .protocolError, "reply error of kind \(error.kind): \(error)")
+            check(error.kind == .protocolError, "reply error of kind \(error.kind): \(error)")
             outcome.failed = true
         } catch {
             fatalError("the decoder threw something other than a RedisError: \(error)")
@@ -65,11 +70,11 @@ public func respReplyFuzz(_ start: UnsafeRawPointer?, _ count: Int) -> CInt {
     let stream = Array(input.dropFirst())
     let whole = decode(stream, chunk: max(stream.count, 1))
     let cut = decode(stream, chunk: Int(first % 16) + 1)
-    precondition(whole == cut, "reads of \(first % 16 + 1) bytes gave \(cut), one read gave \(whole)")
+    check(whole == cut, "reads of \(first % 16 + 1) bytes gave \(cut), one read gave \(whole)")
 
     var written: [UInt8] = []
     for reply in whole.replies { encode(reply, into: &written) }
     let again = decode(written, chunk: max(written.count, 1))
-    precondition(!again.failed && again.replies == whole.replies, "replies written back decode differently: \(again)")
+    check(!again.failed && again.replies == whole.replies, "replies written back decode differently: \(again)")
     return 0
 }
