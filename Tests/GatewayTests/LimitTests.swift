@@ -234,6 +234,58 @@ struct LimitTests {
         }
     }
 
+    @Test("the gateway pings a quiet WebSocket: a client that never answers is closed as idle; one that answers stays, and no ping follows a close")
+    func gatewayPings() async throws {
+        // Pings every second, idle after three; a close not answered is waited for three seconds, time for pings that must not come.
+        let settings: (inout GatewaySettings) -> Void = { $0.pingInterval = .seconds(1); $0.idleTimeout = .seconds(3); $0.closeTimeout = .seconds(3) }
+        try await GatewayHarness.with(settings) { harness in
+            let silent = try await Blocking.run { try RawWebSocket.upgraded(port: harness.port) }
+            defer { silent.close() }
+            let answering = try await Blocking.run { try RawWebSocket.upgraded(port: harness.port) }
+            defer { answering.close() }
+
+            // Never answers anything: reads until the gateway drops the socket.
+            async let silentFrames = Blocking.run { () throws -> [RawWebSocket.Frame] in
+                var frames: [RawWebSocket.Frame] = []
+                while let frame = try silent.readFrame() { frames.append(frame) }
+                return frames
+            }
+            // Answers five pings (at least four seconds, longer than the idle timeout), then sends a binary frame,
+            // which the gateway closes with 1003, and answers nothing more.
+            async let answeringFrames = Blocking.run { () throws -> [RawWebSocket.Frame] in
+                var frames: [RawWebSocket.Frame] = []
+                var pings = 0
+                while pings < 5 {
+                    guard let frame = try answering.readFrame() else { throw TestFailure("connection ended after \(pings) pings") }
+                    frames.append(frame)
+                    if frame.opcode == 0x9 {
+                        pings += 1
+                        try answering.sendPong(frame.payload)
+                    }
+                }
+                try answering.sendFrame(opcode: 0x2, payload: [1, 2, 3])
+                while let frame = try answering.readFrame() { frames.append(frame) }
+                return frames
+            }
+
+            let quiet = try await silentFrames
+            #expect(quiet.first?.opcode == 0x1, "connection_established first")
+            #expect(quiet.contains { $0.opcode == 0x9 }, "pinged before the idle timeout")
+            #expect(quiet.filter { $0.opcode == 0x9 }.allSatisfy { $0.payload.isEmpty })
+            #expect(quiet.last?.close?.code == 1001)
+            #expect(quiet.last?.close?.reason.contains("idle") == true)
+            #expect(quiet.filter { $0.opcode == 0x8 }.count == 1, "the close is the last frame")
+
+            let alive = try await answeringFrames
+            #expect(alive.filter { $0.opcode == 0x9 }.count == 5)
+            #expect(alive.last?.close?.code == 1003, "closed for its binary frame, not as idle")
+            #expect(alive.filter { $0.opcode == 0x8 }.count == 1, "nothing after the close, no ping either")
+
+            #expect(refusals(harness, .idleTimeout) == 1)
+            try await waitUntil("both connections are gone") { await harness.gateway.connectionCount == 0 }
+        }
+    }
+
     @Test("with HERALD_ALLOWED_ORIGINS set, a browser from another origin gets 403 before the upgrade; listed and absent origins get in")
     func originAllowList() async throws {
         let allowed = try OriginAllowList(parsing: "https://chat.example.com, http://localhost:8080")

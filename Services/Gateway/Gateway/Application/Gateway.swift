@@ -77,7 +77,8 @@ public struct Gateway: Sendable {
         let gate = WebSocketGate(authenticator: authenticator, connections: connections, allowedOrigins: settings.allowedOrigins)
         let webSocket = WebSocketServerConfiguration(
             maxFrameSize: settings.maxFrameBytes,
-            autoPing: .enabled(timePeriod: settings.pingInterval),
+            // Pings come from the ConnectionTimeoutHandler, on the event loop: WSCore's would cost a task per connection.
+            autoPing: .disabled,
             closeTimeout: settings.closeTimeout,
             validateUTF8: true
         )
@@ -92,6 +93,7 @@ public struct Gateway: Sendable {
                     await gate.shouldUpgrade(request, channel: channel)
                 },
                 upgradeTimeout: settings.upgradeTimeout,
+                pingInterval: settings.pingInterval,
                 idleTimeout: settings.idleTimeout,
                 metrics: metrics,
                 logger: logger

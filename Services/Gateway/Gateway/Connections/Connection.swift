@@ -47,8 +47,10 @@ actor Connection {
     private var roomWaiters: [CheckedContinuation<Void, Never>] = []
     private(set) var closeCause: CloseCause?
     private var ended = false
-    private var forceClose: Task<Void, Never>?
-    private var expiry: Task<Void, Never>?
+    // Timers on the socket's event loop rather than sleeping tasks: an idle connection then keeps no task
+    // alive for its token's lifetime (30 days for a guest), and a scheduled closure costs a fraction of a task's stack.
+    private var forceClose: Scheduled<Void>?
+    private var expiry: Scheduled<Void>?
 
     /// Per watched thread: what was sent and what waits.
     var cursors: [String: ThreadCursor] = [:]
@@ -183,20 +185,21 @@ actor Connection {
     func closeWhenTokenExpires() {
         guard let expiresAt = identity.expiresAt else { return }
         let delay = max(0, expiresAt.timeIntervalSinceNow)
-        expiry = Task { [weak self] in
-            try? await Task.sleep(for: .milliseconds(Int64(delay * 1000)))
-            guard !Task.isCancelled else { return }
-            await self?.close(code: HeraldCloseCode.tokenExpired, reason: "token expired")
+        // Beyond NIO's range of deadlines (and any socket's life): no timer at all.
+        guard delay < Self.longestTimerSeconds else { return }
+        expiry = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(delay * 1_000_000_000))) { [weak self] in
+            guard let self else { return }
+            Task { await self.close(code: HeraldCloseCode.tokenExpired, reason: "token expired") }
         }
     }
 
+    /// About 31 years: far longer than any connection, far shorter than NIO's deadlines can hold.
+    private static let longestTimerSeconds: Double = 1_000_000_000
+
     private func armForceClose() {
         let channel = self.channel
-        let timeout = closeTimeout
-        forceClose = Task {
-            // A client that neither reads nor answers the close must not hold the socket forever.
-            try? await Task.sleep(for: timeout)
-            guard !Task.isCancelled else { return }
+        // A client that neither reads nor answers the close must not hold the socket forever.
+        forceClose = channel.eventLoop.scheduleTask(in: TimeAmount(closeTimeout)) {
             channel.close(promise: nil)
         }
     }

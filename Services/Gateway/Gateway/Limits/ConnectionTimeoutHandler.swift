@@ -2,12 +2,12 @@ import Logging
 import NIOCore
 
 /// The first handler of every accepted TCP connection: bounds the time to complete the request
-/// (`HERALD_UPGRADE_TIMEOUT_SECONDS`) and, once upgraded, how long the WebSocket may stay silent
-/// (`HERALD_IDLE_TIMEOUT_SECONDS`).
+/// (`HERALD_UPGRADE_TIMEOUT_SECONDS`), then pings a quiet WebSocket every `HERALD_PING_INTERVAL_SECONDS`
+/// and closes it once it stayed silent for `HERALD_IDLE_TIMEOUT_SECONDS`.
 ///
 /// It sits in front of the HTTP codec, so it sees raw bytes: whatever the client sends counts as a
-/// sign of life, pongs included. One scheduled task on the connection's event loop does the timing,
-/// re-armed lazily (at most once per timeout), so a connection costs no task of its own.
+/// sign of life, pongs included. One scheduled task on the connection's event loop does all the timing,
+/// re-armed lazily, so a connection costs no task of its own (WSCore's auto-ping would cost one each).
 final class ConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -17,25 +17,35 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
     private enum Phase {
         /// Waiting for the request and the server's answer to it.
         case handshake
-        /// Upgraded: watching for silence.
+        /// Upgraded: pinging when quiet, watching for silence.
         case webSocket
         /// Timed out, or answered without an upgrade (plain HTTP has its own idle timeout).
         case done
     }
 
+    /// An unmasked ping with no payload: server frames are never masked, and an empty ping is all a pong must echo.
+    static let pingFrame = ByteBuffer(bytes: [0x89, 0x00])
+
     private let upgradeTimeout: TimeAmount
+    private let pingInterval: TimeAmount
     private let idleTimeout: TimeAmount
     private let metrics: GatewayMetrics
     private let logger: Logger
     private var phase = Phase.handshake
     private var timer: Scheduled<Void>?
     private var lastRead = NIODeadline.now()
+    private var lastPing = NIODeadline.now()
+    /// A ping fell due while a frame was half written; it goes out right after that frame.
+    private var pingPending = false
+    /// Where the server's own frames begin and end, and whether one was a close.
+    private var outbound = OutboundFrameScanner()
     /// What to do when the WebSocket went idle: close it through its connection, so the close frame
     /// follows what is queued. Until it is set (or if the connection never registered), the socket is dropped.
     private var idleAction: (@Sendable () -> Void)?
 
-    init(upgradeTimeout: Duration, idleTimeout: Duration, metrics: GatewayMetrics, logger: Logger) {
+    init(upgradeTimeout: Duration, pingInterval: Duration, idleTimeout: Duration, metrics: GatewayMetrics, logger: Logger) {
         self.upgradeTimeout = TimeAmount(upgradeTimeout)
+        self.pingInterval = TimeAmount(pingInterval)
         self.idleTimeout = TimeAmount(idleTimeout)
         self.metrics = metrics
         self.logger = logger
@@ -85,18 +95,36 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        guard phase == .handshake else {
+        switch phase {
+        case .handshake:
+            answer(context: context, data: data, promise: promise)
+        case .webSocket:
+            if case .byteBuffer(let buffer) = unwrapOutboundIn(data) {
+                outbound.consume(buffer)
+            }
             context.write(data, promise: promise)
-            return
+            if pingPending, outbound.isAtFrameBoundary {
+                pingPending = false
+                ping(context)
+                // The timer waited only for silence meanwhile; it times the next ping again.
+                timer?.cancel()
+                armWebSocketTimer(context)
+            }
+        case .done:
+            context.write(data, promise: promise)
         }
-        // The first bytes out answer the request: the handshake is over in time.
+    }
+
+    /// The first bytes out answer the request: the handshake is over in time.
+    private func answer(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         timer?.cancel()
         timer = nil
         if Self.isSwitchingProtocols(unwrapOutboundIn(data)) {
             phase = .webSocket
             lastRead = .now()
+            lastPing = lastRead
             context.write(data, promise: promise)
-            scheduleIdleCheck(context, at: lastRead + idleTimeout)
+            armWebSocketTimer(context)
         } else {
             phase = .done
             context.write(data, promise: promise)
@@ -128,24 +156,56 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
         }
     }
 
-    private func scheduleIdleCheck(_ context: ChannelHandlerContext, at deadline: NIODeadline) {
+    /// Pings stop once the server sent its close: nothing may follow a close frame.
+    private var mayPing: Bool { !outbound.sawClose }
+
+    /// A ping is due after a ping interval in which nothing was heard and no ping went out, so a client
+    /// that answers every ping is never silent for much more than one interval.
+    private var nextPing: NIODeadline { max(lastRead, lastPing) + pingInterval }
+
+    private func armWebSocketTimer(_ context: ChannelHandlerContext) {
+        let idleAt = lastRead + idleTimeout
+        let deadline = mayPing && !pingPending ? min(idleAt, nextPing) : idleAt
         timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
             timer = nil
             guard phase == .webSocket else { return }
-            let quietUntil = lastRead + idleTimeout
-            if NIODeadline.now() < quietUntil {
-                // The client spoke since this check was set: look again when its silence could have lasted long enough.
-                scheduleIdleCheck(context, at: quietUntil)
+            let now = NIODeadline.now()
+            if now >= lastRead + idleTimeout {
+                if outbound.sawClose {
+                    // Already closing and still silent: the close timeout normally drops the socket first; this is the backstop.
+                    phase = .done
+                    context.close(promise: nil)
+                } else {
+                    closeIdle(context)
+                }
                 return
             }
-            phase = .done
-            metrics.recordRefusal(.idleTimeout)
-            logger.info("websocket idle: nothing from the client, not even a pong", metadata: ["timeout_seconds": "\(idleTimeout.nanoseconds / 1_000_000_000)"])
-            if let idleAction {
-                idleAction()
-            } else {
-                context.close(promise: nil)
+            if mayPing, !pingPending, now >= nextPing {
+                if outbound.isAtFrameBoundary {
+                    ping(context)
+                } else {
+                    pingPending = true
+                }
             }
+            armWebSocketTimer(context)
+        }
+    }
+
+    private func ping(_ context: ChannelHandlerContext) {
+        guard mayPing else { return }
+        lastPing = .now()
+        // Written below the WebSocket encoder, at a frame boundary, and flushed at once: a ping waits for nothing.
+        context.writeAndFlush(wrapOutboundOut(.byteBuffer(Self.pingFrame)), promise: nil)
+    }
+
+    private func closeIdle(_ context: ChannelHandlerContext) {
+        phase = .done
+        metrics.recordRefusal(.idleTimeout)
+        logger.info("websocket idle: nothing from the client, not even a pong", metadata: ["timeout_seconds": "\(idleTimeout.nanoseconds / 1_000_000_000)"])
+        if let idleAction {
+            idleAction()
+        } else {
+            context.close(promise: nil)
         }
     }
 }
