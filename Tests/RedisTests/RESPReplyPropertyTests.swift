@@ -128,6 +128,8 @@ struct RESPReplyPropertyTests {
         ("an array longer than Int32", "*2147483648\r\n", .fails),
         ("an array longer than Int64", "*99999999999999999999999\r\n", .fails),
         ("a million elements", "*1000000\r\n:1\r\n", .waitsOrFails),
+        // Found by the fuzzer with 854,775,807 elements: hiredis frees the unfinished array slot by slot.
+        ("a million elements, then a bad length", "*1000000\r\n:1\r\n$-5\r\n", .fails),
         ("a bulk string whose end has not come", "$10\r\nabc", .waits),
         ("a line without its end", "+OK", .waits),
         ("a lone carriage return", "+OK\r", .waits),
