@@ -204,6 +204,11 @@ let package = Package(
         ),
         .testTarget(name: "RelayTests", dependencies: ["Relay", "HeraldTesting"], path: "Tests/RelayTests"),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "HeraldTesting"], path: "Tests/GatewayTests"),
-        .testTarget(name: "EndToEndTests", dependencies: ["HeraldTesting", "HeraldProtocol"], path: "Tests/EndToEndTests"),
+        .testTarget(
+            name: "EndToEndTests",
+            // Crypto signs the JWTs a test presents (HMAC-SHA256), as an application issuing them would.
+            dependencies: ["HeraldTesting", "HeraldProtocol", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Tests/EndToEndTests"
+        ),
     ]
 )
