@@ -22,13 +22,21 @@ public final class HeraldDeployment: @unchecked Sendable {
     }
 
     /// Starts Redis, then `relays` relays, `workers` workers and the gateway, and waits until each answers `/readyz`.
-    /// `redisArguments` are extra `redis-server` options, e.g. `["--appendonly", "yes"]` for persistence.
-    public static func start(workers: Int = 2, relays: Int = 1, environment: [String: String] = [:], redisArguments: [String] = []) async throws -> HeraldDeployment {
-        let redis = try await RedisServerProcess.start(arguments: redisArguments)
+    /// `redisArguments` are extra `redis-server` options, e.g. `["--appendonly", "yes"]` for persistence;
+    /// `redisPassword` makes Redis require it (`requirepass`), and the services get it in `HERALD_REDIS_URL`.
+    public static func start(
+        workers: Int = 2, relays: Int = 1, environment: [String: String] = [:], redisArguments: [String] = [], redisPassword: String? = nil
+    ) async throws -> HeraldDeployment {
+        let redis = try await RedisServerProcess.start(password: redisPassword, arguments: redisArguments)
         let logDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("herald-e2e-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: logDirectory, withIntermediateDirectories: true)
+        var redisURL = redis.url
+        if let redisPassword {
+            let encoded = redisPassword.addingPercentEncoding(withAllowedCharacters: .urlPasswordAllowed) ?? redisPassword
+            redisURL = "redis://:\(encoded)@127.0.0.1:\(redis.port)"
+        }
         var base = [
-            "HERALD_REDIS_URL": redis.url,
+            "HERALD_REDIS_URL": redisURL,
             "HERALD_OFFLINE_DELAY_MS": "1",
             "HERALD_LOG_LEVEL": "info",
         ]
@@ -40,9 +48,10 @@ public final class HeraldDeployment: @unchecked Sendable {
         return deployment
     }
 
+    /// Starts one more worker; `environment` adds to (or overrides) the deployment's for this worker only.
     @discardableResult
-    public func startWorker() async throws -> ServiceProcess {
-        let process = try await launch("herald-worker", name: "worker-\(workers.count + 1)")
+    public func startWorker(environment extra: [String: String] = [:]) async throws -> ServiceProcess {
+        let process = try await launch("herald-worker", name: "worker-\(workers.count + 1)", extra: extra)
         workers.append(process)
         return process
     }
@@ -66,11 +75,12 @@ public final class HeraldDeployment: @unchecked Sendable {
         gatewayPort = gateway?.port ?? 0
     }
 
-    private func launch(_ executable: String, name: String) async throws -> ServiceProcess {
+    private func launch(_ executable: String, name: String, extra: [String: String] = [:]) async throws -> ServiceProcess {
         try await Self.launchOnFreePort { port in
             try ServiceProcess(
                 name: name, executable: executable, port: port,
-                environment: self.environment.merging(["HERALD_ADMIN_HOST": "127.0.0.1", "HERALD_ADMIN_PORT": String(port)]) { _, new in new },
+                environment: self.environment.merging(extra) { _, new in new }
+                    .merging(["HERALD_ADMIN_HOST": "127.0.0.1", "HERALD_ADMIN_PORT": String(port)]) { _, new in new },
                 logDirectory: self.logDirectory
             )
         }
