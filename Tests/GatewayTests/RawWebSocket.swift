@@ -89,9 +89,9 @@ final class RawWebSocket: Sendable {
         try sendFrame(opcode: 0xA, payload: payload)
     }
 
-    /// Sends one masked frame (clients must mask).
-    func sendFrame(opcode: UInt8, payload: [UInt8]) throws {
-        var frame: [UInt8] = [0x80 | opcode]
+    /// Sends one masked frame (clients must mask); `fin: false` for all but the last frame of a fragmented message.
+    func sendFrame(opcode: UInt8, payload: [UInt8], fin: Bool = true) throws {
+        var frame: [UInt8] = [(fin ? 0x80 : 0) | opcode]
         if payload.count < 126 {
             frame.append(0x80 | UInt8(payload.count))
         } else if payload.count <= 0xFFFF {
@@ -126,6 +126,18 @@ final class RawWebSocket: Sendable {
             filled += received
         }
         return bytes
+    }
+
+    /// Shuts down the sending side only, as a client that half-closes its socket does.
+    func shutdownWrite() {
+        _ = shutdown(fd, Int32(SHUT_WR))
+    }
+
+    /// Reads frames until the gateway closes the TCP connection.
+    func framesUntilEnd() throws -> [Frame] {
+        var frames: [Frame] = []
+        while let frame = try readFrame() { frames.append(frame) }
+        return frames
     }
 
     func close() {

@@ -2,7 +2,6 @@ import Foundation
 import HeraldCore
 import Hummingbird
 import HummingbirdCore
-import HummingbirdWebSocket
 import Logging
 import NIOCore
 import Prometheus
@@ -75,27 +74,17 @@ public struct Gateway: Sendable {
         OperatorRoutes.add(to: router, redis: redis, registry: registry)
 
         let gate = WebSocketGate(authenticator: authenticator, connections: connections, allowedOrigins: settings.allowedOrigins)
-        let webSocket = WebSocketServerConfiguration(
-            maxFrameSize: settings.maxFrameBytes,
-            // Pings come from the ConnectionTimeoutHandler, on the event loop: WSCore's would cost a task per connection.
-            autoPing: .disabled,
-            closeTimeout: settings.closeTimeout,
-            validateUTF8: true
-        )
-        // A keep-alive HTTP connection (page, health, metrics) may wait for its next request as long as a new one may take to send its first.
-        let http1 = HTTP1Channel.Configuration(idleTimeout: TimeAmount(settings.upgradeTimeout))
         let settings = self.settings
-        let metrics = connections.metrics
+        let connections = self.connections
         let logger = self.logger
         let server = HTTPServerBuilder { responder in
             TimeoutChildChannel(
-                base: HTTP1WebSocketUpgradeChannel(responder: responder, configuration: .init(http1: http1, ws: webSocket)) { request, channel, _ in
-                    await gate.shouldUpgrade(request, channel: channel)
-                },
+                // A keep-alive HTTP connection (page, health, metrics) may wait for its next request as long as a new one may take to send its first.
+                base: GatewayChildChannel(responder: responder, httpIdleTimeout: settings.upgradeTimeout, gate: gate, services: connections),
                 upgradeTimeout: settings.upgradeTimeout,
                 pingInterval: settings.pingInterval,
                 idleTimeout: settings.idleTimeout,
-                metrics: metrics,
+                metrics: connections.metrics,
                 logger: logger
             )
         }

@@ -2,15 +2,16 @@ import Foundation
 import HeraldProtocol
 import Logging
 import NIOCore
+import NIOWebSocket
 
 /// One browser's WebSocket: its bounded outbound queue and, for each thread it watches, how far
 /// that thread's log has been sent to it.
 ///
 /// Everything that reaches the socket passes through here, in order: replies, live frames from
-/// the thread feeds and frames replayed from history. A writer task (see `ConnectionSession`)
-/// drains the queue onto the socket.
+/// the thread feeds and frames replayed from history. The queue goes onto the socket a batch at a
+/// time, written straight to the channel; the next batch waits until the socket took the last.
 actor Connection {
-    /// What the writer sends next.
+    /// What is sent next.
     enum Outgoing: Sendable {
         /// A text frame; `emittedAt` is set for live events, for the latency metric.
         case text(ByteBuffer, isEvent: Bool, emittedAt: Date?)
@@ -41,9 +42,10 @@ actor Connection {
     private var queue: [Outgoing] = []
     private var queuedBytes = 0
     private var heldBytes = 0
-    /// Bytes the writer took and is still writing.
+    /// Bytes written to the channel that the socket has not taken yet.
     private var inFlightBytes = 0
-    private var writer: CheckedContinuation<[Outgoing]?, Never>?
+    /// A batch is on its way to the socket.
+    private var writing = false
     private var roomWaiters: [CheckedContinuation<Void, Never>] = []
     private(set) var closeCause: CloseCause?
     private var ended = false
@@ -102,10 +104,10 @@ actor Connection {
         }
         queue.append(item)
         queuedBytes += size
-        wakeWriter()
+        writeIfIdle()
     }
 
-    /// Waits until what the writer has not yet written is below half the queue limit, so a long replay
+    /// Waits until what the socket has not yet taken is below half the queue limit, so a long replay
     /// from history flows at the client's pace instead of overflowing the queue.
     func waitForRoom() async {
         while !isClosing, queuedBytes + inFlightBytes > queueLimit / 2 {
@@ -121,32 +123,60 @@ actor Connection {
         }
     }
 
-    /// The next frames for the writer, once there are any; nil when the connection is done.
-    func nextBatch() async -> [Outgoing]? {
-        // Taking a batch means the previous one is written.
-        inFlightBytes = 0
-        resumeRoomWaiters()
-        if ended { return nil }
-        if queue.isEmpty {
-            if closeCause != nil { return nil }
-            return await withCheckedContinuation { writer = $0 }
-        }
-        return takeQueue()
-    }
-
-    private func takeQueue() -> [Outgoing] {
+    /// Writes what is queued as one batch, unless a batch is still on its way (then it follows that one).
+    private func writeIfIdle() {
+        guard !writing, !ended, !queue.isEmpty else { return }
+        writing = true
         let batch = queue
         queue.removeAll(keepingCapacity: true)
         let size = batch.reduce(0) { $0 + $1.byteCount }
         queuedBytes -= size
         inFlightBytes = size
-        return batch
+        var frames: [WebSocketFrame] = []
+        frames.reserveCapacity(batch.count)
+        for item in batch {
+            switch item {
+            case .text(let text, let isEvent, let emittedAt):
+                // The frame's bytes are shared by every watcher: no per-connection copy or re-encoding.
+                frames.append(WebSocketFrame(fin: true, opcode: .text, data: text))
+                if isEvent {
+                    metrics.framesSent.increment()
+                    if let emittedAt { metrics.recordLatency(since: emittedAt) }
+                }
+            case .close(let code, let reason):
+                var data = ByteBuffer()
+                data.writeInteger(code)
+                data.writeString(reason)
+                frames.append(WebSocketFrame(fin: true, opcode: .connectionClose, data: data))
+            }
+        }
+        let channel = self.channel
+        let written = frames
+        channel.eventLoop.execute {
+            var last = channel.eventLoop.makeSucceededVoidFuture()
+            for frame in written {
+                last = channel.write(frame)
+            }
+            channel.flush()
+            // The socket took the batch (or the connection is gone): the next may follow.
+            last.whenComplete { [weak self] result in
+                guard let self else { return }
+                Task { await self.batchWritten(failed: (try? result.get()) == nil) }
+            }
+        }
     }
 
-    private func wakeWriter() {
-        guard let writer, !queue.isEmpty else { return }
-        self.writer = nil
-        writer.resume(returning: takeQueue())
+    private func batchWritten(failed: Bool) {
+        writing = false
+        inFlightBytes = 0
+        resumeRoomWaiters()
+        if failed {
+            // The socket is closing or gone: what is queued would fail too. The end of its input follows.
+            queue.removeAll()
+            queuedBytes = 0
+            return
+        }
+        writeIfIdle()
     }
 
     private func resumeRoomWaiters() {
@@ -163,7 +193,7 @@ actor Connection {
         guard !isClosing else { return }
         closeCause = CloseCause(code: code, reason: reason)
         queue.append(.close(code: code, reason: reason))
-        wakeWriter()
+        writeIfIdle()
         resumeRoomWaiters()
         armForceClose()
     }
@@ -209,10 +239,6 @@ actor Connection {
         ended = true
         forceClose?.cancel()
         expiry?.cancel()
-        if let writer {
-            self.writer = nil
-            writer.resume(returning: nil)
-        }
         resumeRoomWaiters()
         queue.removeAll()
         queuedBytes = 0

@@ -1,7 +1,7 @@
 import Logging
 
-/// What every connection of one gateway shares.
-struct ConnectionServices: Sendable {
+/// What every connection of one gateway shares; a class, so each connection holds one reference to it.
+final class ConnectionServices: Sendable {
     let settings: GatewaySettings
     let runs: RunStore
     let history: ThreadHistory
@@ -9,4 +9,22 @@ struct ConnectionServices: Sendable {
     let registry: ConnectionRegistry
     let metrics: GatewayMetrics
     let logger: Logger
+
+    init(
+        settings: GatewaySettings,
+        runs: RunStore,
+        history: ThreadHistory,
+        fanout: ThreadFanout,
+        registry: ConnectionRegistry,
+        metrics: GatewayMetrics,
+        logger: Logger
+    ) {
+        self.settings = settings
+        self.runs = runs
+        self.history = history
+        self.fanout = fanout
+        self.registry = registry
+        self.metrics = metrics
+        self.logger = logger
+    }
 }

@@ -1,31 +1,24 @@
 import Foundation
 import HeraldCore
 import HeraldProtocol
-import HummingbirdWebSocket
 import Logging
 import NIOCore
-import NIOWebSocket
 
-/// Runs one accepted WebSocket: a reader that handles the client's messages in order, and a writer
-/// that drains the connection's queue onto the socket.
+/// One accepted WebSocket's work: admitting it, handling the client's messages (given one at a time, in
+/// order, by its `WebSocketConnectionHandler`), and letting go of everything it watched when it ends.
 struct ConnectionSession: Sendable {
     let services: ConnectionServices
     let connection: Connection
     let logger: Logger
 
-    /// Serves the socket until it closes, then lets go of everything it watched.
-    static func run(
-        identity: ConnectionIdentity,
-        channel: any Channel,
-        inbound: WebSocketInboundStream,
-        outbound: WebSocketOutboundWriter,
-        services: ConnectionServices
-    ) async throws {
+    init(identity: ConnectionIdentity, channel: any Channel, services: ConnectionServices) {
         let id = Identifier.make("conn")
         var logger = services.logger
         logger[metadataKey: "connection"] = "\(id)"
         logger[metadataKey: "user"] = "\(identity.userID)"
-        let connection = Connection(
+        self.services = services
+        self.logger = logger
+        connection = Connection(
             id: id,
             identity: identity,
             channel: channel,
@@ -36,111 +29,66 @@ struct ConnectionSession: Sendable {
             metrics: services.metrics,
             logger: logger
         )
+    }
+
+    /// Registers the connection and greets the client; false (and closing) when the gateway is shutting
+    /// down or the user has too many connections.
+    func start() async -> Bool {
         switch await services.registry.add(connection) {
         case .added:
             break
         case .draining:
-            try await outbound.close(WebSocketErrorCode(codeNumber: Int(HeraldCloseCode.goingAway)), reason: "gateway shutting down")
-            return
+            await connection.close(code: HeraldCloseCode.goingAway, reason: "gateway shutting down")
+            return false
         case .overUserLimit:
             // Accepted, then closed: a browser only sees a close code, never the status of a refused upgrade.
             services.metrics.recordRefusal(.connectionsPerUser)
             logger.notice("connection refused: too many connections for this user", metadata: ["limit": "\(services.settings.maxConnectionsPerUser)"])
-            try await outbound.close(WebSocketErrorCode(codeNumber: Int(HeraldCloseCode.tooManyConnections)), reason: "too many connections for this user")
-            return
-        }
-        ConnectionTimeoutHandler.onIdle(of: channel) {
-            Task { await connection.close(code: HeraldCloseCode.goingAway, reason: "idle: nothing heard from the client; reconnect and resume") }
+            await connection.close(code: HeraldCloseCode.tooManyConnections, reason: "too many connections for this user")
+            return false
         }
         services.metrics.connections.increment()
         services.metrics.connectionsOpened.increment()
         logger.info("connection opened")
-
+        let identity = connection.identity
         let established = ServerMessage.ConnectionEstablished(
-            connectionID: id,
+            connectionID: connection.id,
             userID: identity.userID,
             serverTime: HeraldTimestamp.now(),
             guestToken: identity.guestToken
         )
         await connection.send(.connectionEstablished(established))
         await connection.closeWhenTokenExpires()
+        return true
+    }
 
-        let session = ConnectionSession(services: services, connection: connection, logger: logger)
-        var failure: (any Error)?
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await session.write(to: outbound) }
-            do {
-                try await session.read(inbound)
-            } catch {
-                failure = error
-            }
-            await connection.inboundEnded()
-            group.cancelAll()
-        }
-
+    /// The socket closed: stops the connection and, if it was registered, lets go of what it watched.
+    func end(registered: Bool) async {
+        await connection.inboundEnded()
+        guard registered else { return }
         for thread in await connection.watchedThreads() {
             await services.fanout.unwatch(thread, by: connection)
         }
         await services.registry.remove(connection)
         services.metrics.connections.decrement()
-        let reason = await connection.closeCause?.description ?? failure.map { "error: \($0)" } ?? "closed by the client or the network"
+        let reason = await connection.closeCause?.description ?? "closed by the client or the network"
         logger.info("connection closed", metadata: ["reason": "\(reason)"])
-        // WSCore turns the error (e.g. an oversized fragmented message) into the matching close code.
-        if let failure { throw failure }
     }
 
-    // MARK: Writer
+    // MARK: Messages
 
-    private func write(to outbound: WebSocketOutboundWriter) async {
-        do {
-            while let batch = await connection.nextBatch() {
-                for item in batch {
-                    switch item {
-                    case .text(let text, let isEvent, let emittedAt):
-                        // The frame's bytes are shared by every watcher: no per-connection copy or re-encoding.
-                        try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: text)))
-                        if isEvent {
-                            services.metrics.framesSent.increment()
-                            if let emittedAt { services.metrics.recordLatency(since: emittedAt) }
-                        }
-                    case .close(let code, let reason):
-                        try await outbound.close(WebSocketErrorCode(codeNumber: Int(code)), reason: reason)
-                        return
-                    }
-                }
-            }
-        } catch {
-            logger.debug("write to socket failed", metadata: ["error": "\(error)"])
+    /// One text message from the client. `overRate` when it came faster than the connection's rate allows,
+    /// `startsBurst` when the one before it did not.
+    func receive(_ text: String, overRate: Bool, startsBurst: Bool) async {
+        // After a close has started, the client's remaining frames are read (to see its close reply) but not acted on.
+        guard await !connection.isClosing else { return }
+        guard overRate else { return await handle(text) }
+        if startsBurst {
+            // One line per burst of refusals, not one per refused message.
+            let settings = services.settings
+            logger.notice("rate limited", metadata: ["per_second": "\(settings.rateLimitPerSecond)", "burst": "\(settings.rateLimitBurst)"])
         }
-    }
-
-    // MARK: Reader
-
-    private func read(_ inbound: WebSocketInboundStream) async throws {
-        let settings = services.settings
-        // The reader's own value: messages are taken one at a time, so the bucket needs no actor.
-        var bucket = TokenBucket(ratePerSecond: settings.rateLimitPerSecond, burst: settings.rateLimitBurst, now: ContinuousClock.now)
-        var limiting = false
-        for try await message in inbound.messages(maxSize: settings.maxFrameBytes) {
-            // After a close has started, the client's remaining frames are read (to see its close reply) but not acted on.
-            guard await !connection.isClosing else { continue }
-            switch message {
-            case .binary:
-                await connection.close(code: HeraldCloseCode.unsupportedData, reason: "binary frames are not supported; send JSON text")
-            case .text(let text):
-                if bucket.take(at: .now) {
-                    limiting = false
-                    await handle(text)
-                } else {
-                    if !limiting {
-                        // One line per burst of refusals, not one per refused message.
-                        logger.notice("rate limited", metadata: ["per_second": "\(settings.rateLimitPerSecond)", "burst": "\(settings.rateLimitBurst)"])
-                        limiting = true
-                    }
-                    await refuseOverRate(text)
-                }
-            }
-        }
+        await refuseOverRate(text)
     }
 
     /// Answers a message over the connection's rate with `rate_limited` and otherwise ignores it.

@@ -1,18 +1,25 @@
 import HTTPTypes
 import HeraldProtocol
-import HummingbirdWebSocket
 import Logging
 import NIOCore
+import NIOHTTP1
 
 /// Decides each WebSocket upgrade before it happens: only `/ws`, only from an allowed origin, only
 /// with an acceptable token, never while shutting down. A refusal is answered with its HTTP status and JSON body.
 struct WebSocketGate: Sendable {
+    /// An upgrade let through: the response's extra headers, and whose connection it becomes.
+    struct Admission: Sendable {
+        var headers: HTTPHeaders
+        var identity: ConnectionIdentity
+    }
+
     let authenticator: TokenAuthenticator
     let connections: ConnectionServices
     let allowedOrigins: OriginAllowList
 
-    func shouldUpgrade(_ request: HTTPRequest, channel: any Channel) async -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
-        guard PresentedCredentials.route(of: request.path) == "/ws" else { return .dontUpgrade }
+    /// The admission, or nil when the upgrade is refused (the refusal is then on its way to the client).
+    func admit(_ request: HTTPRequest, channel: any Channel) async -> Admission? {
+        guard PresentedCredentials.route(of: request.path) == "/ws" else { return nil }
         let credentials = PresentedCredentials(request: request)
         let identity: ConnectionIdentity
         do {
@@ -28,16 +35,13 @@ struct WebSocketGate: Sendable {
         } catch {
             let refusal = (error as? UpgradeRefusal) ?? .unavailable("cannot accept connections now")
             await refuse(refusal, on: channel)
-            return .dontUpgrade
+            return nil
         }
-        var headers = HTTPFields()
+        var headers = HTTPHeaders()
         if credentials.offersHeraldProtocol {
-            headers[.secWebSocketProtocol] = HeraldProtocolVersion.subprotocol
+            headers.add(name: "Sec-WebSocket-Protocol", value: HeraldProtocolVersion.subprotocol)
         }
-        let connections = self.connections
-        return .upgrade(headers) { inbound, outbound, _ in
-            try await ConnectionSession.run(identity: identity, channel: channel, inbound: inbound, outbound: outbound, services: connections)
-        }
+        return Admission(headers: headers, identity: identity)
     }
 
     private func refuse(_ refusal: UpgradeRefusal, on channel: any Channel) async {
