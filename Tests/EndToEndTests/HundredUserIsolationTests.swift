@@ -87,14 +87,16 @@ struct HundredUserIsolationTests {
                             Issue.record("\(queued.runID) ended with \(String(describing: frames.last?.type))")
                         }
                         #expect(frames.finalReport?.report.contains("42") == true)
+                        // The owner's other tab watches the thread too, and sees the run to its end.
+                        for tab in owner.tabs { _ = try await tab.events(untilEndOf: queued.runID) }
                         return (index, queued.runID)
                     }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
             for (index, runID) in intrusions { users[index].runs.append(runID) }
-            // Whatever the gateway still had on its way to a connection when the last run ended goes out before
-            // the answer to a ping sent after it.
+            // A connection's frames go out in the order the gateway queued them: whatever was already queued for it
+            // (a stray frame of another user's thread included) arrives before the pong to a ping sent now.
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for connection in users.flatMap(\.connections) {
                     group.addTask {
