@@ -15,9 +15,14 @@ targets=("$@")
 
 # Release builds fuzz three times faster and keep Swift's overflow, bounds and precondition checks (-O, not -Ounchecked).
 scratch="$root/.build-fuzz-targets"
-swift build --package-path Fuzz --scratch-path "$scratch" --sanitize=fuzzer --sanitize=address -c release 2>&1 \
-  | grep -v -e "Cannot export local symbol '__asan" -e "_FILE_OFFSET_BITS" || true
-bin=$(swift build --package-path Fuzz --scratch-path "$scratch" --sanitize=fuzzer --sanitize=address -c release --show-bin-path)
+build=(swift build --package-path Fuzz --scratch-path "$scratch" --sanitize=fuzzer --sanitize=address -c release)
+mkdir -p "$root/artifacts/fuzz"
+if ! "${build[@]}" >"$root/artifacts/fuzz/build.log" 2>&1; then
+  grep -v -e "Cannot export local symbol '__asan" "$root/artifacts/fuzz/build.log" | tail -40 >&2
+  echo "fuzz: the targets did not build (artifacts/fuzz/build.log)" >&2
+  exit 1
+fi
+bin=$("${build[@]}" --show-bin-path)
 
 executable() {
   case "$1" in
@@ -52,8 +57,8 @@ for target in "${targets[@]}"; do
   log="$out/fuzz.log"
   # -timeout: one input taking this long is a hang, reported like a crash. -rss_limit_mb: so is an input that
   # makes the parser hold gigabytes; for client-message, so is one allocation of that size (libFuzzer's default).
-  # shellcheck disable=SC2046
   # Swift's own backtracer is off so that libFuzzer and AddressSanitizer report a crash (and save its input).
+  # shellcheck disable=SC2046
   if SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=$(asan_options "$target") "$program" \
       -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 $(limits "$target") \
       -dict="Fuzz/dict/$target.dict" -artifact_prefix="$out/" -print_final_stats=1 \
