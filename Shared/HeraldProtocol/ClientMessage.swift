@@ -92,7 +92,8 @@ extension ClientMessage {
         case "ping":
             return .ping
         default:
-            throw ProtocolError(.unknownType, "unknown message type '\(type.prefix(64))'")
+            // Scalars, not characters: one character can combine any number of scalars, and the echo must stay short.
+            throw ProtocolError(.unknownType, "unknown message type '\(String(String.UnicodeScalarView(type.unicodeScalars.prefix(64))))'")
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import HeraldProtocol
 import Testing
 
@@ -60,6 +61,18 @@ import Testing
         }
         #expect(error.code == code)
         #expect(error.message.contains(mention), "\(error.message) should mention \(mention)")
+    }
+
+    @Test func echoesAtMostSixtyFourScalarsOfAnUnknownType() throws {
+        // One character: "e" followed by 10,000 combining accents.
+        let type = "e" + String(repeating: "\u{0301}", count: 10_000)
+        let frame = String(decoding: try JSONEncoder().encode(["type": type]), as: UTF8.self)
+        guard case .failure(let error) = decode(frame) else {
+            Issue.record("an unknown type was accepted")
+            return
+        }
+        #expect(error.code == .unknownType)
+        #expect(error.message.unicodeScalars.count < 120)
     }
 
     @Test func rejectsInvalidUTF8() {
