@@ -40,7 +40,8 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     /// The channel's event loop, where the session's answers come back to (also after the handler left the pipeline).
     private var eventLoop: (any EventLoop)?
 
-    private var inbox: CircularBuffer<Inbound> = []
+    /// At most a few items long; an empty array allocates nothing, which an idle connection keeps.
+    private var inbox: [Inbound] = []
     /// The session is working on one inbound item; the rest wait their turn.
     private var busy = false
     /// A read was asked for while the inbox was full; it is issued once there is room.
@@ -233,7 +234,8 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
 
     /// Gives the session the next item once it finished the last.
     private func dispatch() {
-        guard !busy, let eventLoop, let item = inbox.popFirst() else { return }
+        guard !busy, let eventLoop, !inbox.isEmpty else { return }
+        let item = inbox.removeFirst()
         if readHeld, inbox.count < Self.inboxLimit {
             readHeld = false
             context?.read()
