@@ -194,7 +194,7 @@ let package = Package(
             ],
             path: "Tests/RedisTests"
         ),
-        .testTarget(name: "HeraldProtocolTests", dependencies: ["HeraldProtocol"], path: "Tests/HeraldProtocolTests"),
+        .testTarget(name: "HeraldProtocolTests", dependencies: ["HeraldProtocol", "HeraldTesting"], path: "Tests/HeraldProtocolTests"),
         .testTarget(
             name: "WorkerTests",
             dependencies: [

@@ -1,5 +1,6 @@
 import Foundation
 import HeraldProtocol
+import HeraldTesting
 import Testing
 
 /// Property tests of the decoder the gateway runs on every text frame (`ClientMessage.decode`), with seeded
