@@ -34,7 +34,8 @@ public struct GatewaySettings: Sendable {
     /// Threads one connection may watch; a message that would watch one more gets `rate_limited` (`HERALD_MAX_THREADS_PER_CONNECTION`).
     public var maxThreadsPerConnection: Int
     /// Time from accepting a TCP connection to answering its request (the upgrade); past it the socket is dropped.
-    /// Also how long a plain HTTP connection may wait idle for its next request (`HERALD_UPGRADE_TIMEOUT_SECONDS`).
+    /// Also how long a plain HTTP connection may wait idle for its next request, and each request has to arrive in
+    /// full and be answered (`HERALD_UPGRADE_TIMEOUT_SECONDS`).
     public var upgradeTimeout: Duration
     /// Silence (no message, no pong) after which a WebSocket is closed with 1001 (`HERALD_IDLE_TIMEOUT_SECONDS`).
     public var idleTimeout: Duration

@@ -2,8 +2,9 @@ import Logging
 import NIOCore
 
 /// The first handler of every accepted TCP connection: bounds the time to complete the request
-/// (`HERALD_UPGRADE_TIMEOUT_SECONDS`), then pings a quiet WebSocket every `HERALD_PING_INTERVAL_SECONDS`
-/// and closes it once it stayed silent for `HERALD_IDLE_TIMEOUT_SECONDS`.
+/// (`HERALD_UPGRADE_TIMEOUT_SECONDS`; on a plain HTTP connection, every request), then pings a quiet
+/// WebSocket every `HERALD_PING_INTERVAL_SECONDS` and closes it once it stayed silent for
+/// `HERALD_IDLE_TIMEOUT_SECONDS`.
 ///
 /// It sits in front of the HTTP codec, so it sees raw bytes: whatever the client sends counts as a
 /// sign of life, pongs included. One scheduled task on the connection's event loop does all the timing,
@@ -19,7 +20,9 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
         case handshake
         /// Upgraded: pinging when quiet, watching for silence.
         case webSocket
-        /// Timed out, or answered without an upgrade (plain HTTP has its own idle timeout).
+        /// Answered without an upgrade: plain HTTP, where bytes that arrive must be answered in time as well.
+        case http
+        /// Timed out.
         case done
     }
 
@@ -88,8 +91,16 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
     // MARK: Traffic
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if phase == .webSocket {
+        switch phase {
+        case .webSocket:
             lastRead = .now()
+        case .http where timer == nil:
+            // The next request, or more of a body the last answer did not wait for: it must be answered in
+            // time too. HTTP's own idle timeout counts from the last byte, so a client trickling a body that
+            // never ends (no route takes one) would otherwise hold the socket for good.
+            armRequest(context)
+        default:
+            break
         }
         context.fireChannelRead(data)
     }
@@ -110,6 +121,11 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
                 timer?.cancel()
                 armWebSocketTimer(context)
             }
+        case .http:
+            // An answer: what was asked arrived in time.
+            timer?.cancel()
+            timer = nil
+            context.write(data, promise: promise)
         case .done:
             context.write(data, promise: promise)
         }
@@ -126,10 +142,8 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
             context.write(data, promise: promise)
             armWebSocketTimer(context)
         } else {
-            phase = .done
+            phase = .http
             context.write(data, promise: promise)
-            // Nothing more to watch on a plain HTTP connection; step out of its way.
-            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
         }
     }
 
@@ -146,14 +160,27 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
         timer = context.eventLoop.assumeIsolated().scheduleTask(in: upgradeTimeout) { [self] in
             timer = nil
             guard phase == .handshake else { return }
-            phase = .done
-            metrics.recordRefusal(.upgradeTimeout)
-            logger.info("connection dropped: request not completed in time", metadata: ["timeout_seconds": "\(upgradeTimeout.nanoseconds / 1_000_000_000)"])
-            // Told as the end of the client's input, the HTTP upgrade handler closes and reports it as such
-            // (a trace line) rather than as a failed upgrade (an error line per dropped connection).
-            context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
-            context.close(promise: nil)
+            dropUnanswered(context)
         }
+    }
+
+    private func armRequest(_ context: ChannelHandlerContext) {
+        timer = context.eventLoop.assumeIsolated().scheduleTask(in: upgradeTimeout) { [self] in
+            timer = nil
+            guard phase == .http else { return }
+            dropUnanswered(context)
+        }
+    }
+
+    /// The request did not arrive in full (so it was not answered) within the upgrade timeout.
+    private func dropUnanswered(_ context: ChannelHandlerContext) {
+        phase = .done
+        metrics.recordRefusal(.upgradeTimeout)
+        logger.info("connection dropped: request not completed in time", metadata: ["timeout_seconds": "\(upgradeTimeout.nanoseconds / 1_000_000_000)"])
+        // Told as the end of the client's input, the HTTP upgrade handler closes and reports it as such
+        // (a trace line) rather than as a failed upgrade (an error line per dropped connection).
+        context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        context.close(promise: nil)
     }
 
     /// Pings stop once the server sent its close: nothing may follow a close frame.
