@@ -21,10 +21,10 @@ public struct ProcessMemory: Sendable, Equatable, CustomStringConvertible {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
         var fields: [String: Int] = [:]
         for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") || line.hasPrefix("VmHWM:") {
-            // `VmRSS:     12345 kB`: the kernel always counts in kibibytes.
-            let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+            // `VmRSS:\t   12345 kB`: a tab, then spaces; the kernel always counts in kibibytes.
+            let parts = line.split { $0 == " " || $0 == "\t" || $0 == ":" }
             guard parts.count >= 2, let kibibytes = Int(parts[1]) else { continue }
-            fields[String(parts[0].dropLast())] = kibibytes * 1024
+            fields[String(parts[0])] = kibibytes * 1024
         }
         guard let resident = fields["VmRSS"], let peak = fields["VmHWM"] else { return nil }
         return ProcessMemory(resident: resident, peakResident: peak)

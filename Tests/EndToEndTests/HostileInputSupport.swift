@@ -1,0 +1,237 @@
+import Foundation
+import HeraldTesting
+import Testing
+
+/// A WebSocket client on a blocking loopback socket that misbehaves on purpose: it sends any bytes
+/// (invalid UTF-8, oversized or endless frames, half a request), reads only when told, and can vanish
+/// without a close. Its methods block: call them through `Blocking.run`.
+final class WireClient: Sendable {
+    /// A frame from the gateway (server frames are never masked).
+    struct Frame: Sendable {
+        var opcode: UInt8
+        var payload: [UInt8]
+
+        var text: String { String(decoding: payload, as: UTF8.self) }
+        /// The close code of a close frame.
+        var closeCode: Int? {
+            guard opcode == 0x8, payload.count >= 2 else { return nil }
+            return Int(payload[0]) << 8 | Int(payload[1])
+        }
+    }
+
+    private let fd: Int32
+
+    /// A TCP connection that has sent nothing yet; `receiveBufferBytes` makes a client that stalls sooner.
+    init(port: Int, receiveTimeoutSeconds: Int = 30, receiveBufferBytes: Int32? = nil) throws {
+        fd = try LoopbackSocket.connect(port: port, receiveTimeoutSeconds: receiveTimeoutSeconds, receiveBufferBytes: receiveBufferBytes)
+        // A send into a gateway that stopped reading must end, not block the test's thread for good.
+        var timeout = timeval(tv_sec: 30, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    /// Connects and completes the upgrade to `/ws` as a new guest.
+    static func upgraded(port: Int, receiveBufferBytes: Int32? = nil) throws -> WireClient {
+        let client = try WireClient(port: port, receiveBufferBytes: receiveBufferBytes)
+        do {
+            try client.write(Array(upgradeRequest.utf8))
+            let head = try client.readResponseHead()
+            guard head.hasPrefix("HTTP/1.1 101") else { throw TestSupportError("upgrade refused: \(head)") }
+        } catch {
+            client.close()
+            throw error
+        }
+        return client
+    }
+
+    static let upgradeRequest = """
+        GET /ws HTTP/1.1\r
+        Host: 127.0.0.1\r
+        Upgrade: websocket\r
+        Connection: Upgrade\r
+        Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r
+        Sec-WebSocket-Version: 13\r
+        Sec-WebSocket-Protocol: herald.v1\r
+        \r\n
+        """
+
+    /// Reads the HTTP response head byte by byte, so nothing after it is consumed.
+    func readResponseHead() throws -> String {
+        var head: [UInt8] = []
+        while !head.suffix(4).elementsEqual([13, 10, 13, 10]) {
+            guard let byte = try readBytes(1)?.first else { throw TestSupportError("connection ended before the response head: \(head.count) bytes") }
+            head.append(byte)
+        }
+        return String(decoding: head, as: UTF8.self)
+    }
+
+    /// The next frame, or nil when the gateway ended the TCP connection.
+    func readFrame() throws -> Frame? {
+        guard let header = try readBytes(2) else { return nil }
+        var length = Int(header[1] & 0x7F)
+        if length == 126 {
+            guard let extended = try readBytes(2) else { return nil }
+            length = Int(extended[0]) << 8 | Int(extended[1])
+        } else if length == 127 {
+            guard let extended = try readBytes(8) else { return nil }
+            length = extended.reduce(0) { $0 << 8 | Int($1) }
+        }
+        guard let payload = length == 0 ? [] : try readBytes(length) else { return nil }
+        return Frame(opcode: header[0] & 0x0F, payload: payload)
+    }
+
+    /// Reads until the gateway's close frame and returns it with the text frames before it; nil close
+    /// when the connection ended without one. Throws after `timeout`, even while pings keep coming.
+    func readUntilClose(timeout: Duration = .seconds(60)) throws -> (texts: [String], close: Frame?) {
+        let deadline = ContinuousClock.now + timeout
+        var texts: [String] = []
+        while let frame = try readFrame() {
+            guard ContinuousClock.now < deadline else {
+                throw TestSupportError("no close frame within \(timeout) (\(texts.count) text frames read)")
+            }
+            switch frame.opcode {
+            case 0x1: texts.append(frame.text)
+            case 0x8: return (texts, frame)
+            default: continue  // pings: this client never answers them, and needs not within the test's time
+            }
+        }
+        return (texts, nil)
+    }
+
+    /// True once the gateway ended the TCP connection without sending anything; throws if it sent bytes
+    /// or the receive timeout passed first.
+    func readsEndOfFileWithoutResponse() throws -> Bool {
+        var byte: UInt8 = 0
+        let count = recv(fd, &byte, 1, 0)
+        // A reset is the gateway closing too (it had unread bytes of ours).
+        if count < 0, errno == ECONNRESET { return true }
+        if count < 0 { throw TestSupportError("recv failed (errno \(errno)): no end-of-file within the receive timeout") }
+        if count > 0 { throw TestSupportError("the gateway answered a request it should have dropped") }
+        return true
+    }
+
+    func sendText(_ text: String) throws {
+        try sendFrame(opcode: 0x1, payload: Array(text.utf8))
+    }
+
+    /// The header of one masked frame announcing `length` payload bytes.
+    static func frameHeader(opcode: UInt8, fin: Bool = true, length: Int, mask: [UInt8]) -> [UInt8] {
+        var header: [UInt8] = [(fin ? 0x80 : 0) | opcode]
+        if length < 126 {
+            header.append(0x80 | UInt8(length))
+        } else if length <= 0xFFFF {
+            header += [0x80 | 126, UInt8(length >> 8), UInt8(length & 0xFF)]
+        } else {
+            header.append(0x80 | 127)
+            header += (0..<8).reversed().map { UInt8((length >> ($0 * 8)) & 0xFF) }
+        }
+        return header + mask
+    }
+
+    /// Sends one masked frame (clients must mask); `fin: false` starts or continues a fragmented message.
+    func sendFrame(opcode: UInt8, fin: Bool = true, payload: [UInt8]) throws {
+        let mask: [UInt8] = (0..<4).map { _ in UInt8.random(in: 0...255) }
+        var frame = Self.frameHeader(opcode: opcode, fin: fin, length: payload.count, mask: mask)
+        frame += payload.enumerated().map { $0.element ^ mask[$0.offset % 4] }
+        try write(frame)
+    }
+
+    func write(_ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let sent = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard sent > 0 else { throw TestSupportError("send failed (errno \(errno))") }
+            offset += sent
+        }
+    }
+
+    /// Exactly `count` bytes, or nil at end-of-file (or a reset); throws when the receive timeout passes.
+    private func readBytes(_ count: Int) throws -> [UInt8]? {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            let received = bytes[filled...].withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if received == 0 { return nil }
+            if received < 0, errno == ECONNRESET { return nil }
+            guard received > 0 else { throw TestSupportError("recv failed (errno \(errno)): nothing within the receive timeout") }
+            filled += received
+        }
+        return bytes
+    }
+
+    /// Closes the socket without a WebSocket close: a FIN, as a browser tab that is killed.
+    func close() {
+        _ = Glibc.close(fd)
+    }
+
+    /// Drops the connection with a TCP reset (linger 0), as a peer that vanished from the network.
+    func reset() {
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+        _ = Glibc.close(fd)
+    }
+}
+
+/// Reading the gateway's `/metrics`.
+enum Metrics {
+    /// The value of a sample in Prometheus text: the exact series when `metric` carries labels, else the
+    /// unlabelled sample or the sum over its labelled samples; 0 when absent.
+    static func value(of metric: String, in text: String) -> Double {
+        text.split(separator: "\n")
+            .filter { line in
+                guard !line.hasPrefix("#") else { return false }
+                if metric.contains("{") { return line.hasPrefix(metric + " ") }
+                return line.hasPrefix(metric + " ") || line.hasPrefix(metric + "{")
+            }
+            .compactMap { Double($0.split(separator: " ").last ?? "") }
+            .reduce(0, +)
+    }
+
+    static func gateway(_ deployment: HeraldDeployment, _ metric: String) async throws -> Double {
+        let response = try await HTTPProbe.get(port: deployment.gatewayPort, path: "/metrics")
+        guard response.status == 200 else { throw TestSupportError("/metrics answered \(response.status)") }
+        return value(of: metric, in: response.body)
+    }
+}
+
+/// Polls a condition that has no event to wait on (a gauge in `/metrics`, a process's state), every
+/// `interval`, until it holds; throws after `timeout`.
+func waitUntil(_ what: String, timeout: Duration = .seconds(20), interval: Duration = .milliseconds(50), _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while true {
+        if try await condition() { return }
+        guard ContinuousClock.now < deadline else { throw TestSupportError("gave up waiting for \(what) after \(timeout)") }
+        try await Task.sleep(for: interval)
+    }
+}
+
+/// Runs `body`, failing with `what` if it has not finished within `seconds`: the bound of a wait that
+/// should end long before it, so a hang fails the one test instead of the whole suite's time limit.
+func within<T: Sendable>(_ seconds: Double, _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: .seconds(seconds))
+            return nil
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next(), let value = first else {
+            throw TestSupportError("\(what) did not finish within \(seconds) s")
+        }
+        return value
+    }
+}
+
+/// Words no log line, document or other message contains: `tag0001 tag0002 …`, each unique, so the
+/// words of it a log line holds show how much of it the line carries.
+func numberedWords(_ tag: String, characters: Int) -> String {
+    var words: [String] = []
+    var length = 0
+    var index = 0
+    while length < characters {
+        index += 1
+        let word = tag + String(format: "%04d", index)
+        words.append(word)
+        length += word.count + 1
+    }
+    return words.joined(separator: " ")
+}
