@@ -162,7 +162,8 @@ struct LimitTests {
 
     @Test("a connection that does not complete its request within HERALD_UPGRADE_TIMEOUT_SECONDS is dropped")
     func upgradeTimeout() async throws {
-        try await GatewayHarness.with({ $0.upgradeTimeout = .seconds(1) }) { harness in
+        // Three seconds, not one: on a loaded test machine the in-time request below must not race the timer.
+        try await GatewayHarness.with({ $0.upgradeTimeout = .seconds(3) }) { harness in
             // One sends half a request head and stops; one sends nothing at all.
             let halfOpen = try await Blocking.run { try RawWebSocket(port: harness.port) }
             defer { halfOpen.close() }
@@ -201,17 +202,18 @@ struct LimitTests {
 
     @Test("a client that only answers pings, watching a running thread, is never idle")
     func pongsKeepAlive() async throws {
-        // Pings every second and an idle timeout of two: the client lives only through its pongs.
-        let settings: (inout GatewaySettings) -> Void = { $0.pingInterval = .seconds(1); $0.idleTimeout = .seconds(2); $0.upgradeTimeout = .seconds(1) }
+        // Pings every second and an idle timeout of four: the client lives only through its pongs. The margins
+        // (three missed pings, a three-second upgrade) keep a loaded test machine from racing the timers.
+        let settings: (inout GatewaySettings) -> Void = { $0.pingInterval = .seconds(1); $0.idleTimeout = .seconds(4); $0.upgradeTimeout = .seconds(3) }
         try await GatewayHarness.with(settings) { harness in
             let socket = try await Blocking.run { try RawWebSocket.upgraded(port: harness.port) }
             defer { socket.close() }
             try await Blocking.run { try socket.sendText(#"{"type":"user_message","content":"hello","client_msg_id":"keep"}"#) }
-            // Four pings answered take at least four seconds: twice the idle timeout, four times the upgrade timeout.
+            // Eight pings answered take at least eight seconds: twice the idle timeout, more than twice the upgrade timeout.
             let texts = try await Blocking.run { () throws -> [String] in
                 var texts: [String] = []
                 var pings = 0
-                while pings < 4 {
+                while pings < 8 {
                     guard let frame = try socket.readFrame() else { throw TestFailure("connection ended after \(pings) pings") }
                     switch frame.opcode {
                     case 0x9:
