@@ -162,8 +162,9 @@ struct LimitTests {
 
     @Test("a connection that does not complete its request within HERALD_UPGRADE_TIMEOUT_SECONDS is dropped")
     func upgradeTimeout() async throws {
-        // Three seconds, not one: on a loaded test machine the in-time request below must not race the timer.
-        try await GatewayHarness.with({ $0.upgradeTimeout = .seconds(3) }) { harness in
+        // Five seconds, not one: the whole suite runs in parallel in one process on two cores, and the in-time
+        // request below must not race the timer on a starved event loop.
+        try await GatewayHarness.with({ $0.upgradeTimeout = .seconds(5) }) { harness in
             // One sends half a request head and stops; one sends nothing at all.
             let halfOpen = try await Blocking.run { try RawWebSocket(port: harness.port) }
             defer { halfOpen.close() }
@@ -203,13 +204,13 @@ struct LimitTests {
     @Test("a client that only answers pings, watching a running thread, is never idle")
     func pongsKeepAlive() async throws {
         // Pings every second and an idle timeout of four: the client lives only through its pongs. The margins
-        // (three missed pings, a three-second upgrade) keep a loaded test machine from racing the timers.
-        let settings: (inout GatewaySettings) -> Void = { $0.pingInterval = .seconds(1); $0.idleTimeout = .seconds(4); $0.upgradeTimeout = .seconds(3) }
+        // (three missed pings, six seconds to upgrade) keep a starved event loop in a loaded test run from racing the timers.
+        let settings: (inout GatewaySettings) -> Void = { $0.pingInterval = .seconds(1); $0.idleTimeout = .seconds(4); $0.upgradeTimeout = .seconds(6) }
         try await GatewayHarness.with(settings) { harness in
             let socket = try await Blocking.run { try RawWebSocket.upgraded(port: harness.port) }
             defer { socket.close() }
             try await Blocking.run { try socket.sendText(#"{"type":"user_message","content":"hello","client_msg_id":"keep"}"#) }
-            // Eight pings answered take at least eight seconds: twice the idle timeout, more than twice the upgrade timeout.
+            // Eight pings answered take at least eight seconds: twice the idle timeout, more than the upgrade timeout.
             let texts = try await Blocking.run { () throws -> [String] in
                 var texts: [String] = []
                 var pings = 0
