@@ -272,7 +272,8 @@ struct LimitTests {
             }
 
             let quiet = try await silentFrames
-            #expect(quiet.first?.opcode == 0x1, "connection_established first")
+            // Pings are control frames and may come first on a loaded machine; the first message is the greeting.
+            #expect(quiet.first { $0.opcode != 0x9 }?.text.contains(#""type":"connection_established""#) == true, "connection_established first")
             #expect(quiet.contains { $0.opcode == 0x9 }, "pinged before the idle timeout")
             #expect(quiet.filter { $0.opcode == 0x9 }.allSatisfy { $0.payload.isEmpty })
             #expect(quiet.last?.close?.code == 1001)
@@ -280,7 +281,9 @@ struct LimitTests {
             #expect(quiet.filter { $0.opcode == 0x8 }.count == 1, "the close is the last frame")
 
             let alive = try await answeringFrames
-            #expect(alive.filter { $0.opcode == 0x9 }.count == 5)
+            // Five answered; one more may go out before the binary frame lands, but none after the close.
+            #expect(alive.filter { $0.opcode == 0x9 }.count >= 5)
+            #expect(alive.last?.opcode == 0x8)
             #expect(alive.last?.close?.code == 1003, "closed for its binary frame, not as idle")
             #expect(alive.filter { $0.opcode == 0x8 }.count == 1, "nothing after the close, no ping either")
 

@@ -13,7 +13,8 @@ struct SlowConsumerTests {
             defer { socket.close() }
             // Watch a thread of our own naming, then never read again.
             try socket.sendText(#"{"type":"user_message","content":"hello","thread_id":"thr_slow"}"#)
-            try await waitUntil("the run is queued") {
+            // A bound, not a pace: in a full parallel test run the gateway's tasks share two pool threads with every suite.
+            try await waitUntil("the run is queued", timeout: .seconds(20)) {
                 try await harness.redis.send("EXISTS", harness.keys.threadActiveRun("thr_slow")).int == 1
             }
             let chunk = String(repeating: "x", count: 32 * 1024)
