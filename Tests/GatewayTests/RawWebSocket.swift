@@ -47,27 +47,14 @@ final class RawWebSocket: Sendable {
 
     /// Reads the HTTP response head byte by byte, so nothing after it is consumed.
     func readResponseHead() throws -> String {
-        var head: [UInt8] = []
-        while !head.suffix(4).elementsEqual([13, 10, 13, 10]) {
-            guard let byte = try readBytes(1)?.first else { throw TestFailure("connection ended before the response head: \(head.count) bytes") }
-            head.append(byte)
-        }
-        return String(decoding: head, as: UTF8.self)
+        let head = try WebSocketWireReader.responseHead(readBytes)
+        guard head.complete else { throw TestFailure("connection ended before the response head: \(head.bytes.count) bytes") }
+        return String(decoding: head.bytes, as: UTF8.self)
     }
 
     /// The next frame, or nil when the gateway closed the TCP connection.
     func readFrame() throws -> Frame? {
-        guard let header = try readBytes(2) else { return nil }
-        var length = Int(header[1] & 0x7F)
-        if length == 126 {
-            guard let extended = try readBytes(2) else { return nil }
-            length = Int(extended[0]) << 8 | Int(extended[1])
-        } else if length == 127 {
-            guard let extended = try readBytes(8) else { return nil }
-            length = extended.reduce(0) { $0 << 8 | Int($1) }
-        }
-        guard let payload = length == 0 ? [] : try readBytes(length) else { return nil }
-        return Frame(opcode: header[0] & 0x0F, payload: payload)
+        try WebSocketWireReader.frame(readBytes).map { Frame(opcode: $0.opcode, payload: $0.payload) }
     }
 
     /// True once the gateway closed the TCP connection: a read returns end-of-file.
