@@ -15,13 +15,30 @@ HERALD_BIN_DIR="$bin" swift test --skip-build
 Fuzz/run.sh 30
 
 mkdir -p artifacts
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
-HERALD_PORT=$port HERALD_SKIP_BUILD=1 HERALD_BUILD=debug HERALD_OFFLINE_DELAY_MS=5 scripts/run.sh >artifacts/browser-deployment.log 2>&1 &
+rm -rf artifacts/browser-deployment
+# Port 0: the gateway binds a free port itself and run.sh prints the URL naming it.
+HERALD_PORT=0 HERALD_RUN_DIR=artifacts/browser-deployment HERALD_SKIP_BUILD=1 HERALD_BUILD=debug HERALD_OFFLINE_DELAY_MS=5 \
+  scripts/run.sh >artifacts/browser-deployment.log 2>&1 &
 deployment=$!
 trap 'kill -TERM $deployment 2>/dev/null; wait $deployment 2>/dev/null || true' EXIT
-for _ in $(seq 1 300); do
-  grep -q "Herald is running" artifacts/browser-deployment.log 2>/dev/null && break
-  kill -0 $deployment 2>/dev/null || { cat artifacts/browser-deployment.log; exit 1; }
+show_deployment() {
+  echo "--- the browser tests' deployment (artifacts/browser-deployment.log):"
+  cat artifacts/browser-deployment.log
+  for log in artifacts/browser-deployment/*.log; do
+    echo "--- the end of $log:"
+    tail -n 30 "$log"
+  done
+}
+url=""
+for _ in $(seq 1 600); do
+  url=$(sed -n 's/^Herald is running: open \(http[^ ]*\) .*/\1/p' artifacts/browser-deployment.log)
+  [ -n "$url" ] && break
+  kill -0 $deployment 2>/dev/null || break
   sleep 0.2
 done
-HERALD_URL="http://127.0.0.1:$port/" python3 -m pytest -q Tests/browser
+if [ -z "$url" ] || ! kill -0 $deployment 2>/dev/null; then
+  echo "Herald did not start for the browser tests" >&2
+  show_deployment >&2
+  exit 1
+fi
+HERALD_URL="$url" python3 -m pytest -q Tests/browser || { show_deployment >&2; exit 1; }
