@@ -48,10 +48,11 @@ public struct RedisKeys: Sendable, Hashable {
     public func threadSeq(_ threadID: String) -> String { "\(prefix):thread:{\(threadID)}:seq" }
     /// The epoch of the thread's log; a new epoch starts when the log was lost.
     public func threadEpoch(_ threadID: String) -> String { "\(prefix):thread:{\(threadID)}:epoch" }
-    /// Published frames scored by `seq` (capped at `HERALD_HISTORY_SIZE`).
-    public func threadHistory(_ threadID: String) -> String { "\(prefix):thread:{\(threadID)}:history" }
-    /// Event ids already published, scored by `seq`, for de-duplication.
-    public func threadPublishedIDs(_ threadID: String) -> String { "\(prefix):thread:{\(threadID)}:ids" }
+    /// Published frames, a list in `seq` order whose last element is the frame of seq `threadSeq` (capped at
+    /// `HERALD_HISTORY_SIZE`).
+    public func threadHistory(_ threadID: String) -> String { "\(prefix):thread:{\(threadID)}:log" }
+    /// The ids of the thread's latest published events, a list capped at `HERALD_DEDUP_WINDOW`, for de-duplication.
+    public func threadRecentEventIDs(_ threadID: String) -> String { "\(prefix):thread:{\(threadID)}:recent" }
     /// The conversation so far: a list of JSON turns `{"role":…,"content":…}`.
     public func threadConversation(_ threadID: String) -> String { "\(prefix):thread:{\(threadID)}:conversation" }
     /// Pub/sub channel carrying the thread's event frames.

@@ -121,14 +121,19 @@ final class GatewayHarness: Sendable {
 
     static let appendScript = RedisScript(
         """
-        -- KEYS: seq, epoch, history; ARGV: epoch, channel, event json, history size, publish ('1' or '0')
-        local seq = redis.call('INCR', KEYS[1])
+        -- KEYS: seq, epoch, history; ARGV: epoch, channel, history size, publish ('1' or '0'), then event jsons
+        local frames = {}
+        local seq = tonumber(redis.call('GET', KEYS[1]) or '0')
+        for i = 5, #ARGV do
+          seq = seq + 1
+          frames[#frames + 1] = '{"seq":' .. seq .. ',"epoch":"' .. ARGV[1] .. '",' .. string.sub(ARGV[i], 2)
+        end
+        redis.call('SET', KEYS[1], seq)
         redis.call('SET', KEYS[2], ARGV[1])
-        local frame = '{"seq":' .. seq .. ',"epoch":"' .. ARGV[1] .. '",' .. string.sub(ARGV[3], 2)
-        redis.call('ZADD', KEYS[3], seq, frame)
-        redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -(tonumber(ARGV[4]) + 1))
-        if ARGV[5] == '1' then
-          redis.call('PUBLISH', ARGV[2], frame)
+        redis.call('RPUSH', KEYS[3], unpack(frames))
+        redis.call('LTRIM', KEYS[3], -tonumber(ARGV[3]), -1)
+        if ARGV[4] == '1' then
+          redis.call('PUBLISH', ARGV[2], table.concat(frames, '\\n'))
         end
         return seq
         """
@@ -137,28 +142,38 @@ final class GatewayHarness: Sendable {
     /// Appends an event to the thread's log and publishes it, in one step, as the relay does.
     @discardableResult
     func appendEvent(thread: String, run: String, epoch: String, text: String = "word ", historySize: Int = 1000, publish: Bool = true) async throws -> Int {
-        let event = AgentEvent(threadID: thread, runID: run, agentName: "assistant", payload: .partialResult(.init(content: text, isComplete: false)))
+        try await appendEvents(thread: thread, run: run, epoch: epoch, texts: [text], historySize: historySize, publish: publish)
+    }
+
+    /// Appends events to the thread's log and publishes them in one channel message, as the relay publishes
+    /// one script call's events; returns the last seq.
+    @discardableResult
+    func appendEvents(thread: String, run: String, epoch: String, texts: [String], historySize: Int = 1000, publish: Bool = true) async throws -> Int {
+        let events = texts.map {
+            AgentEvent(threadID: thread, runID: run, agentName: "assistant", payload: .partialResult(.init(content: $0, isComplete: false))).encodedJSON()
+        }
         let reply = try await redis.evalScript(
             Self.appendScript,
             keys: [keys.threadSeq(thread), keys.threadEpoch(thread), keys.threadHistory(thread)],
-            arguments: [
-                RedisArgument(epoch), RedisArgument(keys.threadChannel(thread)), RedisArgument(event.encodedJSON()),
-                RedisArgument(historySize), RedisArgument(publish ? "1" : "0"),
-            ]
+            arguments: [RedisArgument(epoch), RedisArgument(keys.threadChannel(thread)), RedisArgument(historySize), RedisArgument(publish ? "1" : "0")]
+                + events.map { RedisArgument($0) }
         )
         guard let seq = reply.int else { throw TestFailure("append script returned \(reply)") }
         return seq
     }
 
-    /// The frame texts history holds for a thread, by seq.
+    /// The frame texts history holds for a thread, by seq (the list's last frame has the thread's seq).
     func historyTexts(thread: String) async throws -> [Int: String] {
-        let reply = try await redis.send("ZRANGE", keys.threadHistory(thread), "0", "-1", "WITHSCORES")
-        let items = reply.array ?? []
+        let reply = try await redis.send(
+            "EVAL", "return {redis.call('GET', KEYS[1]) or '0', redis.call('LRANGE', KEYS[2], 0, -1)}", "2",
+            RedisArgument(keys.threadSeq(thread)), RedisArgument(keys.threadHistory(thread))
+        )
+        guard let parts = reply.array, parts.count == 2, let last = parts[0].string.flatMap(Int.init), let texts = parts[1].array else {
+            throw TestFailure("history read returned \(reply)")
+        }
         var result: [Int: String] = [:]
-        for index in stride(from: 0, to: items.count - 1, by: 2) {
-            if let text = items[index].string, let seq = items[index + 1].string.flatMap(Int.init) {
-                result[seq] = text
-            }
+        for (index, value) in texts.enumerated() {
+            if let text = value.string { result[last - texts.count + 1 + index] = text }
         }
         return result
     }

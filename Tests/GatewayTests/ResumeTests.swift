@@ -27,8 +27,9 @@ struct ResumeTests {
                 #expect(resumed == .init(threadID: run.threadID, epoch: "", recovered: true, replayed: 0, lastSeq: 0))
                 #expect(await harness.gateway.watchedThreadCount == 1)
 
-                for index in 1...20 {
-                    try await harness.appendEvent(thread: run.threadID, run: run.runID, epoch: "ep_a", text: "w\(index) ")
+                // Published as the relay does: the frames of one script call in one channel message.
+                for batch in [1...1, 2...6, 7...20] {
+                    try await harness.appendEvents(thread: run.threadID, run: run.runID, epoch: "ep_a", texts: batch.map { "w\($0) " })
                 }
                 #expect(try await first.nextSeqs(20, thread: run.threadID) == Array(1...20))
                 #expect(try await second.nextSeqs(20, thread: run.threadID) == Array(1...20))

@@ -5,7 +5,7 @@ import HeraldTesting
 import Logging
 import Prometheus
 import Redis
-import Relay
+@testable import Relay
 import Testing
 
 /// A relay under test: its own redis-server, key prefix and metrics.
@@ -39,8 +39,20 @@ private struct RelayHarness {
         _ = try await redis.xadd(keys.eventPartition(partition), fields: PartitionEntry(event).fields)
     }
 
+    /// Holds partition `partition`'s lease for `holder` (as a relay would), for `milliseconds`.
+    func holdLease(_ partition: Int, for holder: String, milliseconds: Int = 60_000) async throws {
+        _ = try await redis.send("SET", keys.partitionLease(partition), holder, "PX", String(milliseconds))
+    }
+
+    /// Publishes `events` straight through a publisher, as the holder of partition 0's lease, with made-up entry ids.
+    func publish(_ events: [AgentEvent], with publisher: EventPublisher, holder: String = "test-relay") async throws -> [EventPublisher.Outcome] {
+        try await holdLease(0, for: holder)
+        let items = events.enumerated().map { EventPublisher.Item(PartitionEntry($0.element), entryID: "1-\($0.offset + 1)") }
+        return try await publisher.publish(items, from: EventPublisher.Source(partition: 0, leaseHolder: holder), on: redis)
+    }
+
     func history(_ thread: String) async throws -> [EventFrame] {
-        let reply = try await redis.send("ZRANGE", keys.threadHistory(thread), "0", "-1")
+        let reply = try await redis.send("LRANGE", keys.threadHistory(thread), "0", "-1")
         return try (reply.array ?? []).map { try EventFrame.decode($0.string ?? "") }
     }
 
@@ -97,8 +109,10 @@ private actor ChannelRecorder {
         let recorder = ChannelRecorder()
         let reading = Task {
             for try await event in subscription {
-                if case .message(let buffer) = event {
-                    await recorder.record(try EventFrame.decode(String(buffer: buffer)))
+                if case .message(let message) = event {
+                    for frame in ThreadChannelMessage.frames(in: message) {
+                        await recorder.record(try EventFrame.decode(String(buffer: frame)))
+                    }
                 }
             }
         }
@@ -172,41 +186,102 @@ struct RelayServiceTests {
         await harness.stop()
     }
 
-    @Test func aSuccessorPublishesWhatADeadRelayReadButNeverAcknowledged() async throws {
+    @Test func aSuccessorPublishesWhatADeadRelayReadButDidNotPublish() async throws {
         let harness = try await RelayHarness.start()
         let partitions = 1
         let stream = harness.keys.eventPartition(0)
         let events = (1...6).map { thinking("thr_f", "run_f", "e\($0)") }
         for event in events { try await harness.emit(event, partitions: partitions) }
-        // A relay that "dies" after reading all six and publishing the first two, acknowledging nothing.
+        // A relay that "dies" after reading all six and publishing the first two (which acknowledges them).
         try await harness.redis.xgroupCreate(stream, group: RedisKeys.relayConsumerGroup, startID: "0", makeStream: true)
         let read = try await harness.redis.xreadgroup(group: RedisKeys.relayConsumerGroup, consumer: "dead-relay", streams: [(key: stream, id: ">")], count: 100)
-        #expect(read.first?.entries.count == 6)
-        let publisher = EventPublisher(keys: harness.keys, historySize: 100, historyTTLSeconds: 60, dedupWindow: 100)
+        let entries = try #require(read.first?.entries)
+        #expect(entries.count == 6)
+        let publisher = EventPublisher(keys: harness.keys, historySize: 100, historyTTLSeconds: 60, dedupWindow: 32)
         let (recorder, subscriber, reader) = try await ChannelRecorder.listen(harness, thread: "thr_f")
-        let early = try await publisher.publish(events.prefix(2).map(PartitionEntry.init), on: harness.redis)
+        try await harness.holdLease(0, for: "dead-relay", milliseconds: 300)
+        let items = entries.prefix(2).map { EventPublisher.Item(try! #require(PartitionEntry($0)), entryID: $0.id) }
+        let early = try await publisher.publish(items, from: EventPublisher.Source(partition: 0, leaseHolder: "dead-relay"), on: harness.redis)
         #expect(early == [.published(seq: 1), .published(seq: 2)])
+        let pendingAfterDeath = try await harness.redis.send("XPENDING", stream, RedisKeys.relayConsumerGroup)
+        #expect(pendingAfterDeath.array?.first?.int == 4)
 
+        // The successor takes the lease once it lapses and publishes the other four, each once, in order.
         let relay = harness.startRelay(try harness.settings(partitions: partitions))
         let frames = await recorder.waitFor(count: 6)
         #expect(frames.map(\.event.eventID) == events.map(\.eventID))
         #expect(frames.map(\.seq) == Array(1...6))
-        // A stopped relay has finished its batch, acknowledgement included.
+        // A stopped relay has finished its batch, acknowledgement and trim included.
         relay.cancel()
         _ = await relay.result
         let pending = try await harness.redis.send("XPENDING", stream, RedisKeys.relayConsumerGroup)
         #expect(pending.array?.first?.int == 0)
+        #expect(try await harness.redis.send("XLEN", stream).int == 0)
+        #expect(try await harness.history("thr_f").map(\.seq) == Array(1...6))
         reader.cancel()
         subscriber.cancel()
         await harness.stop()
     }
 
+    @Test func aRelayThatLostItsLeasePublishesAndAcknowledgesNothing() async throws {
+        let harness = try await RelayHarness.start()
+        let stream = harness.keys.eventPartition(0)
+        let events = (1...3).map { thinking("thr_l", "run_l", "l\($0)") }
+        for event in events { try await harness.emit(event, partitions: 1) }
+        try await harness.redis.xgroupCreate(stream, group: RedisKeys.relayConsumerGroup, startID: "0", makeStream: true)
+        let read = try await harness.redis.xreadgroup(group: RedisKeys.relayConsumerGroup, consumer: "stalled", streams: [(key: stream, id: ">")], count: 100)
+        let entries = try #require(read.first?.entries)
+        // Another relay holds the lease now: the stalled one wakes up and tries to publish what it read.
+        try await harness.holdLease(0, for: "successor")
+        let publisher = EventPublisher(keys: harness.keys, historySize: 100, historyTTLSeconds: 60, dedupWindow: 32)
+        let items = entries.map { EventPublisher.Item(try! #require(PartitionEntry($0)), entryID: $0.id) }
+        await #expect(throws: RelayError.self) {
+            try await publisher.publish(items, from: EventPublisher.Source(partition: 0, leaseHolder: "stalled"), on: harness.redis)
+        }
+        #expect(try await harness.redis.send("EXISTS", harness.keys.threadSeq("thr_l")).int == 0)
+        #expect(try await harness.history("thr_l").isEmpty)
+        let pending = try await harness.redis.send("XPENDING", stream, RedisKeys.relayConsumerGroup)
+        #expect(pending.array?.first?.int == 3)
+        await harness.stop()
+    }
+
+    @Test func trimmingStopsAtTheFirstEntryStillPending() async throws {
+        let harness = try await RelayHarness.start()
+        let stream = harness.keys.eventPartition(0)
+        for index in 1...6 { try await harness.emit(thinking("thr_t", "run_t", "t\(index)"), partitions: 1) }
+        try await harness.redis.xgroupCreate(stream, group: RedisKeys.relayConsumerGroup, startID: "0", makeStream: true)
+        // A relay that lost its lease unnoticed read the first two; the new owner read and handled the rest.
+        let stalled = try #require(try await harness.redis.xreadgroup(group: RedisKeys.relayConsumerGroup, consumer: "stalled", streams: [(key: stream, id: ">")], count: 2).first?.entries)
+        let owner = try #require(try await harness.redis.xreadgroup(group: RedisKeys.relayConsumerGroup, consumer: "owner", streams: [(key: stream, id: ">")], count: 10).first?.entries)
+        #expect(owner.count == 4)
+        _ = try await harness.redis.xack(stream, group: RedisKeys.relayConsumerGroup, ids: owner.map(\.id))
+        let trim = { (last: String) in
+            try await harness.redis.evalScript(
+                PartitionConsumer.trimScript, keys: [stream],
+                arguments: [RedisArgument(RedisKeys.relayConsumerGroup), RedisArgument(PartitionConsumer.idAfter(last))])
+        }
+        _ = try await trim(owner.last!.id)
+        #expect(try await harness.redis.send("XLEN", stream).int == 6)
+        // Once those two are handled too, everything up to the last goes.
+        _ = try await harness.redis.xack(stream, group: RedisKeys.relayConsumerGroup, ids: stalled.map(\.id))
+        _ = try await trim(owner.last!.id)
+        #expect(try await harness.redis.send("XLEN", stream).int == 0)
+        await harness.stop()
+    }
+
+    @Test func theIdAfterAStreamIDCountsOnInItsMillisecond() {
+        #expect(PartitionConsumer.idAfter("1700000000000-0") == "1700000000000-1")
+        #expect(PartitionConsumer.idAfter("1700000000000-41") == "1700000000000-42")
+        #expect(PartitionConsumer.idAfter("5-18446744073709551615") == "6-0")
+        #expect(PartitionConsumer.idAfter("junk") == "junk")
+    }
+
     @Test func publishesInOrderRightAfterTheScriptCacheWasFlushed() async throws {
         let harness = try await RelayHarness.start()
-        let publisher = EventPublisher(keys: harness.keys, historySize: 100, historyTTLSeconds: 60, dedupWindow: 100)
+        let publisher = EventPublisher(keys: harness.keys, historySize: 100, historyTTLSeconds: 60, dedupWindow: 32)
         let events = (1...5).map { thinking("thr_s", "run_s", "s\($0)") }
         _ = try await harness.redis.send("SCRIPT", "FLUSH")
-        let outcomes = try await publisher.publish(events.map(PartitionEntry.init), on: harness.redis)
+        let outcomes = try await harness.publish(events, with: publisher)
         #expect(outcomes == (1...5).map { .published(seq: $0) })
         #expect(try await harness.history("thr_s").map(\.event.eventID) == events.map(\.eventID))
         await harness.stop()
@@ -214,27 +289,28 @@ struct RelayServiceTests {
 
     @Test func aBatchMixingThreadsDuplicatesAndAnEndedRunKeepsEachThreadsOrder() async throws {
         let harness = try await RelayHarness.start()
-        let publisher = EventPublisher(keys: harness.keys, historySize: 1000, historyTTLSeconds: 60, dedupWindow: 1000)
+        let publisher = EventPublisher(keys: harness.keys, historySize: 1000, historyTTLSeconds: 60, dedupWindow: 32)
         // More events of one thread than one script call takes, interleaved with another thread's.
         let long = (1...300).map { thinking("thr_long", "run_long", "l\($0)") }
         let short = (1...3).map { thinking("thr_short", "run_short", "s\($0)") }
         let terminal = AgentEvent(threadID: "thr_short", runID: "run_short", agentName: AgentName.supervisor, payload: .agentCompleted(.init(agentName: AgentName.supervisor, status: .success, durationMs: 1)))
         let late = thinking("thr_short", "run_short", "late")
         var batch = Array(long[0..<150]) + [short[0], short[1], short[1], terminal, late] + Array(long[150...]) + [short[2]]
-        batch.insert(long[10], at: 200)  // a redelivery inside the same batch
-        let outcomes = try await publisher.publish(batch.map(PartitionEntry.init), on: harness.redis)
+        // A worker's retried write, a few events after its original, which the previous script call published.
+        batch.insert(long[120], at: 131)
+        let outcomes = try await harness.publish(batch, with: publisher)
 
         var expected: [EventPublisher.Outcome] = (1...150).map { .published(seq: $0) }
         expected += [.published(seq: 1), .published(seq: 2), .duplicate, .published(seq: 3), .afterRunEnded]
         expected += (151...300).map { .published(seq: $0) }
         expected += [.afterRunEnded]
-        expected.insert(.duplicate, at: 200)
+        expected.insert(.duplicate, at: 131)
         #expect(outcomes == expected)
         #expect(try await harness.history("thr_long").map(\.event.eventID) == long.map(\.eventID))
         #expect(try await harness.history("thr_short").map(\.event.eventID) == [short[0], short[1], terminal].map(\.eventID))
-        // A second delivery of the whole batch changes nothing.
-        let again = try await publisher.publish(batch.map(PartitionEntry.init), on: harness.redis)
-        #expect(again.allSatisfy { if case .published = $0 { false } else { true } })
+        // A worker's retried write of a thread's latest events changes nothing.
+        let again = try await harness.publish(Array(long.suffix(20)) + [short[2]], with: publisher)
+        #expect(again == Array(repeating: .duplicate, count: 20) + [.afterRunEnded])
         #expect(try await harness.history("thr_long").count == 300)
         await harness.stop()
     }

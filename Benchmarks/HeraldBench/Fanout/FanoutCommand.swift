@@ -35,7 +35,7 @@ struct FanoutCommand: AsyncParsableCommand {
     @Option(help: "Frames published (rounded up to whole batches).")
     var frames = 5_000
 
-    @Option(help: "Frames per pipelined publish batch.")
+    @Option(help: "Frames per batch: appended to history and published in one channel message, as the relay publishes one call's frames.")
     var publishBatch = 32
 
     @Option(help: "Frames published but not yet received by every connection, at most.")
@@ -169,19 +169,20 @@ struct FanoutCommand: AsyncParsableCommand {
                 break
             }
             let timestamp = HeraldTimestamp.now()
-            var commands: [[RedisArgument]] = []
-            commands.reserveCapacity(publishBatch * 2 + 2)
-            let history = RedisArgument(keys.threadHistory(threadID))
-            let channel = RedisArgument(keys.threadChannel(threadID))
+            // As the relay does: the batch's frames appended to history and published in one message.
+            var frames: [String] = []
+            frames.reserveCapacity(publishBatch)
             for position in (batch * publishBatch + 1)...((batch + 1) * publishBatch) {
-                let seq = base.seq + position
                 let event = Self.event(position: position, of: total, threadID: threadID, runID: fanoutRunID, timestamp: timestamp)
-                let frame = RedisArgument(EventFrame.splice(seq: seq, epoch: base.epoch, eventJSON: event.encodedJSON()))
-                commands.append(["ZADD", history, RedisArgument(seq), frame])
-                commands.append(["PUBLISH", channel, frame])
+                frames.append(EventFrame.splice(seq: base.seq + position, epoch: base.epoch, eventJSON: event.encodedJSON()))
             }
-            commands.append(["SET", RedisArgument(keys.threadSeq(threadID)), RedisArgument(base.seq + (batch + 1) * publishBatch)])
-            commands.append(["ZREMRANGEBYRANK", history, 0, RedisArgument(-(historySize + 1))])
+            let history = RedisArgument(keys.threadHistory(threadID))
+            let commands: [[RedisArgument]] = [
+                ["RPUSH", history] + frames.map { RedisArgument($0) },
+                ["LTRIM", history, RedisArgument(-historySize), "-1"],
+                ["SET", RedisArgument(keys.threadSeq(threadID)), RedisArgument(base.seq + (batch + 1) * publishBatch)],
+                ["PUBLISH", RedisArgument(keys.threadChannel(threadID)), RedisArgument(frames.joined(separator: "\n"))],
+            ]
             do {
                 for result in try await publisher.pipeline(commands) where (try? result.get()) == nil {
                     publishErrors += 1

@@ -151,8 +151,11 @@ struct RelayCommand: AsyncParsableCommand {
             watchTasks.append(Task {
                 do {
                     for try await event in subscription {
-                        guard case .message(let buffer) = event, let frame = try? EventFrame.decode(String(buffer: buffer)) else { continue }
-                        watchers.withLockedValue { $0[threadID, default: RunRulesValidator()].observe(frame) }
+                        guard case .message(let message) = event else { continue }
+                        for text in ThreadChannelMessage.frames(in: message) {
+                            guard let frame = try? EventFrame.decode(String(buffer: text)) else { continue }
+                            watchers.withLockedValue { $0[threadID, default: RunRulesValidator()].observe(frame) }
+                        }
                     }
                 } catch {
                     // The subscriber stopped: the frame count below tells whether anything was missed.
@@ -230,7 +233,7 @@ struct RelayCommand: AsyncParsableCommand {
         var checks: [[RedisArgument]] = []
         for threadID in threadIDs {
             checks.append(["GET", RedisArgument(keys.threadSeq(threadID))])
-            checks.append(["ZCARD", RedisArgument(keys.threadHistory(threadID))])
+            checks.append(["LLEN", RedisArgument(keys.threadHistory(threadID))])
         }
         let answers = try await feeder.pipeline(checks)
         var shortThreads: [String] = []

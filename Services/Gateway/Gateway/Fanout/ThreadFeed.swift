@@ -1,3 +1,4 @@
+import HeraldCore
 import Logging
 import NIOCore
 import Redis
@@ -134,13 +135,16 @@ actor ThreadFeed {
         return nil
     }
 
-    private func deliver(_ text: ByteBuffer) async {
-        guard let frame = ThreadFrame(text) else {
-            logger.warning("dropped a malformed frame from the thread channel", metadata: ["bytes": "\(text.readableBytes)"])
-            return
-        }
-        for connection in watchers.values {
-            await connection.deliver(frame, threadID: threadID)
+    /// Delivers one channel message: the frames the relay published together, one per line.
+    private func deliver(_ message: ByteBuffer) async {
+        for text in ThreadChannelMessage.frames(in: message) {
+            guard let frame = ThreadFrame(text) else {
+                logger.warning("dropped a malformed frame from the thread channel", metadata: ["bytes": "\(text.readableBytes)"])
+                continue
+            }
+            for connection in watchers.values {
+                await connection.deliver(frame, threadID: threadID)
+            }
         }
     }
 

@@ -6,7 +6,7 @@ import Redis
 struct ThreadHistory: Sendable {
     static let readScript = RedisScript(
         """
-        -- KEYS: epoch, seq, history
+        -- KEYS: epoch, seq, history (a list whose last frame has seq = the seq key)
         -- ARGV: after seq, the caller's epoch ('' when unknown)
         local epoch = redis.call('GET', KEYS[1]) or ''
         local last = tonumber(redis.call('GET', KEYS[2]) or '0')
@@ -16,9 +16,17 @@ struct ThreadHistory: Sendable {
           reset = 1
           after = 0
         end
-        local oldest = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
-        local frames = redis.call('ZRANGE', KEYS[3], '(' .. after, '+inf', 'BYSCORE')
-        return {epoch, last, reset, oldest[2] or '', frames}
+        local length = redis.call('LLEN', KEYS[3])
+        local oldest = ''
+        local frames = {}
+        if length > 0 then
+          oldest = tostring(last - length + 1)
+          local wanted = math.min(last - after, length)
+          if wanted > 0 then
+            frames = redis.call('LRANGE', KEYS[3], -wanted, -1)
+          end
+        end
+        return {epoch, last, reset, oldest, frames}
         """
     )
 

@@ -6,8 +6,8 @@ import NIOCore
 import Redis
 
 /// Drains one event partition while this relay owns it: first what a previous owner read but
-/// never acknowledged, then new events, each published through the `EventPublisher` before it
-/// is acknowledged and deleted from the partition stream.
+/// never acknowledged, then new events, each published and acknowledged at once by the
+/// `EventPublisher`; the handled part of the partition stream is then trimmed away.
 struct PartitionConsumer: Sendable {
     let partition: Int
     let consumerName: String
@@ -59,20 +59,24 @@ struct PartitionConsumer: Sendable {
     }
 
     private func process(_ entries: [RedisStreamEntry]) async throws {
-        guard !entries.isEmpty else { return }
-        var batch: [PartitionEntry] = []
+        guard let last = entries.last else { return }
+        var batch: [EventPublisher.Item] = []
         batch.reserveCapacity(entries.count)
+        var malformed: [RedisArgument] = []
         for entry in entries {
             guard let event = PartitionEntry(entry) else {
                 // An entry no worker could have written: drop it rather than block the partition.
                 logger.error("dropping malformed event entry", metadata: ["partition": "\(partition)", "entry": "\(entry.id)"])
                 metrics.malformedEvents.increment()
+                malformed.append(RedisArgument(entry.id))
                 continue
             }
-            batch.append(event)
+            batch.append(EventPublisher.Item(event, entryID: entry.id))
         }
-        let outcomes = try await publisher.publish(batch, on: redis)
-        for (event, outcome) in zip(batch, outcomes) {
+        // The script acknowledges each entry it handled, atomically with publishing it.
+        let outcomes = try await publisher.publish(batch, from: EventPublisher.Source(partition: partition, leaseHolder: consumerName), on: redis)
+        for (item, outcome) in zip(batch, outcomes) {
+            let event = item.event
             switch outcome {
             case .published:
                 metrics.eventsPublished.increment()
@@ -87,14 +91,41 @@ struct PartitionConsumer: Sendable {
                 logger.warning("dropping an event of a run that already ended", metadata: ["run": "\(event.runID)", "type": "\(event.type.rawValue)"])
             }
         }
-        let ids = entries.map { RedisArgument($0.id) }
-        // Acknowledge only now that every event of the batch is published (or known to be).
-        let results = try await redis.pipeline([
-            ["XACK", RedisArgument(stream), RedisArgument(RedisKeys.relayConsumerGroup)] + ids,
-            ["XDEL", RedisArgument(stream)] + ids,
-        ])
-        for result in results {
-            _ = try result.get()
+        if !malformed.isEmpty {
+            _ = try await redis.send(["XACK", RedisArgument(stream), RedisArgument(RedisKeys.relayConsumerGroup)] + malformed)
         }
+        _ = try await redis.evalScript(
+            Self.trimScript,
+            keys: [stream],
+            arguments: [RedisArgument(RedisKeys.relayConsumerGroup), RedisArgument(Self.idAfter(last.id))]
+        )
+    }
+
+    /// Trims the partition stream up to and including `id`, but never past an entry still pending:
+    /// a relay that lost the lease without noticing yet may have read entries nobody has published.
+    /// Trimming by id frees whole stream nodes at once, where deleting entry by entry costs Redis per entry.
+    static let trimScript = RedisScript(
+        """
+        -- KEYS: partition stream; ARGV: consumer group, the smallest id to keep
+        local limit = ARGV[2]
+        local pending = redis.call('XPENDING', KEYS[1], ARGV[1])
+        if pending[2] then
+          local pms, pseq = string.match(pending[2], '^(%d+)-(%d+)$')
+          local lms, lseq = string.match(limit, '^(%d+)-(%d+)$')
+          pms, pseq, lms, lseq = tonumber(pms), tonumber(pseq), tonumber(lms), tonumber(lseq)
+          if pms < lms or (pms == lms and pseq < lseq) then
+            limit = pending[2]
+          end
+        end
+        return redis.call('XTRIM', KEYS[1], 'MINID', limit)
+        """
+    )
+
+    /// The smallest stream id above `id` ("ms-seq"), so `XTRIM MINID` removes `id` itself too.
+    static func idAfter(_ id: String) -> String {
+        guard let dash = id.firstIndex(of: "-"), let milliseconds = UInt64(id[..<dash]), let sequence = UInt64(id[id.index(after: dash)...]) else {
+            return id
+        }
+        return sequence == UInt64.max ? "\(milliseconds + 1)-0" : "\(milliseconds)-\(sequence + 1)"
     }
 }

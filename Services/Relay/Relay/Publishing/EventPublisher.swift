@@ -4,11 +4,19 @@ import Logging
 import Redis
 
 /// Turns a worker's raw event into the next entry of its thread's log, atomically:
-/// assign `seq`, append to history, remember the event id, publish on the thread's channel.
+/// assign `seq`, append to history, remember the event id, publish on the thread's channel, and
+/// acknowledge the partition entry.
 ///
 /// One Lua script does all of it for a run of one thread's events, so a relay that dies mid-batch leaves
-/// each call's events either all done or not at all, and a redelivered event (same `event_id`) is dropped
-/// instead of repeated.
+/// each call's events either all done and acknowledged or not done at all; a successor re-reads only what
+/// was not done. The script first checks that this relay still holds the partition's lease, so a relay
+/// that lost it (stalled past its lease) cannot publish what its successor publishes too. An event a
+/// worker wrote twice (its write reached Redis but the reply was lost, so it retried with the same
+/// `event_id`) is dropped by the ids the thread remembers.
+///
+/// The thread's history is a list whose last element has `seq` = the thread's seq, so element `i` of a
+/// list of `n` holds `seq - n + 1 + i`; `ThreadHistory` (gateway) and the watchdog read it that way.
+/// One channel message carries the call's frames joined by newlines (JSON text holds none of its own).
 public struct EventPublisher: Sendable {
     /// What the script did with one event.
     public enum Outcome: Sendable, Equatable {
@@ -20,46 +28,52 @@ public struct EventPublisher: Sendable {
 
     static let script = RedisScript(
         """
-        -- Publishes a run of events of one thread, in order.
-        -- KEYS: seq, epoch, history, published ids, active run, then each event's run-ended marker
-        -- ARGV: epoch candidate, history size, ttl seconds, dedup window, channel,
-        --       then per event: event json, event id, run id, terminal ('1' or '0')
-        local seqKey, epochKey, historyKey, idsKey, activeKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-        local epochCandidate, channel = ARGV[1], ARGV[5]
+        -- Publishes a run of events of one thread, in order, and acknowledges their partition entries.
+        -- KEYS: seq, epoch, history, recent ids, active run, partition lease, partition stream,
+        --       then each event's run-ended marker
+        -- ARGV: epoch candidate, history size, ttl seconds, dedup window, channel, lease holder, consumer group,
+        --       then per event: event json, event id, run id, terminal ('1' or '0'), stream entry id
+        -- Returns nil when the lease is not ours (nothing done), else one outcome per event.
+        if redis.call('GET', KEYS[6]) ~= ARGV[6] then
+          return false
+        end
+        local seqKey, epochKey, historyKey, recentKey, activeKey, streamKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[7]
+        local epochCandidate, channel, group = ARGV[1], ARGV[5], ARGV[7]
         local historySize, ttl, dedupWindow = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
         local epoch = redis.call('GET', epochKey)
         if not epoch then
           -- The thread's log is new or expired: a new epoch starts counting from 1.
           epoch = epochCandidate
           redis.call('SET', epochKey, epoch)
-          redis.call('DEL', seqKey, historyKey, idsKey)
+          redis.call('DEL', seqKey, historyKey, recentKey)
         end
         local firstSeq = tonumber(redis.call('GET', seqKey) or '0')
         local seq = firstSeq
-        local outcomes, history, ids, seen, ended = {}, {}, {}, {}, {}
-        for i = 1, (#ARGV - 5) / 4 do
-          local base = 5 + (i - 1) * 4
-          local event, eventID, runID, terminal = ARGV[base + 1], ARGV[base + 2], ARGV[base + 3], ARGV[base + 4]
-          local endedKey = KEYS[5 + i]
+        local seen = {}
+        for _, id in ipairs(redis.call('LRANGE', recentKey, 0, -1)) do
+          seen[id] = true
+        end
+        local outcomes, frames, ids, entries, ended = {}, {}, {}, {}, {}
+        local count = (#ARGV - 7) / 5
+        for i = 1, count do
+          local base = 7 + (i - 1) * 5
+          local eventID, runID = ARGV[base + 2], ARGV[base + 3]
+          entries[i] = ARGV[base + 5]
           if ended[runID] == nil then
-            ended[runID] = redis.call('EXISTS', endedKey) == 1
+            ended[runID] = redis.call('EXISTS', KEYS[7 + i]) == 1
           end
-          if seen[eventID] or redis.call('ZSCORE', idsKey, eventID) then
+          if seen[eventID] then
             outcomes[i] = -1
           elseif ended[runID] then
             outcomes[i] = -2
           else
             seq = seq + 1
             seen[eventID] = true
-            local frame = '{"seq":' .. seq .. ',"epoch":"' .. epoch .. '",' .. string.sub(event, 2)
-            history[#history + 1] = seq
-            history[#history + 1] = frame
-            ids[#ids + 1] = seq
             ids[#ids + 1] = eventID
-            redis.call('PUBLISH', channel, frame)
-            if terminal == '1' then
+            frames[#frames + 1] = '{"seq":' .. seq .. ',"epoch":"' .. epoch .. '",' .. string.sub(ARGV[base + 1], 2)
+            if ARGV[base + 4] == '1' then
               ended[runID] = true
-              redis.call('SET', endedKey, '1', 'EX', ttl)
+              redis.call('SET', KEYS[7 + i], '1', 'EX', ttl)
               if redis.call('GET', activeKey) == runID then
                 redis.call('DEL', activeKey)
               end
@@ -68,15 +82,17 @@ public struct EventPublisher: Sendable {
           end
         end
         if seq > firstSeq then
+          redis.call('PUBLISH', channel, table.concat(frames, '\\n'))
           redis.call('SET', seqKey, seq, 'EX', ttl)
-          redis.call('ZADD', historyKey, unpack(history))
-          redis.call('ZREMRANGEBYRANK', historyKey, 0, -(historySize + 1))
-          redis.call('ZADD', idsKey, unpack(ids))
-          redis.call('ZREMRANGEBYSCORE', idsKey, '-inf', seq - dedupWindow)
+          redis.call('RPUSH', historyKey, unpack(frames))
+          redis.call('LTRIM', historyKey, -historySize, -1)
+          redis.call('RPUSH', recentKey, unpack(ids))
+          redis.call('LTRIM', recentKey, -dedupWindow, -1)
           redis.call('EXPIRE', epochKey, ttl)
           redis.call('EXPIRE', historyKey, ttl)
-          redis.call('EXPIRE', idsKey, ttl)
+          redis.call('EXPIRE', recentKey, ttl)
         end
+        redis.call('XACK', streamKey, group, unpack(entries))
         return outcomes
         """
     )
@@ -96,50 +112,85 @@ public struct EventPublisher: Sendable {
         self.dedupWindow = dedupWindow
     }
 
-    /// The EVALSHA command publishing `events`, all of one thread, in order.
-    func command(for events: [PartitionEntry], epochCandidate: String) -> [RedisArgument] {
-        let thread = events.first!.threadID
-        var arguments: [RedisArgument] = ["EVALSHA", RedisArgument(Self.script.sha1), RedisArgument(5 + events.count)]
-        arguments.reserveCapacity(3 + 5 + events.count + 5 + events.count * 4)
+    /// Where a batch comes from: the partition, and the relay holding its lease.
+    public struct Source: Sendable {
+        public var partition: Int
+        public var leaseHolder: String
+
+        public init(partition: Int, leaseHolder: String) {
+            self.partition = partition
+            self.leaseHolder = leaseHolder
+        }
+    }
+
+    /// One event of a batch: what a worker wrote, and the id of its partition stream entry.
+    public struct Item: Sendable {
+        public var event: PartitionEntry
+        public var entryID: String
+
+        public init(_ event: PartitionEntry, entryID: String) {
+            self.event = event
+            self.entryID = entryID
+        }
+    }
+
+    /// The EVALSHA command publishing `items`, all of one thread, in order.
+    func command(for items: [Item], from source: Source, epochCandidate: String) -> [RedisArgument] {
+        let thread = items.first!.event.threadID
+        var arguments: [RedisArgument] = ["EVALSHA", RedisArgument(Self.script.sha1), RedisArgument(7 + items.count)]
+        arguments.reserveCapacity(3 + 7 + items.count + 7 + items.count * 5)
         arguments += [
             RedisArgument(keys.threadSeq(thread)), RedisArgument(keys.threadEpoch(thread)), RedisArgument(keys.threadHistory(thread)),
-            RedisArgument(keys.threadPublishedIDs(thread)), RedisArgument(keys.threadActiveRun(thread)),
+            RedisArgument(keys.threadRecentEventIDs(thread)), RedisArgument(keys.threadActiveRun(thread)),
+            RedisArgument(keys.partitionLease(source.partition)), RedisArgument(keys.eventPartition(source.partition)),
         ]
-        for event in events {
-            arguments.append(RedisArgument(keys.runEnded(event.runID)))
+        for item in items {
+            arguments.append(RedisArgument(keys.runEnded(item.event.runID)))
         }
         arguments += [
             RedisArgument(epochCandidate), RedisArgument(historySize), RedisArgument(historyTTLSeconds), RedisArgument(dedupWindow),
-            RedisArgument(keys.threadChannel(thread)),
+            RedisArgument(keys.threadChannel(thread)), RedisArgument(source.leaseHolder), RedisArgument(RedisKeys.relayConsumerGroup),
         ]
-        for event in events {
-            arguments += [RedisArgument(event.json), RedisArgument(event.eventID), RedisArgument(event.runID), RedisArgument(event.isRunTerminal ? "1" : "0")]
+        for item in items {
+            let event = item.event
+            arguments += [
+                RedisArgument(event.json), RedisArgument(event.eventID), RedisArgument(event.runID), RedisArgument(event.isRunTerminal ? "1" : "0"),
+                RedisArgument(item.entryID),
+            ]
         }
         return arguments
     }
 
-    /// Publishes events, each thread's in the order given, pipelined in one write: one script call per
-    /// thread (per `maxEventsPerCall` events), so a burst of one thread's events costs Redis one call.
-    /// Returns one outcome per event, in the order given.
+    /// Publishes and acknowledges a batch read from one partition, each thread's events in the order given,
+    /// pipelined in one write: one script call per thread (per `maxEventsPerCall` events), so a burst of one
+    /// thread's events costs Redis one call. Returns one outcome per item, in the order given.
+    ///
+    /// Throws `RelayError.leaseLost` when the partition's lease is no longer this relay's: the calls that
+    /// found so did nothing, and what they held stays unacknowledged for the lease's new holder.
     ///
     /// The batch starts with `SCRIPT LOAD`, so every EVALSHA behind it on the same connection finds the
     /// script even right after Redis restarted. Retrying a batch after NOSCRIPT instead would run its
     /// events out of order whenever part of it had succeeded (another relay loaded the script mid-batch).
-    public func publish(_ events: [PartitionEntry], on redis: RedisClient) async throws -> [Outcome] {
-        guard !events.isEmpty else { return [] }
-        let calls = Self.calls(for: events)
+    public func publish(_ items: [Item], from source: Source, on redis: RedisClient) async throws -> [Outcome] {
+        guard !items.isEmpty else { return [] }
+        let calls = Self.calls(for: items.map(\.event))
         // One candidate serves the whole batch: it only names a thread log that starts anew.
         let epochCandidate = Identifier.make("ep")
         var commands: [[RedisArgument]] = [["SCRIPT", "LOAD", RedisArgument(Self.script.source)]]
         commands.reserveCapacity(calls.count + 1)
         for call in calls {
-            commands.append(command(for: call.map { events[$0] }, epochCandidate: epochCandidate))
+            commands.append(command(for: call.map { items[$0] }, from: source, epochCandidate: epochCandidate))
         }
         let results = try await redis.pipeline(commands)
         _ = try results[0].get()
-        var outcomes = [Outcome](repeating: .duplicate, count: events.count)
+        var outcomes = [Outcome](repeating: .duplicate, count: items.count)
+        var leaseLost = false
         for (call, result) in zip(calls, results.dropFirst()) {
             let value = try result.get()
+            if value.isNull {
+                leaseLost = true
+                continue
+            }
             guard let replies = value.array, replies.count == call.count else {
                 throw RelayError.unexpectedReply("publish script returned \(value)")
             }
@@ -154,6 +205,7 @@ public struct EventPublisher: Sendable {
                 }
             }
         }
+        if leaseLost { throw RelayError.leaseLost(partition: source.partition) }
         return outcomes
     }
 

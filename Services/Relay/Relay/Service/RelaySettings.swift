@@ -11,12 +11,13 @@ public struct RelaySettings: Sendable {
     public var leaseDuration: Duration
     /// Events read and published per round trip (`HERALD_RELAY_BATCH`).
     public var batchSize: Int
-    /// How many recent event ids per thread are remembered to drop redeliveries (`HERALD_DEDUP_WINDOW`).
+    /// How many of a thread's latest event ids are remembered to drop an event a worker wrote twice (`HERALD_DEDUP_WINDOW`).
+    /// Each publish call reads them all, so it stays small: a retried write follows its original closely.
     public var dedupWindow: Int
     public var adminHost: String
     public var adminPort: Int
 
-    public init(common: CommonSettings, relayID: String = Identifier.make("relay"), leaseDuration: Duration = .seconds(5), batchSize: Int = 256, dedupWindow: Int = 10_000, adminHost: String = "0.0.0.0", adminPort: Int = 9092) {
+    public init(common: CommonSettings, relayID: String = Identifier.make("relay"), leaseDuration: Duration = .seconds(5), batchSize: Int = 256, dedupWindow: Int = 32, adminHost: String = "0.0.0.0", adminPort: Int = 9092) {
         self.common = common
         self.relayID = relayID
         self.leaseDuration = leaseDuration
@@ -43,7 +44,7 @@ public struct RelayOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("batch"), help: "Events read and published per round trip (HERALD_RELAY_BATCH; default 256)")
     public var batchSize: Int?
 
-    @Option(name: .customLong("dedup-window"), help: "Recent event ids remembered per thread to drop redeliveries (HERALD_DEDUP_WINDOW; default 10000)")
+    @Option(name: .customLong("dedup-window"), help: "Latest event ids remembered per thread to drop an event a worker wrote twice (HERALD_DEDUP_WINDOW; default 32)")
     public var dedupWindow: Int?
 
     public init() {}
@@ -53,7 +54,7 @@ public struct RelayOptions: ParsableArguments, Sendable {
             common: try common.resolve(resolver),
             leaseDuration: .seconds(try resolver.int(leaseSeconds, env: "HERALD_RELAY_LEASE_SECONDS", default: 5, in: 1...600)),
             batchSize: try resolver.int(batchSize, env: "HERALD_RELAY_BATCH", default: 256, in: 1...10_000),
-            dedupWindow: try resolver.int(dedupWindow, env: "HERALD_DEDUP_WINDOW", default: 10_000, in: 100...10_000_000),
+            dedupWindow: try resolver.int(dedupWindow, env: "HERALD_DEDUP_WINDOW", default: 32, in: 1...1_000),
             adminHost: resolver.string(adminHost, env: "HERALD_ADMIN_HOST", default: "0.0.0.0"),
             adminPort: try resolver.int(adminPort, env: "HERALD_ADMIN_PORT", default: 9092, in: 0...65535)
         )

@@ -63,14 +63,14 @@ struct WorkerLostWatchdog: Sendable {
 
     /// The run's events so far: those still waiting in its partition, then those already published.
     /// Reading the partition first means an event moving from one to the other meanwhile is seen at
-    /// least once (the relay writes history before deleting from the partition).
+    /// least once (the relay writes history before the partition is trimmed).
     private func progress(of request: RunRequest) async throws -> RunProgress {
         let partition = keys.eventPartition(RedisKeys.partition(of: request.threadID, partitions: partitions))
         let pendingEvents = try await redis.xrange(partition).compactMap { entry -> AgentEvent? in
             guard let pending = PartitionEntry(entry), pending.runID == request.runID else { return nil }
             return try? AgentEvent.decode(pending.json)
         }
-        let history = try await redis.send("ZRANGE", keys.threadHistory(request.threadID), "0", "-1")
+        let history = try await redis.send("LRANGE", keys.threadHistory(request.threadID), "0", "-1")
         let publishedEvents = (history.array ?? []).compactMap { value -> AgentEvent? in
             guard let text = value.string, let frame = try? EventFrame.decode(text), frame.runID == request.runID else { return nil }
             return frame.event
