@@ -84,9 +84,12 @@ let package = Package(
             path: "Shared/HeraldCore",
             swiftSettings: strict
         ),
+        // What HeraldTesting's ChildProcess needs of the C library that Swift's Glibc module leaves out.
+        .target(name: "CHeraldSpawn", path: "Shared/CHeraldSpawn"),
         .target(
             name: "HeraldTesting",
             dependencies: [
+                "CHeraldSpawn",
                 "Redis",
                 "HeraldProtocol",
                 .product(name: "Logging", package: "swift-log"),
@@ -193,6 +196,11 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             path: "Tests/RedisTests"
+        ),
+        .testTarget(
+            name: "HeraldTestingTests",
+            dependencies: ["HeraldTesting", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+            path: "Tests/HeraldTestingTests"
         ),
         .testTarget(name: "HeraldProtocolTests", dependencies: ["HeraldProtocol", "HeraldTesting"], path: "Tests/HeraldProtocolTests"),
         .testTarget(

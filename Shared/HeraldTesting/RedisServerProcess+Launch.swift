@@ -3,15 +3,13 @@ import Logging
 import NIOConcurrencyHelpers
 import Redis
 
-/// One run of `redis-server` (a restart is a new run) with its watchdog.
+/// One run of `redis-server` (a restart is a new run) with its watchdog, both `ChildProcess`es.
 ///
-/// `Foundation.Process` is not `Sendable`; the processes are only configured before launch, and afterwards this type
-/// only sends signals by pid, which is why it is `@unchecked Sendable`.
-///
-/// Exit is read from the pid, not only from `terminationHandler`: Foundation notices a child's exit when a socket
-/// the child inherited closes, and a sibling spawned at the same moment (by other code in the test process) may
-/// inherit that socket too and keep it open, so the handler can come late or never.
-final class RedisServerLaunch: @unchecked Sendable {
+/// Neither inherits the other's pipes, nor those of any other child the test process starts at the same moment:
+/// with `Foundation.Process` a sibling spawned meanwhile could inherit the server's output pipe and keep it open, so
+/// the end of the server's output came late or never. `ChildProcess` makes every pipe close-on-exec and closes every
+/// other descriptor in the child.
+final class RedisServerLaunch: Sendable {
     enum Failure: Error, CustomStringConvertible {
         case notInstalled
         case portInUse
@@ -28,11 +26,8 @@ final class RedisServerLaunch: @unchecked Sendable {
         }
     }
 
-    /// Spawning one child at a time keeps the pipes of one launch out of the children of another.
-    private static let spawnLock = NIOLock()
-
     /// Kills the server when the test process closes its end of the watchdog's stdin (on purpose or by dying), or,
-    /// should another child have inherited that end, once the test process is gone.
+    /// should the pipe stay open anyway, once the test process is gone.
     private static let watchdogScript = """
         parent=$PPID
         while kill -0 "$parent" 2>/dev/null; do
@@ -44,54 +39,44 @@ final class RedisServerLaunch: @unchecked Sendable {
         kill -KILL "$1" 2>/dev/null
         """
 
-    private let server: Process
-    private let watchdog: Process
-    private let watchdogInput: Pipe
-    private let output: RedisServerOutput
-    let pid: Int32
+    /// How much of the server's console output its `ChildProcess` keeps; `RedisServerOutput` keeps the start-up part.
+    private static let outputLimit = 64 * 1024
 
-    private init(server: Process, watchdog: Process, watchdogInput: Pipe, output: RedisServerOutput) {
+    private let server: ChildProcess
+    private let watchdog: ChildProcess
+
+    private init(server: ChildProcess, watchdog: ChildProcess) {
         self.server = server
         self.watchdog = watchdog
-        self.watchdogInput = watchdogInput
-        self.output = output
-        self.pid = server.processIdentifier
     }
 
-    var isRunning: Bool { !output.hasExited && Self.isAlive(pid) }
+    var pid: Int32 { server.pid }
+    var isRunning: Bool { server.isRunning }
 
     static func start(port: Int, options: [String], password: String?) async throws -> RedisServerLaunch {
-        guard let executable = executablePath("redis-server") else { throw Failure.notInstalled }
+        guard let executable = ChildProcess.executablePath(named: "redis-server") else { throw Failure.notInstalled }
         let output = RedisServerOutput()
-        let launch = try spawnLock.withLock {
-            let server = Process()
-            server.executableURL = URL(fileURLWithPath: executable)
-            server.arguments = ["--port", String(port)] + options
-            let stdout = Pipe()
-            server.standardOutput = stdout
-            server.standardError = stdout
-            server.standardInput = FileHandle.nullDevice
-            stdout.fileHandleForReading.readabilityHandler = { handle in
-                let data = handle.availableData
-                if data.isEmpty {
-                    handle.readabilityHandler = nil
-                } else {
-                    output.append(data)
+        let server = try ChildProcess.spawn(
+            executable,
+            arguments: ["--port", String(port)] + options,
+            output: .capture(limit: outputLimit) { event in
+                switch event {
+                case .bytes(let bytes): output.append(bytes)
+                case .end: output.serverExited()
                 }
             }
-            server.terminationHandler = { _ in output.serverExited() }
-            try server.run()
-
-            let watchdog = Process()
-            watchdog.executableURL = URL(fileURLWithPath: "/bin/bash")
-            watchdog.arguments = ["-c", watchdogScript, "redis-watchdog", String(server.processIdentifier)]
-            let watchdogInput = Pipe()
-            watchdog.standardInput = watchdogInput
-            watchdog.standardOutput = FileHandle.nullDevice
-            watchdog.standardError = FileHandle.nullDevice
-            try watchdog.run()
-            return RedisServerLaunch(server: server, watchdog: watchdog, watchdogInput: watchdogInput, output: output)
+        )
+        let watchdog: ChildProcess
+        do {
+            watchdog = try ChildProcess.spawn(
+                "/bin/bash", arguments: ["-c", watchdogScript, "redis-watchdog", String(server.pid)], input: .pipe
+            )
+        } catch {
+            server.kill9()
+            _ = await server.waitForExit()
+            throw error
         }
+        let launch = RedisServerLaunch(server: server, watchdog: watchdog)
 
         switch await output.waitUntilReady(timeout: .seconds(10)) {
         case .ready:
@@ -129,41 +114,21 @@ final class RedisServerLaunch: @unchecked Sendable {
         }
     }
 
-    /// Stops the watchdog (so it can never signal a reused pid), kills the server and returns once it is gone.
+    /// Stops the watchdog first (so it can never signal a reused pid), then kills the server and returns once it
+    /// is gone (reaped).
     func kill() async {
-        stopWatchdog()
-        Foundation.kill(pid, SIGKILL)
-        // SIGKILL takes effect at once, but what is left to wait for has no reliable event (see the type's comment).
-        let deadline = ContinuousClock.now + .seconds(10)
-        while isRunning, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(2))
-        }
+        watchdog.kill9()
+        watchdog.closeInput()
+        _ = await watchdog.waitForExit()
+        server.kill9()
+        _ = await server.waitForExit()
     }
 
-    /// For `deinit`, which cannot wait.
+    /// For `deinit`, which cannot wait: the watchdog gets its SIGKILL before the server.
     func killNow() {
-        stopWatchdog()
-        Foundation.kill(pid, SIGKILL)
-    }
-
-    private func stopWatchdog() {
-        if watchdog.isRunning {
-            Foundation.kill(watchdog.processIdentifier, SIGKILL)
-        }
-        try? watchdogInput.fileHandleForWriting.close()
-    }
-
-    /// Whether `pid` has not exited yet (a zombie has exited; it only waits to be reaped).
-    private static func isAlive(_ pid: Int32) -> Bool {
-        #if os(Linux)
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let nameEnd = stat.lastIndex(of: ")")
-        else { return false }
-        let state = stat[stat.index(after: nameEnd)...].drop { $0 == " " }.first
-        return state != "Z" && state != "X"
-        #else
-        return Foundation.kill(pid, 0) == 0
-        #endif
+        watchdog.kill9()
+        watchdog.closeInput()
+        server.kill9()
     }
 
     /// A port that was free a moment ago: bind to port 0 and read what the kernel chose. Another process may
@@ -185,13 +150,6 @@ final class RedisServerLaunch: @unchecked Sendable {
         guard bound else { throw RedisError(kind: .connectFailed, message: "cannot bind a free port: errno \(errno)") }
         return Int(UInt16(bigEndian: address.sin_port))
     }
-
-    private static func executablePath(_ name: String) -> String? {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-        return path.split(separator: ":")
-            .map { "\($0)/\(name)" }
-            .first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
 }
 
 /// The server's console output, watched for the line that says it accepts connections (or why it cannot).
@@ -204,28 +162,28 @@ private final class RedisServerOutput: Sendable {
     }
 
     private struct State {
-        var text = ""
+        var bytes: [UInt8] = []
+        var text: String { String(decoding: bytes, as: UTF8.self) }
         var outcome: Readiness?
-        var hasExited = false
         var waiter: CheckedContinuation<Readiness, Never>?
     }
 
     private let state = NIOLockedValueBox(State())
 
-    var hasExited: Bool { state.withLockedValue { $0.hasExited } }
-
-    func append(_ data: Data) {
+    func append(_ bytes: ArraySlice<UInt8>) {
         settle { state in
             // Only the start-up output is kept; later log lines are read and dropped so the pipe never fills.
-            state.text += String(decoding: data, as: UTF8.self)
-            if state.text.contains("Ready to accept connections") { return .ready }
-            if state.text.contains("Address already in use") { return .portInUse }
+            // Bytes, not text, are gathered: a chunk may end inside a character.
+            state.bytes += bytes
+            let text = state.text
+            if text.contains("Ready to accept connections") { return .ready }
+            if text.contains("Address already in use") { return .portInUse }
             return nil
         }
     }
 
+    /// The server closed its output: it has exited (all it printed was appended before).
     func serverExited() {
-        state.withLockedValue { $0.hasExited = true }
         settle { state in .exited(output: state.text) }
     }
 

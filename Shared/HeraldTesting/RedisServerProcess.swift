@@ -79,8 +79,8 @@ public final class RedisServerProcess: Sendable {
         }
     }
 
-    /// Stops the server and removes its directory. The server persists nothing, so SIGKILL loses nothing, and
-    /// SIGTERM is not an option: a child inherits the launching thread's signal mask, which may block it.
+    /// Stops the server and removes its directory. The server persists nothing, so SIGKILL loses nothing and
+    /// needs no shutdown to wait for.
     public func stop() async {
         await kill()
         try? FileManager.default.removeItem(at: directory)

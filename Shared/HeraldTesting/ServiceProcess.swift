@@ -1,15 +1,15 @@
 import Foundation
 
 /// One of Herald's built executables running as a child process, its output captured to a log file.
-public final class ServiceProcess: @unchecked Sendable {
-    // Foundation.Process is not Sendable; this type only reads it after launch and guards signals by pid.
-    private let process: Process
+public final class ServiceProcess: Sendable {
+    private let process: ChildProcess
     public let name: String
     public let logURL: URL
     /// The port its HTTP server (operator routes; the gateway's everything) listens on.
     public let port: Int
 
-    public var pid: Int32 { process.processIdentifier }
+    public var pid: Int32 { process.pid }
+    /// Whether the process has not exited yet (strictly: not been reaped yet).
     public var isRunning: Bool { process.isRunning }
 
     /// Where `herald-gateway`, `herald-worker` and `herald-relay` were built: `HERALD_BIN_DIR`, or the
@@ -32,39 +32,28 @@ public final class ServiceProcess: @unchecked Sendable {
         self.name = name
         self.port = port
         self.logURL = logDirectory.appendingPathComponent("\(name).log")
-        guard FileManager.default.createFile(atPath: logURL.path, contents: nil) else {
-            throw TestSupportError("cannot create \(logURL.path)")
-        }
-        let log = try FileHandle(forWritingTo: logURL)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
         var merged = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("HERALD_") }
         merged.merge(environment) { _, new in new }
-        process.environment = merged
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        self.process = process
-    }
-
-    /// Asks the process to shut down gracefully (SIGTERM).
-    public func terminate() {
-        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
-    }
-
-    /// Kills the process at once (SIGKILL), as a crash would.
-    public func kill9() {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-    }
-
-    /// Waits for the process to exit and returns its status.
-    public func waitForExit() async -> Int32 {
-        while process.isRunning {
-            try? await Task.sleep(for: .milliseconds(20))
+        do {
+            process = try ChildProcess.spawn(path, arguments: arguments, environment: merged, output: .file(logURL.path))
+        } catch {
+            throw TestSupportError("\(name): \(error)")
         }
-        return process.terminationStatus
+    }
+
+    /// Asks the process to shut down gracefully (SIGTERM); does nothing once it has exited.
+    public func terminate() {
+        process.terminate()
+    }
+
+    /// Kills the process at once (SIGKILL), as a crash would; does nothing once it has exited.
+    public func kill9() {
+        process.kill9()
+    }
+
+    /// Waits for the process to exit and returns its status: the exit code, or the number of the signal that ended it.
+    public func waitForExit() async -> Int32 {
+        await process.waitForExit()
     }
 
     /// What the process has logged so far.
@@ -73,7 +62,7 @@ public final class ServiceProcess: @unchecked Sendable {
     }
 
     deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.kill9()
     }
 }
 
