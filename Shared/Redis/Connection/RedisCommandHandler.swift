@@ -25,7 +25,7 @@ final class RedisCommandHandler: ChannelInboundHandler {
     private let endpoint: String
     private let logger: Logger
     private var stateMachine = RedisConnectionStateMachine()
-    private var encoder = RESPCommandEncoder()
+    private let encoder = RESPCommandEncoder()
     private var context: ChannelHandlerContext?
     private var outbound = ByteBuffer()
     private var flushScheduled = false

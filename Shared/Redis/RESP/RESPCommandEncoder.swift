@@ -1,56 +1,50 @@
-import CHiredis
 import NIOCore
 
-/// Formats commands with hiredis's `redisFormatCommandArgv`.
+/// Writes commands as RESP arrays of bulk strings (`*N\r\n$len\r\n…\r\n`), straight into the outbound buffer.
 ///
-/// The scratch arrays are reused from command to command so a steady stream of commands does not allocate here;
-/// they are dropped after an unusually large command so one big value does not pin memory for the connection's life.
+/// Each argument's bytes are copied once, into the buffer; nothing is allocated per command beyond the
+/// buffer's own growth. (hiredis's `redisFormatCommandArgv` allocated the whole command and formatted
+/// every length with `sprintf`, which showed in the relay's profile.)
 struct RESPCommandEncoder {
-    private static let retainedScratchLimit = 64 * 1024
-
-    private var scratch: [UInt8] = []
-    private var lengths: [Int] = []
-    private var pointers: [UnsafePointer<CChar>?] = []
-
-    mutating func encode(_ arguments: [RedisArgument], into buffer: inout ByteBuffer) {
+    func encode(_ arguments: [RedisArgument], into buffer: inout ByteBuffer) {
         precondition(!arguments.isEmpty, "a Redis command needs at least its name")
-        // Moved into locals so the C call can borrow them all at once without overlapping accesses to `self`.
-        var scratch = Self.take(&self.scratch)
-        var lengths = Self.take(&self.lengths)
-        var pointers = Self.take(&self.pointers)
+        Self.writeHeader(UInt8(ascii: "*"), arguments.count, into: &buffer)
         for argument in arguments {
-            let start = scratch.count
-            argument.append(to: &scratch)
-            lengths.append(scratch.count - start)
-        }
-        // A trailing byte gives the scratch a base address even when every argument is empty.
-        scratch.append(0)
-
-        scratch.withUnsafeBytes { storage in
-            let base = storage.baseAddress!.assumingMemoryBound(to: CChar.self)
-            var offset = 0
-            for length in lengths {
-                pointers.append(base + offset)
-                offset += length
+            switch argument.storage {
+            case .string(var string):
+                string.withUTF8 { Self.writeBulk(UnsafeRawBufferPointer($0), into: &buffer) }
+            case .bytes(let bytes):
+                bytes.withUnsafeBytes { Self.writeBulk($0, into: &buffer) }
+            case .buffer(let value):
+                value.withUnsafeReadableBytes { Self.writeBulk($0, into: &buffer) }
+            case .integer(let integer):
+                var text = String(integer)
+                text.withUTF8 { Self.writeBulk(UnsafeRawBufferPointer($0), into: &buffer) }
             }
-            var command: UnsafeMutablePointer<CChar>?
-            let count = redisFormatCommandArgv(&command, Int32(arguments.count), &pointers, lengths)
-            guard count >= 0, let command else { fatalError("redisFormatCommandArgv ran out of memory") }
-            defer { redisFreeCommand(command) }
-            buffer.writeBytes(UnsafeRawBufferPointer(start: command, count: Int(count)))
         }
-
-        scratch.removeAll(keepingCapacity: scratch.capacity <= Self.retainedScratchLimit)
-        lengths.removeAll(keepingCapacity: true)
-        pointers.removeAll(keepingCapacity: true)
-        self.scratch = scratch
-        self.lengths = lengths
-        self.pointers = pointers
     }
 
-    private static func take<Element>(_ array: inout [Element]) -> [Element] {
-        var taken: [Element] = []
-        swap(&taken, &array)
-        return taken
+    private static func writeBulk(_ bytes: UnsafeRawBufferPointer, into buffer: inout ByteBuffer) {
+        writeHeader(UInt8(ascii: "$"), bytes.count, into: &buffer)
+        buffer.writeBytes(bytes)
+        buffer.writeInteger(UInt16(0x0D0A))
+    }
+
+    /// `*count\r\n` or `$length\r\n`, the number in decimal without going through a String.
+    private static func writeHeader(_ marker: UInt8, _ value: Int, into buffer: inout ByteBuffer) {
+        buffer.writeInteger(marker)
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &digits) { scratch in
+            var remaining = value
+            var start = scratch.count
+            repeat {
+                start -= 1
+                scratch[start] = UInt8(ascii: "0") + UInt8(remaining % 10)
+                remaining /= 10
+            } while remaining > 0
+            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: scratch[start...]))
+        }
+        buffer.writeInteger(UInt16(0x0D0A))
     }
 }

@@ -8,11 +8,18 @@ import NIOCore
 final class RESPReplyDecoder: ByteToMessageDecoder {
     typealias InboundOut = RESPValue
 
+    /// The most reader buffer kept between replies, per connection.
+    static let retainedBufferLimit = 1024 * 1024
+
     private let reader: UnsafeMutablePointer<redisReader>
     private let allocator = ByteBufferAllocator()
 
     init() {
         guard let reader = redisReaderCreate() else { fatalError("redisReaderCreate ran out of memory") }
+        // hiredis frees its buffer whenever it is drained and has grown past `maxbuf` (16 KiB): a relay batch's
+        // reply is larger, so every reply paid a large free and regrowth, and glibc a consolidation of its
+        // free lists. Up to `retainedBufferLimit` is kept for the connection's life instead.
+        reader.pointee.maxbuf = Self.retainedBufferLimit
         self.reader = reader
     }
 
