@@ -52,6 +52,42 @@ final class RESPReplyDecoder: ByteToMessageDecoder {
     }
 
     private func value(of reply: UnsafePointer<redisReply>) -> RESPValue {
+        guard reply.pointee.type == REDIS_REPLY_ARRAY else {
+            return Self.value(of: reply, strings: nil, offset: nil)
+        }
+        // All strings of an array reply go into one buffer and each element is a slice of it: one allocation per
+        // reply instead of one per string (a relay batch's reply holds thousands). The buffer is filled first and
+        // sliced after, so no slice makes a later write copy it.
+        var strings = allocator.buffer(capacity: Self.stringBytes(in: reply))
+        Self.write(stringsOf: reply, into: &strings)
+        var offset = strings.readerIndex
+        return withUnsafeMutablePointer(to: &offset) { Self.value(of: reply, strings: strings, offset: $0) }
+    }
+
+    private static func stringBytes(in reply: UnsafePointer<redisReply>) -> Int {
+        let reply = reply.pointee
+        switch reply.type {
+        case REDIS_REPLY_STRING: return reply.len
+        case REDIS_REPLY_ARRAY: return (0..<reply.elements).reduce(0) { $0 + stringBytes(in: reply.element[$1]!) }
+        default: return 0
+        }
+    }
+
+    private static func write(stringsOf reply: UnsafePointer<redisReply>, into buffer: inout ByteBuffer) {
+        let reply = reply.pointee
+        switch reply.type {
+        case REDIS_REPLY_STRING:
+            buffer.writeBytes(UnsafeRawBufferPointer(start: reply.str, count: reply.len))
+        case REDIS_REPLY_ARRAY:
+            for index in 0..<reply.elements { write(stringsOf: reply.element[index]!, into: &buffer) }
+        default:
+            break
+        }
+    }
+
+    /// The value of `reply`; its bulk strings are slices of `strings` from `offset` on when given (in the order
+    /// `write(stringsOf:into:)` wrote them), else copies of their own.
+    private static func value(of reply: UnsafePointer<redisReply>, strings: ByteBuffer?, offset: UnsafeMutablePointer<Int>?) -> RESPValue {
         let reply = reply.pointee
         switch reply.type {
         case REDIS_REPLY_STATUS:
@@ -61,14 +97,18 @@ final class RESPReplyDecoder: ByteToMessageDecoder {
         case REDIS_REPLY_INTEGER:
             return .integer(Int(reply.integer))
         case REDIS_REPLY_STRING:
-            var buffer = allocator.buffer(capacity: reply.len)
+            if let strings, let offset, let slice = strings.getSlice(at: offset.pointee, length: reply.len) {
+                offset.pointee += reply.len
+                return .bulkString(slice)
+            }
+            var buffer = ByteBuffer()
             buffer.writeBytes(UnsafeRawBufferPointer(start: reply.str, count: reply.len))
             return .bulkString(buffer)
         case REDIS_REPLY_ARRAY:
             var elements: [RESPValue] = []
             elements.reserveCapacity(reply.elements)
             for index in 0..<reply.elements {
-                elements.append(value(of: reply.element[index]!))
+                elements.append(value(of: reply.element[index]!, strings: strings, offset: offset))
             }
             return .array(elements)
         default:
