@@ -155,4 +155,26 @@ struct ChildProcessTests {
         // `read` met the end of its input: status 1.
         #expect(await first.waitForExit() == 1)
     }
+
+    @Test func childrenSpawnedTogetherHoldNoneOfEachOthersPipes() async throws {
+        // Each child waits for the end of its input. Had a sibling inherited the test process's end of that pipe,
+        // closing it here would not end the input, and the child would wait until the suite's time limit.
+        let children = try await withThrowingTaskGroup(of: ChildProcess.self) { group in
+            for index in 0..<16 {
+                group.addTask {
+                    try ChildProcess.spawn(
+                        "/bin/sh", arguments: ["-c", "read line; echo \"$1\"", "sh", String(index)], input: .pipe, output: .capture()
+                    )
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        for child in children { child.closeInput() }
+        var outputs: [String] = []
+        for child in children {
+            #expect(await child.waitForExit() == 0)
+            outputs.append(await child.waitForOutputEnd())
+        }
+        #expect(outputs.sorted() == (0..<16).map { "\($0)\n" }.sorted())
+    }
 }
