@@ -199,14 +199,16 @@ struct RelayServiceTests {
         #expect(entries.count == 6)
         let publisher = EventPublisher(keys: harness.keys, historySize: 100, historyTTLSeconds: 60, dedupWindow: 32)
         let (recorder, subscriber, reader) = try await ChannelRecorder.listen(harness, thread: "thr_f")
-        try await harness.holdLease(0, for: "dead-relay", milliseconds: 300)
+        try await harness.holdLease(0, for: "dead-relay")
         let items = entries.prefix(2).map { EventPublisher.Item(try! #require(PartitionEntry($0)), entryID: $0.id) }
         let early = try await publisher.publish(items, from: EventPublisher.Source(partition: 0, leaseHolder: "dead-relay"), on: harness.redis)
         #expect(early == [.published(seq: 1), .published(seq: 2)])
+        // Its lease lapses (deleted here rather than waited for).
+        _ = try await harness.redis.send("DEL", harness.keys.partitionLease(0))
         let pendingAfterDeath = try await harness.redis.send("XPENDING", stream, RedisKeys.relayConsumerGroup)
         #expect(pendingAfterDeath.array?.first?.int == 4)
 
-        // The successor takes the lease once it lapses and publishes the other four, each once, in order.
+        // The successor takes the free lease and publishes the other four, each once, in order.
         let relay = harness.startRelay(try harness.settings(partitions: partitions))
         let frames = await recorder.waitFor(count: 6)
         #expect(frames.map(\.event.eventID) == events.map(\.eventID))
