@@ -51,7 +51,7 @@ struct AuthTests {
     func acceptedToken() async throws {
         try await GatewayHarness.with({ $0.jwtSecret = Self.secret }) { harness in
             let alice = try await token(sub: "alice")
-            try await within(15, "jwt connections") {
+            try await within(60, "jwt connections") {
                 let viaSubprotocol = try await harness.connect(token: alice)
                 #expect(viaSubprotocol.userID == "alice")
                 #expect(viaSubprotocol.established.guestToken == nil)
@@ -71,7 +71,7 @@ struct AuthTests {
         try await GatewayHarness.with({ $0.jwtSecret = Self.secret }) { harness in
             // Long enough to outlive the upgrade even when the whole suite loads both cores.
             let shortLived = try await token(sub: "bob", expires: Date().addingTimeInterval(6))
-            try await within(30, "close 4401") {
+            try await within(60, "close 4401") {
                 let client = try await harness.connect(token: shortLived)
                 #expect(client.userID == "bob")
                 #expect(try await client.closeCode() == 4401)

@@ -10,7 +10,7 @@ struct ConnectionTests {
     @Test("connection_established carries a guest token that keeps the same user on reconnect")
     func guestTokenReuse() async throws {
         try await GatewayHarness.with { harness in
-            try await within(20, "guest reconnect") {
+            try await within(60, "guest reconnect") {
                 let first = try await harness.connect()
                 #expect(first.established.protocol == "herald.v1")
                 #expect(first.userID.hasPrefix("guest_"))
@@ -36,7 +36,7 @@ struct ConnectionTests {
     func guestModeRefusesForeignToken() async throws {
         try await GatewayHarness.with { harness in
             let foreign = try await GatewayHarness.with { other in
-                try await within(30, "foreign token") {
+                try await within(60, "foreign token") {
                     let client = try await other.connect()
                     let token = try #require(client.established.guestToken)
                     await client.close()
@@ -52,7 +52,7 @@ struct ConnectionTests {
     @Test("malformed JSON, unknown types, missing and mistyped fields get error frames; the connection keeps working")
     func badFrames() async throws {
         try await GatewayHarness.with { harness in
-            try await within(20, "error frames") {
+            try await within(60, "error frames") {
                 let client = try await harness.connect()
                 let cases: [(String, ErrorCode, String)] = [
                     ("{not json", .badRequest, "malformed JSON"),
@@ -90,7 +90,7 @@ struct ConnectionTests {
     func pingPong() async throws {
         try await GatewayHarness.with { harness in
             // Bounds, not paces: in a full parallel run the gateway's tasks share two pool threads with every suite.
-            try await within(30, "pong") {
+            try await within(60, "pong") {
                 let client = try await harness.connect()
                 for _ in 0..<3 {
                     try await client.sendRaw(#"{"type":"ping"}"#)
@@ -107,7 +107,7 @@ struct ConnectionTests {
     @Test("a binary frame closes the connection with 1003")
     func binaryFrame() async throws {
         try await GatewayHarness.with { harness in
-            try await within(30, "close 1003") {
+            try await within(60, "close 1003") {
                 let client = try await harness.connect()
                 try await client.sendBinary([1, 2, 3])
                 #expect(try await client.closeCode() == 1003)
@@ -118,7 +118,7 @@ struct ConnectionTests {
     @Test("a frame over HERALD_MAX_FRAME_BYTES closes the connection with 1009")
     func oversizedFrame() async throws {
         try await GatewayHarness.with({ $0.maxFrameBytes = 1024 }) { harness in
-            try await within(30, "close 1009") {
+            try await within(60, "close 1009") {
                 let client = try await harness.connect()
                 let content = String(repeating: "x", count: 4096)
                 try await client.sendRaw(#"{"type":"user_message","content":"\#(content)"}"#)
@@ -131,7 +131,7 @@ struct ConnectionTests {
     func shutdownClosesWithGoingAway() async throws {
         let harness = try await GatewayHarness.start()
         do {
-            try await within(20, "close 1001") {
+            try await within(60, "close 1001") {
                 let first = try await harness.connect()
                 let second = try await harness.connect()
                 _ = try await first.startRun("hello")
@@ -164,7 +164,7 @@ struct ConnectionTests {
             #expect(try await HTTPProbe.status(port: harness.port, path: "/healthz") == 200)
             #expect(try await HTTPProbe.status(port: harness.port, path: "/readyz") == 200)
 
-            let client = try await within(30, "connect") { try await harness.connect() }
+            let client = try await within(60, "connect") { try await harness.connect() }
             let metrics = try await HTTPProbe.get(port: harness.port, path: "/metrics")
             #expect(metrics.status == 200)
             #expect(metrics.body.contains("herald_gateway_connections 1"))

@@ -18,7 +18,7 @@ struct LimitTests {
     @Test("content over HERALD_MAX_MESSAGE_CHARS gets too_large, queues nothing, and the connection keeps working")
     func messageLength() async throws {
         try await GatewayHarness.with({ $0.maxMessageCharacters = 100 }) { harness in
-            try await within(20, "message length") {
+            try await within(60, "message length") {
                 let client = try await harness.connect()
                 // Characters, not bytes: 101 two-byte characters are over, 100 of them are not.
                 let over = String(repeating: "é", count: 101)
@@ -43,7 +43,7 @@ struct LimitTests {
     @Test("messages over the rate get rate_limited with their ref and are otherwise ignored; the connection stays open")
     func rateLimit() async throws {
         try await GatewayHarness.with({ $0.rateLimitPerSecond = 5; $0.rateLimitBurst = 3 }) { harness in
-            try await within(30, "rate limit") {
+            try await within(60, "rate limit") {
                 let client = try await harness.connect()
                 // The burst, then a flood far past the rate, sent without waiting for answers.
                 for _ in 0..<3 { try await client.send(.ping) }
@@ -93,7 +93,7 @@ struct LimitTests {
     @Test("a user's connection over HERALD_MAX_CONNECTIONS_PER_USER is accepted, then closed with 4429")
     func connectionsPerUser() async throws {
         try await GatewayHarness.with({ $0.maxConnectionsPerUser = 2 }) { harness in
-            try await within(30, "connections per user") {
+            try await within(60, "connections per user") {
                 let first = try await harness.connect()
                 let token = try #require(first.established.guestToken)
                 let second = try await harness.connect(token: token)
@@ -127,7 +127,7 @@ struct LimitTests {
     @Test("a user_message or resume that would watch more than HERALD_MAX_THREADS_PER_CONNECTION threads gets rate_limited")
     func threadsPerConnection() async throws {
         try await GatewayHarness.with({ $0.maxThreadsPerConnection = 2 }) { harness in
-            try await within(30, "threads per connection") {
+            try await within(60, "threads per connection") {
                 let client = try await harness.connect()
                 let token = try #require(client.established.guestToken)
                 let a = try await client.startRun("first")

@@ -19,7 +19,7 @@ struct ResumeTests {
     @Test("every watching connection gets each frame once, in order, as the exact text the relay published")
     func liveFanout() async throws {
         try await GatewayHarness.with { harness in
-            try await within(30, "fan-out") {
+            try await within(60, "fan-out") {
                 let (first, token, run) = try await ownedThread(harness)
                 let second = try await harness.connect(token: token)
                 try await second.send(.resume(.init(threadID: run.threadID, afterSeq: 0)))
@@ -108,7 +108,7 @@ struct ResumeTests {
     @Test("resume with another epoch says recovered:false and replays everything history holds")
     func epochChange() async throws {
         try await GatewayHarness.with { harness in
-            try await within(20, "epoch change") {
+            try await within(60, "epoch change") {
                 let (owner, token, run) = try await ownedThread(harness)
                 for _ in 1...5 {
                     try await harness.appendEvent(thread: run.threadID, run: run.runID, epoch: "ep_old", publish: false)
@@ -139,7 +139,7 @@ struct ResumeTests {
     @Test("resume says recovered:false when history no longer holds after_seq+1")
     func trimmedHistory() async throws {
         try await GatewayHarness.with { harness in
-            try await within(20, "trimmed history") {
+            try await within(60, "trimmed history") {
                 let (owner, token, run) = try await ownedThread(harness)
                 for _ in 1...25 {
                     try await harness.appendEvent(thread: run.threadID, run: run.runID, epoch: "ep_t", historySize: 10, publish: false)
@@ -170,7 +170,7 @@ struct ResumeTests {
     @Test("a replay larger than the outbound queue flows at the client's pace instead of closing it as slow")
     func largeReplay() async throws {
         try await GatewayHarness.with({ $0.outboundQueueBytes = 64 * 1024 }) { harness in
-            try await within(30, "large replay") {
+            try await within(60, "large replay") {
                 let (owner, token, run) = try await ownedThread(harness)
                 let text = String(repeating: "y", count: 2048)
                 for _ in 1...300 {
@@ -192,7 +192,7 @@ struct ResumeTests {
     @Test("when the pub/sub connection is lost and restored, watchers catch up from history without gap or duplicate")
     func pubSubLossCatchUp() async throws {
         try await GatewayHarness.with { harness in
-            try await within(30, "catch-up after pub/sub loss") {
+            try await within(60, "catch-up after pub/sub loss") {
                 let (owner, _, run) = try await ownedThread(harness)
                 for _ in 1...5 {
                     try await harness.appendEvent(thread: run.threadID, run: run.runID, epoch: "ep_p")
@@ -219,7 +219,7 @@ struct ResumeTests {
     @Test("a frame that skips a seq makes the connection fill the gap from history")
     func outOfOrderFrameTriggersCatchUp() async throws {
         try await GatewayHarness.with { harness in
-            try await within(20, "gap fill") {
+            try await within(60, "gap fill") {
                 let (owner, _, run) = try await ownedThread(harness)
                 try await harness.appendEvent(thread: run.threadID, run: run.runID, epoch: "ep_g")
                 #expect(try await owner.nextSeqs(1, thread: run.threadID) == [1])

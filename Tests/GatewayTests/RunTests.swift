@@ -12,7 +12,7 @@ struct RunTests {
     @Test("user_message answers run_queued and the run is on the queue stream, recorded and marking its thread busy")
     func userMessageQueuesRun() async throws {
         try await GatewayHarness.with { harness in
-            try await within(20, "run_queued") {
+            try await within(60, "run_queued") {
                 let client = try await harness.connect()
                 let queued = try await client.startRun("what is (17*3)+4?", clientMessageID: "m-1")
                 #expect(queued.clientMessageID == "m-1")
@@ -54,7 +54,7 @@ struct RunTests {
     @Test("a second message while a run is active gets thread_busy with the active run id")
     func threadBusy() async throws {
         try await GatewayHarness.with { harness in
-            try await within(20, "thread_busy") {
+            try await within(60, "thread_busy") {
                 let client = try await harness.connect()
                 let first = try await client.startRun("wait 30 seconds")
                 do {
@@ -79,7 +79,7 @@ struct RunTests {
     @Test("another user's thread is forbidden for user_message, resume and cancel_run; unknown ones are not_found")
     func forbiddenAndNotFound() async throws {
         try await GatewayHarness.with { harness in
-            try await within(20, "forbidden") {
+            try await within(60, "forbidden") {
                 let owner = try await harness.connect()
                 let run = try await owner.startRun("wait 30 seconds")
                 let intruder = try await harness.connect()
@@ -128,7 +128,7 @@ struct RunTests {
             let subscriber = RedisSubscriber(configuration: harness.settings.common.redis, logger: GatewayHarness.logger)
             let subscriberTask = Task { try await subscriber.run() }
             defer { subscriberTask.cancel() }
-            try await within(20, "cancel") {
+            try await within(60, "cancel") {
                 let announcements = try await subscriber.subscribe(harness.keys.cancelChannel)
                 let client = try await harness.connect()
                 let run = try await client.startRun("wait 30 seconds")
