@@ -7,11 +7,16 @@ import Redis
 /// routes by, so the relay sequences and publishes it without parsing the JSON.
 ///
 /// Workers write it (`RedisEventSink`), the relay's watchdog writes closing events the same way,
-/// and the relay reads it. An entry that carries only the JSON is still read, by decoding it.
+/// and the relay reads it. The routing fields travel packed in one stream field (`route`, separated by
+/// U+001F), because Redis and the relay pay per field of every entry. Entries of earlier releases, with a
+/// field per routing value or with the JSON alone, are still read.
 public struct PartitionEntry: Sendable, Equatable {
     /// The stream fields of an entry.
     public enum Field {
         public static let event = "event"
+        /// Thread, run, event id, agent, type and timestamp, joined by `routeSeparator`.
+        public static let route = "route"
+        // One field per routing value: what the previous release wrote.
         public static let thread = "thread"
         public static let run = "run"
         public static let eventID = "id"
@@ -19,6 +24,9 @@ public struct PartitionEntry: Sendable, Equatable {
         public static let type = "type"
         public static let timestamp = "ts"
     }
+
+    /// Separates the values of the `route` field; no id, agent name, type or timestamp holds it.
+    public static let routeSeparator = Character("\u{1F}")
 
     /// The event's JSON object, exactly as clients will see it after the relay adds `seq` and `epoch`.
     public var json: String
@@ -55,45 +63,52 @@ public struct PartitionEntry: Sendable, Equatable {
 
     /// The `XADD` field-value pairs.
     public var fields: [(String, RedisArgument)] {
-        [
-            (Field.event, RedisArgument(json)),
-            (Field.thread, RedisArgument(threadID)),
-            (Field.run, RedisArgument(runID)),
-            (Field.eventID, RedisArgument(eventID)),
-            (Field.agent, RedisArgument(agentName)),
-            (Field.type, RedisArgument(type.rawValue)),
-            (Field.timestamp, RedisArgument(timestamp)),
-        ]
+        let separator = String(Self.routeSeparator)
+        let route = [threadID, runID, eventID, agentName, type.rawValue, timestamp].joined(separator: separator)
+        return [(Field.event, RedisArgument(json)), (Field.route, RedisArgument(route))]
     }
 
     /// Reads a stream entry; nil when it holds no event a worker could have written.
     public init?(_ entry: RedisStreamEntry) {
         var json: String?
-        var threadID: String?
-        var runID: String?
-        var eventID: String?
-        var agentName: String?
-        var type: EventType?
-        var timestamp: String?
+        var route: ByteBuffer?
+        var single: [String: String] = [:]
         for (name, value) in entry.fields {
             switch name {
             case Field.event: json = String(buffer: value)
-            case Field.thread: threadID = String(buffer: value)
-            case Field.run: runID = String(buffer: value)
-            case Field.eventID: eventID = String(buffer: value)
-            case Field.agent: agentName = String(buffer: value)
-            case Field.type: type = EventType(rawValue: String(buffer: value))
-            case Field.timestamp: timestamp = String(buffer: value)
+            case Field.route: route = value
+            case Field.thread, Field.run, Field.eventID, Field.agent, Field.type, Field.timestamp: single[name] = String(buffer: value)
             default: continue
             }
         }
         guard let json, json.utf8.first == UInt8(ascii: "{") else { return nil }
-        if let threadID, let runID, let eventID, let agentName, let type, let timestamp {
+        if let route {
+            let parts = Self.routeValues(route)
+            guard parts.count == 6, let type = EventType(rawValue: parts[4]) else { return nil }
+            self.init(json: json, threadID: parts[0], runID: parts[1], eventID: parts[2], agentName: parts[3], type: type, timestamp: parts[5])
+        } else if let threadID = single[Field.thread], let runID = single[Field.run], let eventID = single[Field.eventID],
+            let agentName = single[Field.agent], let type = single[Field.type].flatMap(EventType.init(rawValue:)), let timestamp = single[Field.timestamp]
+        {
             self.init(json: json, threadID: threadID, runID: runID, eventID: eventID, agentName: agentName, type: type, timestamp: timestamp)
         } else {
-            // Written by a worker that predates the routing fields (a rolling upgrade): decode the JSON itself.
+            // Written by a worker that predates the routing fields: decode the JSON itself.
             guard let event = try? AgentEvent.decode(json) else { return nil }
             self.init(event, json: json)
         }
+    }
+
+    /// The values of a `route` field, split on the separator's byte (it is ASCII, so never inside a UTF-8 sequence).
+    private static func routeValues(_ route: ByteBuffer) -> [String] {
+        let separator = UInt8(ascii: "\u{1F}")
+        var values: [String] = []
+        values.reserveCapacity(6)
+        let bytes = route.readableBytesView
+        var start = bytes.startIndex
+        while let end = bytes[start...].firstIndex(of: separator) {
+            values.append(String(decoding: bytes[start..<end], as: UTF8.self))
+            start = end + 1
+        }
+        values.append(String(decoding: bytes[start...], as: UTF8.self))
+        return values
     }
 }

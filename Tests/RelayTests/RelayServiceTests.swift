@@ -3,6 +3,7 @@ import HeraldCore
 import HeraldProtocol
 import HeraldTesting
 import Logging
+import NIOCore
 import Prometheus
 import Redis
 @testable import Relay
@@ -315,6 +316,37 @@ struct RelayServiceTests {
         #expect(again == Array(repeating: .duplicate, count: 20) + [.afterRunEnded])
         #expect(try await harness.history("thr_long").count == 300)
         await harness.stop()
+    }
+
+    @Test func readsPartitionEntriesOfThisAndEarlierReleases() throws {
+        let event = AgentEvent(threadID: "thr_p", runID: "run_p", agentName: AgentName.supervisor, payload: .agentCompleted(.init(agentName: AgentName.supervisor, status: .success, durationMs: 3)))
+        func entry(_ fields: [(String, RedisArgument)]) -> RedisStreamEntry {
+            RedisStreamEntry(id: "1-1", fields: fields.map { (name: $0.0, value: ByteBuffer(bytes: $0.1.bytes)) })
+        }
+        // The JSON's key order is the encoder's; what matters is the event it holds and the routing values.
+        func same(_ entry: PartitionEntry?, _ expected: PartitionEntry) -> Bool {
+            guard let entry else { return false }
+            return [entry.threadID, entry.runID, entry.eventID, entry.agentName, entry.type.rawValue, entry.timestamp]
+                == [expected.threadID, expected.runID, expected.eventID, expected.agentName, expected.type.rawValue, expected.timestamp]
+                && (try? AgentEvent.decode(entry.json)) == (try? AgentEvent.decode(expected.json))
+        }
+        let written = PartitionEntry(event)
+        #expect(written.fields.map(\.0) == [PartitionEntry.Field.event, PartitionEntry.Field.route])
+        let current = try #require(PartitionEntry(entry(written.fields)))
+        #expect(current == written)
+        #expect(current.isRunTerminal)
+        // The previous release: one field per routing value.
+        let separate: [(String, RedisArgument)] = [
+            ("event", RedisArgument(event.encodedJSON())), ("thread", "thr_p"), ("run", "run_p"), ("id", RedisArgument(event.eventID)),
+            ("agent", RedisArgument(AgentName.supervisor)), ("type", "agent_completed"), ("ts", RedisArgument(event.timestamp)),
+        ]
+        #expect(same(PartitionEntry(entry(separate)), current))
+        // Before that: the JSON alone.
+        #expect(same(PartitionEntry(entry([("event", RedisArgument(event.encodedJSON()))])), current))
+        // A route with a value missing, or an unknown type, is no event.
+        #expect(PartitionEntry(entry([("event", RedisArgument(event.encodedJSON())), ("route", "thr_p\u{1F}run_p")])) == nil)
+        let unknownType = ["thr_p", "run_p", event.eventID, "supervisor", "agent_exploded", event.timestamp].joined(separator: "\u{1F}")
+        #expect(PartitionEntry(entry([("event", RedisArgument(event.encodedJSON())), ("route", RedisArgument(unknownType))])) == nil)
     }
 
     @Test func publishesAnEntryThatCarriesOnlyTheEventJSON() async throws {
