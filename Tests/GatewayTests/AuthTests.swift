@@ -69,8 +69,9 @@ struct AuthTests {
     @Test("a connection whose token expires is closed with 4401")
     func tokenExpiresDuringConnection() async throws {
         try await GatewayHarness.with({ $0.jwtSecret = Self.secret }) { harness in
-            // Long enough to outlive the upgrade even when the whole suite loads both cores.
-            let shortLived = try await token(sub: "bob", expires: Date().addingTimeInterval(6))
+            // Long enough to outlive the upgrade even when the whole suite loads both cores (a full parallel run once
+            // took 12 s to upgrade); the test waits this long for the close.
+            let shortLived = try await token(sub: "bob", expires: Date().addingTimeInterval(20))
             try await within(60, "close 4401") {
                 let client = try await harness.connect(token: shortLived)
                 #expect(client.userID == "bob")
