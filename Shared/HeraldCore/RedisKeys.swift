@@ -33,10 +33,11 @@ public struct RedisKeys: Sendable, Hashable {
 
     /// One of the relay's input streams; a thread's events always go to the same partition.
     public func eventPartition(_ index: Int) -> String { "\(prefix):events:\(index)" }
-    public static let relayConsumerGroup = "relay"
 
     /// The lease a relay holds to own a partition.
     public func partitionLease(_ index: Int) -> String { "\(prefix):relay:lease:\(index)" }
+    /// The id of the last entry of event partition `index` the relay has handled; what follows it is still to do.
+    public func partitionCursor(_ index: Int) -> String { "\(prefix):relay:cursor:\(index)" }
 
     // MARK: Threads
 
@@ -51,8 +52,9 @@ public struct RedisKeys: Sendable, Hashable {
     /// Published frames, a list in `seq` order whose last element is the frame of seq `threadSeq` (capped at
     /// `HERALD_HISTORY_SIZE`).
     public func threadHistory(_ threadID: String) -> String { "\(prefix):thread:{\(threadID)}:log" }
-    /// The ids of the thread's latest published events, a list capped at `HERALD_DEDUP_WINDOW`, for de-duplication.
-    public func threadRecentEventIDs(_ threadID: String) -> String { "\(prefix):thread:{\(threadID)}:recent" }
+    /// What the relay keeps of the thread (hash): `entry`, the last partition entry it published; `recent`, the
+    /// ids of its latest events (`|id|id|…|`, at most `HERALD_DEDUP_WINDOW`) and their `count`, for de-duplication.
+    public func threadRelayState(_ threadID: String) -> String { "\(prefix):thread:{\(threadID)}:relay" }
     /// The conversation so far: a list of JSON turns `{"role":…,"content":…}`.
     public func threadConversation(_ threadID: String) -> String { "\(prefix):thread:{\(threadID)}:conversation" }
     /// Pub/sub channel carrying the thread's event frames.

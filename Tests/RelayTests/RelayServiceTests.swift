@@ -3,6 +3,7 @@ import HeraldCore
 import HeraldProtocol
 import HeraldTesting
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import Prometheus
 import Redis
@@ -15,6 +16,7 @@ private struct RelayHarness {
     let redis: RedisClient
     let keys = RedisKeys(prefix: "t")
     let logger = Logger(label: "relay-test")
+    let entriesMadeUp = NIOLockedValueBox(0)
 
     static func start() async throws -> RelayHarness {
         let server = try await RedisServerProcess.start()
@@ -45,10 +47,15 @@ private struct RelayHarness {
         _ = try await redis.send("SET", keys.partitionLease(partition), holder, "PX", String(milliseconds))
     }
 
-    /// Publishes `events` straight through a publisher, as the holder of partition 0's lease, with made-up entry ids.
+    /// Publishes `events` straight through a publisher, as the holder of partition 0's lease, with made-up entry ids
+    /// that rise from call to call as a partition's do.
     func publish(_ events: [AgentEvent], with publisher: EventPublisher, holder: String = "test-relay") async throws -> [EventPublisher.Outcome] {
         try await holdLease(0, for: holder)
-        let items = events.enumerated().map { EventPublisher.Item(PartitionEntry($0.element), entryID: "1-\($0.offset + 1)") }
+        let first = entriesMadeUp.withLockedValue { made in
+            defer { made += events.count }
+            return made + 1
+        }
+        let items = events.enumerated().map { EventPublisher.Item(PartitionEntry($0.element), entryID: "1-\(first + $0.offset)") }
         return try await publisher.publish(items, from: EventPublisher.Source(partition: 0, leaseHolder: holder), on: redis)
     }
 
@@ -65,6 +72,28 @@ private struct RelayHarness {
 
 private func thinking(_ thread: String, _ run: String, _ text: String) -> AgentEvent {
     AgentEvent(threadID: thread, runID: run, agentName: AgentName.supervisor, payload: .agentThinking(.init(thought: text)))
+}
+
+/// Polls `condition` until it holds; fails after 20 s (a hang guard, not a timing assertion).
+private func waitUntil(_ what: String, _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + .seconds(20)
+    while try await !condition() {
+        guard ContinuousClock.now < deadline else { throw RelayTestFailure("timed out waiting until \(what)") }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+}
+
+private struct RelayTestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// The value of an unlabelled metric, e.g. `herald_relay_duplicates_dropped_total`.
+private func metric(_ registry: PrometheusCollectorRegistry, _ name: String) -> Double? {
+    for row in registry.emitToString().split(separator: "\n") where row.hasPrefix(name + " ") {
+        return Double(row.dropFirst(name.count + 1))
+    }
+    return nil
 }
 
 /// Collects every frame published on a thread's channel.
@@ -193,10 +222,8 @@ struct RelayServiceTests {
         let stream = harness.keys.eventPartition(0)
         let events = (1...6).map { thinking("thr_f", "run_f", "e\($0)") }
         for event in events { try await harness.emit(event, partitions: partitions) }
-        // A relay that "dies" after reading all six and publishing the first two (which acknowledges them).
-        try await harness.redis.xgroupCreate(stream, group: RedisKeys.relayConsumerGroup, startID: "0", makeStream: true)
-        let read = try await harness.redis.xreadgroup(group: RedisKeys.relayConsumerGroup, consumer: "dead-relay", streams: [(key: stream, id: ">")], count: 100)
-        let entries = try #require(read.first?.entries)
+        // A relay that "dies" after reading all six and publishing the first two, before moving the cursor.
+        let entries = try await harness.redis.xrange(stream)
         #expect(entries.count == 6)
         let publisher = EventPublisher(keys: harness.keys, historySize: 100, historyTTLSeconds: 60, dedupWindow: 32)
         let (recorder, subscriber, reader) = try await ChannelRecorder.listen(harness, thread: "thr_f")
@@ -204,36 +231,36 @@ struct RelayServiceTests {
         let items = entries.prefix(2).map { EventPublisher.Item(try! #require(PartitionEntry($0)), entryID: $0.id) }
         let early = try await publisher.publish(items, from: EventPublisher.Source(partition: 0, leaseHolder: "dead-relay"), on: harness.redis)
         #expect(early == [.published(seq: 1), .published(seq: 2)])
+        #expect(try await harness.redis.send("EXISTS", harness.keys.partitionCursor(0)).int == 0)
         // Its lease lapses (deleted here rather than waited for).
         _ = try await harness.redis.send("DEL", harness.keys.partitionLease(0))
-        let pendingAfterDeath = try await harness.redis.send("XPENDING", stream, RedisKeys.relayConsumerGroup)
-        #expect(pendingAfterDeath.array?.first?.int == 4)
 
-        // The successor takes the free lease and publishes the other four, each once, in order.
-        let relay = harness.startRelay(try harness.settings(partitions: partitions))
+        // The successor reads from the cursor, skips the two the thread already published, publishes the other four.
+        let registry = PrometheusCollectorRegistry()
+        let service = RelayService(settings: try harness.settings(partitions: partitions), redis: harness.redis, metrics: RelayMetrics(registry: registry), logger: harness.logger)
+        let relay = Task { try await service.run() }
         let frames = await recorder.waitFor(count: 6)
         #expect(frames.map(\.event.eventID) == events.map(\.eventID))
         #expect(frames.map(\.seq) == Array(1...6))
-        // A stopped relay has finished its batch, acknowledgement and trim included.
+        try await waitUntil("the cursor is past the last entry") {
+            try await harness.redis.send("GET", harness.keys.partitionCursor(0)).string == entries.last?.id
+        }
+        #expect(try await harness.redis.send("XLEN", stream).int == 0)
+        #expect(metric(registry, "herald_relay_duplicates_dropped_total") == 2)
         relay.cancel()
         _ = await relay.result
-        let pending = try await harness.redis.send("XPENDING", stream, RedisKeys.relayConsumerGroup)
-        #expect(pending.array?.first?.int == 0)
-        #expect(try await harness.redis.send("XLEN", stream).int == 0)
         #expect(try await harness.history("thr_f").map(\.seq) == Array(1...6))
         reader.cancel()
         subscriber.cancel()
         await harness.stop()
     }
 
-    @Test func aRelayThatLostItsLeasePublishesAndAcknowledgesNothing() async throws {
+    @Test func aRelayThatLostItsLeasePublishesNothingAndLeavesTheCursor() async throws {
         let harness = try await RelayHarness.start()
         let stream = harness.keys.eventPartition(0)
         let events = (1...3).map { thinking("thr_l", "run_l", "l\($0)") }
         for event in events { try await harness.emit(event, partitions: 1) }
-        try await harness.redis.xgroupCreate(stream, group: RedisKeys.relayConsumerGroup, startID: "0", makeStream: true)
-        let read = try await harness.redis.xreadgroup(group: RedisKeys.relayConsumerGroup, consumer: "stalled", streams: [(key: stream, id: ">")], count: 100)
-        let entries = try #require(read.first?.entries)
+        let entries = try await harness.redis.xrange(stream)
         // Another relay holds the lease now: the stalled one wakes up and tries to publish what it read.
         try await harness.holdLease(0, for: "successor")
         let publisher = EventPublisher(keys: harness.keys, historySize: 100, historyTTLSeconds: 60, dedupWindow: 32)
@@ -243,32 +270,37 @@ struct RelayServiceTests {
         }
         #expect(try await harness.redis.send("EXISTS", harness.keys.threadSeq("thr_l")).int == 0)
         #expect(try await harness.history("thr_l").isEmpty)
-        let pending = try await harness.redis.send("XPENDING", stream, RedisKeys.relayConsumerGroup)
-        #expect(pending.array?.first?.int == 3)
+        // Nor can it move the cursor or trim the partition.
+        let moved = try await harness.redis.evalScript(
+            PartitionConsumer.advanceScript,
+            keys: [harness.keys.partitionLease(0), harness.keys.partitionCursor(0), stream],
+            arguments: ["stalled", RedisArgument(entries[2].id), RedisArgument(PartitionConsumer.idAfter(entries[2].id))]
+        )
+        #expect(moved.isNull)
+        #expect(try await harness.redis.send("EXISTS", harness.keys.partitionCursor(0)).int == 0)
+        #expect(try await harness.redis.send("XLEN", stream).int == 3)
         await harness.stop()
     }
 
-    @Test func trimmingStopsAtTheFirstEntryStillPending() async throws {
+    @Test func aThreadSkipsEntriesItPublishedAndKeepsItsNewestWhenACallHoldsOnlyOldOnes() async throws {
         let harness = try await RelayHarness.start()
-        let stream = harness.keys.eventPartition(0)
-        for index in 1...6 { try await harness.emit(thinking("thr_t", "run_t", "t\(index)"), partitions: 1) }
-        try await harness.redis.xgroupCreate(stream, group: RedisKeys.relayConsumerGroup, startID: "0", makeStream: true)
-        // A relay that lost its lease unnoticed read the first two; the new owner read and handled the rest.
-        let stalled = try #require(try await harness.redis.xreadgroup(group: RedisKeys.relayConsumerGroup, consumer: "stalled", streams: [(key: stream, id: ">")], count: 2).first?.entries)
-        let owner = try #require(try await harness.redis.xreadgroup(group: RedisKeys.relayConsumerGroup, consumer: "owner", streams: [(key: stream, id: ">")], count: 10).first?.entries)
-        #expect(owner.count == 4)
-        _ = try await harness.redis.xack(stream, group: RedisKeys.relayConsumerGroup, ids: owner.map(\.id))
-        let trim = { (last: String) in
-            try await harness.redis.evalScript(
-                PartitionConsumer.trimScript, keys: [stream],
-                arguments: [RedisArgument(RedisKeys.relayConsumerGroup), RedisArgument(PartitionConsumer.idAfter(last))])
+        let publisher = EventPublisher(keys: harness.keys, historySize: 100, historyTTLSeconds: 60, dedupWindow: 4)
+        try await harness.holdLease(0, for: "r")
+        let source = EventPublisher.Source(partition: 0, leaseHolder: "r")
+        let events = (1...6).map { thinking("thr_r", "run_r", "r\($0)") }
+        func items(_ range: ClosedRange<Int>) -> [EventPublisher.Item] {
+            range.map { EventPublisher.Item(PartitionEntry(events[$0 - 1]), entryID: "1700000000000-\($0)") }
         }
-        _ = try await trim(owner.last!.id)
-        #expect(try await harness.redis.send("XLEN", stream).int == 6)
-        // Once those two are handled too, everything up to the last goes.
-        _ = try await harness.redis.xack(stream, group: RedisKeys.relayConsumerGroup, ids: stalled.map(\.id))
-        _ = try await trim(owner.last!.id)
-        #expect(try await harness.redis.send("XLEN", stream).int == 0)
+        #expect(try await publisher.publish(items(1...4), from: source, on: harness.redis) == (1...4).map { .published(seq: $0) })
+        // A successor reads 2...3 again: nothing, and the thread still knows entry 4 is its newest.
+        #expect(try await publisher.publish(items(2...3), from: source, on: harness.redis) == [.duplicate, .duplicate])
+        #expect(try await publisher.publish(items(3...6), from: source, on: harness.redis) == [.duplicate, .duplicate, .published(seq: 5), .published(seq: 6)])
+        // The dedup window holds the 4 latest ids: a worker's retried write of event 6, in a new entry, is dropped.
+        let retried = EventPublisher.Item(PartitionEntry(events[5]), entryID: "1700000000001-0")
+        #expect(try await publisher.publish([retried], from: source, on: harness.redis) == [.duplicate])
+        let state = try await harness.redis.send("HGET", harness.keys.threadRelayState("thr_r"), "count")
+        #expect(state.int == 4)
+        #expect(try await harness.history("thr_r").map(\.seq) == Array(1...6))
         await harness.stop()
     }
 

@@ -29,6 +29,17 @@ extension RedisClient {
         }
     }
 
+    /// Reads entries after each stream's id, with no consumer group; `[]` when nothing came within `block`.
+    /// With `block` the read runs on a dedicated connection, as `xreadgroup` does.
+    public func xread(streams: [(key: String, id: String)], count: Int? = nil, block: Duration? = nil) async throws -> [RedisStreamRead] {
+        guard block != nil else {
+            return try await pool.connection().xread(streams: streams, count: count)
+        }
+        return try await withDedicatedConnection { connection in
+            try await connection.xread(streams: streams, count: count, block: block)
+        }
+    }
+
     /// Acknowledges entries; returns how many were pending.
     @discardableResult
     public func xack(_ key: String, group: String, ids: [String]) async throws -> Int {

@@ -58,6 +58,27 @@ extension RedisConnection {
         return reply.isNull ? [] : try reply.decode()
     }
 
+    /// Reads entries after each stream's id (no consumer group); `[]` when nothing came within `block`.
+    public func xread(streams: [(key: String, id: String)], count: Int? = nil, block: Duration? = nil) async throws -> [RedisStreamRead] {
+        precondition(!streams.isEmpty, "XREAD needs at least one stream")
+        var command: [RedisArgument] = ["XREAD"]
+        command.reserveCapacity(6 + streams.count * 2)
+        if let count {
+            command.append(contentsOf: ["COUNT", RedisArgument(count)])
+        }
+        var deadline = RedisCommandDeadline.standard
+        if let block {
+            let milliseconds = block.roundedUpMilliseconds
+            command.append(contentsOf: ["BLOCK", RedisArgument(milliseconds)])
+            deadline = milliseconds == 0 ? .none : .extended(by: .milliseconds(Int64(milliseconds)))
+        }
+        command.append("STREAMS")
+        command.append(contentsOf: streams.map { RedisArgument($0.key) })
+        command.append(contentsOf: streams.map { RedisArgument($0.id) })
+        let reply = try await send(command, deadline: deadline)
+        return reply.isNull ? [] : try reply.decode()
+    }
+
     /// Acknowledges entries; returns how many were pending.
     @discardableResult
     public func xack(_ key: String, group: String, ids: [String]) async throws -> Int {

@@ -5,9 +5,14 @@ import Logging
 import NIOCore
 import Redis
 
-/// Drains one event partition while this relay owns it: first what a previous owner read but
-/// never acknowledged, then new events, each published and acknowledged at once by the
-/// `EventPublisher`; the handled part of the partition stream is then trimmed away.
+/// Drains one event partition while this relay holds its lease: reads on from the partition's cursor (the
+/// last entry handled), publishes each batch through the `EventPublisher`, then moves the cursor past the
+/// batch and trims what is behind it.
+///
+/// A successor (this relay died, or stalled past its lease) starts from the cursor, so it reads again what
+/// was published after the cursor last moved; each thread remembers the last entry it published, and the
+/// publisher skips those. No consumer group: Redis keeps no per-entry pending list to insert into and
+/// acknowledge from, which was a fifth of its work per event.
 struct PartitionConsumer: Sendable {
     let partition: Int
     let consumerName: String
@@ -17,63 +22,35 @@ struct PartitionConsumer: Sendable {
     let metrics: RelayMetrics
     let logger: Logger
 
-    private var stream: String { publisher.keys.eventPartition(partition) }
+    private var keys: RedisKeys { publisher.keys }
+    private var stream: String { keys.eventPartition(partition) }
 
-    /// Runs until the task is cancelled; throws when Redis fails so the caller can back off.
+    /// Runs until the task is cancelled; throws when Redis fails or the lease is lost so the caller can back off.
     func run() async throws {
-        try await redis.xgroupCreate(stream, group: RedisKeys.relayConsumerGroup, startID: "0", makeStream: true)
-        try await takeOverPending()
+        var cursor = try await redis.send("GET", keys.partitionCursor(partition)).string ?? "0-0"
+        logger.debug("reading partition", metadata: ["partition": "\(partition)", "after": "\(cursor)"])
         while !Task.isCancelled {
-            let reads = try await redis.xreadgroup(
-                group: RedisKeys.relayConsumerGroup,
-                consumer: consumerName,
-                streams: [(key: stream, id: ">")],
-                count: batchSize,
-                block: .seconds(1)
-            )
-            for read in reads {
+            let reads = try await redis.xread(streams: [(key: stream, id: cursor)], count: batchSize, block: .seconds(1))
+            for read in reads where !read.entries.isEmpty {
                 try await process(read.entries)
+                cursor = read.entries[read.entries.count - 1].id
             }
         }
-    }
-
-    /// Claims every entry another consumer read but did not acknowledge (a relay that died),
-    /// oldest first, and publishes it; the publisher drops those that were already published.
-    private func takeOverPending() async throws {
-        var cursor = "0-0"
-        repeat {
-            let claimed = try await redis.xautoclaim(
-                stream,
-                group: RedisKeys.relayConsumerGroup,
-                consumer: consumerName,
-                minIdle: .zero,
-                start: cursor,
-                count: batchSize
-            )
-            if !claimed.entries.isEmpty {
-                logger.notice("taking over unacknowledged events", metadata: ["partition": "\(partition)", "count": "\(claimed.entries.count)"])
-            }
-            try await process(claimed.entries)
-            cursor = claimed.nextStart
-        } while cursor != "0-0" && !Task.isCancelled
     }
 
     private func process(_ entries: [RedisStreamEntry]) async throws {
         guard let last = entries.last else { return }
         var batch: [EventPublisher.Item] = []
         batch.reserveCapacity(entries.count)
-        var malformed: [RedisArgument] = []
         for entry in entries {
             guard let event = PartitionEntry(entry) else {
                 // An entry no worker could have written: drop it rather than block the partition.
                 logger.error("dropping malformed event entry", metadata: ["partition": "\(partition)", "entry": "\(entry.id)"])
                 metrics.malformedEvents.increment()
-                malformed.append(RedisArgument(entry.id))
                 continue
             }
             batch.append(EventPublisher.Item(event, entryID: entry.id))
         }
-        // The script acknowledges each entry it handled, atomically with publishing it.
         let outcomes = try await publisher.publish(batch, from: EventPublisher.Source(partition: partition, leaseHolder: consumerName), on: redis)
         for (item, outcome) in zip(batch, outcomes) {
             let event = item.event
@@ -91,33 +68,25 @@ struct PartitionConsumer: Sendable {
                 logger.warning("dropping an event of a run that already ended", metadata: ["run": "\(event.runID)", "type": "\(event.type.rawValue)"])
             }
         }
-        if !malformed.isEmpty {
-            _ = try await redis.send(["XACK", RedisArgument(stream), RedisArgument(RedisKeys.relayConsumerGroup)] + malformed)
-        }
-        _ = try await redis.evalScript(
-            Self.trimScript,
-            keys: [stream],
-            arguments: [RedisArgument(RedisKeys.relayConsumerGroup), RedisArgument(Self.idAfter(last.id))]
+        let moved = try await redis.evalScript(
+            Self.advanceScript,
+            keys: [keys.partitionLease(partition), keys.partitionCursor(partition), stream],
+            arguments: [RedisArgument(consumerName), RedisArgument(last.id), RedisArgument(Self.idAfter(last.id))]
         )
+        if moved.isNull { throw RelayError.leaseLost(partition: partition) }
     }
 
-    /// Trims the partition stream up to and including `id`, but never past an entry still pending:
-    /// a relay that lost the lease without noticing yet may have read entries nobody has published.
-    /// Trimming by id frees whole stream nodes at once, where deleting entry by entry costs Redis per entry.
-    static let trimScript = RedisScript(
+    /// Moves the cursor past a handled batch and trims the stream up to it, while the lease is ours: a relay
+    /// that lost the lease must not move a successor's cursor. Trimming by id frees whole stream nodes at once.
+    static let advanceScript = RedisScript(
         """
-        -- KEYS: partition stream; ARGV: consumer group, the smallest id to keep
-        local limit = ARGV[2]
-        local pending = redis.call('XPENDING', KEYS[1], ARGV[1])
-        if pending[2] then
-          local pms, pseq = string.match(pending[2], '^(%d+)-(%d+)$')
-          local lms, lseq = string.match(limit, '^(%d+)-(%d+)$')
-          pms, pseq, lms, lseq = tonumber(pms), tonumber(pseq), tonumber(lms), tonumber(lseq)
-          if pms < lms or (pms == lms and pseq < lseq) then
-            limit = pending[2]
-          end
+        -- KEYS: partition lease, partition cursor, partition stream
+        -- ARGV: lease holder, the batch's last entry id, the smallest id to keep
+        if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+          return false
         end
-        return redis.call('XTRIM', KEYS[1], 'MINID', limit)
+        redis.call('SET', KEYS[2], ARGV[2])
+        return redis.call('XTRIM', KEYS[3], 'MINID', ARGV[3])
         """
     )
 

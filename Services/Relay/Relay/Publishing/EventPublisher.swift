@@ -4,15 +4,16 @@ import Logging
 import Redis
 
 /// Turns a worker's raw event into the next entry of its thread's log, atomically:
-/// assign `seq`, append to history, remember the event id, publish on the thread's channel, and
-/// acknowledge the partition entry.
+/// assign `seq`, append to history, remember the event id and the partition entry, publish on the
+/// thread's channel.
 ///
 /// One Lua script does all of it for a run of one thread's events, so a relay that dies mid-batch leaves
-/// each call's events either all done and acknowledged or not done at all; a successor re-reads only what
-/// was not done. The script first checks that this relay still holds the partition's lease, so a relay
-/// that lost it (stalled past its lease) cannot publish what its successor publishes too. An event a
-/// worker wrote twice (its write reached Redis but the reply was lost, so it retried with the same
-/// `event_id`) is dropped by the ids the thread remembers.
+/// each call's events either all done or not done at all. The script first checks that this relay still
+/// holds the partition's lease, so a relay that lost it (stalled past its lease) cannot publish what its
+/// successor publishes too. Each thread remembers the last partition entry it published (entry ids rise
+/// within a partition), so a successor that re-reads from the partition's cursor skips what was done; and
+/// the ids of its latest events, so an event a worker wrote twice (its write reached Redis but the reply
+/// was lost, so it retried with the same `event_id`) is dropped too.
 ///
 /// The thread's history is a list whose last element has `seq` = the thread's seq, so element `i` of a
 /// list of `n` holds `seq - n + 1 + i`; `ThreadHistory` (gateway) and the watchdog read it that way.
@@ -21,6 +22,7 @@ public struct EventPublisher: Sendable {
     /// What the script did with one event.
     public enum Outcome: Sendable, Equatable {
         case published(seq: Int)
+        /// Already published: a worker's retried write, or an entry a successor relay read again.
         case duplicate
         /// The run had already ended (e.g. closed as `worker_lost`); a late event of it is dropped.
         case afterRunEnded
@@ -28,41 +30,50 @@ public struct EventPublisher: Sendable {
 
     static let script = RedisScript(
         """
-        -- Publishes a run of events of one thread, in order, and acknowledges their partition entries.
-        -- KEYS: seq, epoch, history, recent ids, active run, partition lease, partition stream,
+        -- Publishes a run of events of one thread, in order.
+        -- KEYS: seq, epoch, history, relay state (hash: entry, recent, count), active run, partition lease,
         --       then each event's run-ended marker
-        -- ARGV: epoch candidate, history size, ttl seconds, dedup window, channel, lease holder, consumer group,
-        --       then per event: event json, event id, run id, terminal ('1' or '0'), stream entry id
+        -- ARGV: epoch candidate, history size, ttl seconds, dedup window, channel, lease holder,
+        --       then per event: event json, event id, run id, terminal ('1' or '0'), partition entry id
         -- Returns nil when the lease is not ours (nothing done), else one outcome per event.
         if redis.call('GET', KEYS[6]) ~= ARGV[6] then
           return false
         end
-        local seqKey, epochKey, historyKey, recentKey, activeKey, streamKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[7]
-        local epochCandidate, channel, group = ARGV[1], ARGV[5], ARGV[7]
+        local seqKey, epochKey, historyKey, stateKey, activeKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+        local epochCandidate, channel = ARGV[1], ARGV[5]
         local historySize, ttl, dedupWindow = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
         local epoch = redis.call('GET', epochKey)
         if not epoch then
           -- The thread's log is new or expired: a new epoch starts counting from 1.
           epoch = epochCandidate
           redis.call('SET', epochKey, epoch)
-          redis.call('DEL', seqKey, historyKey, recentKey)
+          redis.call('DEL', seqKey, historyKey, stateKey)
         end
         local firstSeq = tonumber(redis.call('GET', seqKey) or '0')
         local seq = firstSeq
-        local seen = {}
-        for _, id in ipairs(redis.call('LRANGE', recentKey, 0, -1)) do
-          seen[id] = true
+        local state = redis.call('HMGET', stateKey, 'entry', 'recent', 'count')
+        -- The ids of the latest events, as '|id|id|…|'.
+        local recent, recentCount = state[2] or '|', tonumber(state[3] or '0')
+        local function entryNumbers(id)
+          local ms, sq = string.match(id, '^(%d+)-(%d+)$')
+          return tonumber(ms), tonumber(sq)
         end
-        local outcomes, frames, ids, entries, ended = {}, {}, {}, {}, {}
-        local count = (#ARGV - 7) / 5
+        -- Entries come in id order: only a leading run of them can have been published already.
+        local replaying, lastMs, lastSq = state[1] ~= false, -1, -1
+        if replaying then lastMs, lastSq = entryNumbers(state[1]) end
+        local outcomes, frames, ids, seen, ended = {}, {}, {}, {}, {}
+        local count = (#ARGV - 6) / 5
         for i = 1, count do
-          local base = 7 + (i - 1) * 5
+          local base = 6 + (i - 1) * 5
           local eventID, runID = ARGV[base + 2], ARGV[base + 3]
-          entries[i] = ARGV[base + 5]
-          if ended[runID] == nil then
-            ended[runID] = redis.call('EXISTS', KEYS[7 + i]) == 1
+          if replaying then
+            local ms, sq = entryNumbers(ARGV[base + 5])
+            replaying = ms < lastMs or (ms == lastMs and sq <= lastSq)
           end
-          if seen[eventID] then
+          if ended[runID] == nil then
+            ended[runID] = redis.call('EXISTS', KEYS[6 + i]) == 1
+          end
+          if replaying or seen[eventID] or string.find(recent, '|' .. eventID .. '|', 1, true) then
             outcomes[i] = -1
           elseif ended[runID] then
             outcomes[i] = -2
@@ -73,7 +84,7 @@ public struct EventPublisher: Sendable {
             frames[#frames + 1] = '{"seq":' .. seq .. ',"epoch":"' .. epoch .. '",' .. string.sub(ARGV[base + 1], 2)
             if ARGV[base + 4] == '1' then
               ended[runID] = true
-              redis.call('SET', KEYS[7 + i], '1', 'EX', ttl)
+              redis.call('SET', KEYS[6 + i], '1', 'EX', ttl)
               if redis.call('GET', activeKey) == runID then
                 redis.call('DEL', activeKey)
               end
@@ -81,18 +92,36 @@ public struct EventPublisher: Sendable {
             outcomes[i] = seq
           end
         end
+        -- Unless every entry was one already done, the call's last entry is the thread's newest.
+        local update = {}
+        if not replaying then
+          update[1], update[2] = 'entry', ARGV[6 + (count - 1) * 5 + 5]
+        end
         if seq > firstSeq then
           redis.call('PUBLISH', channel, table.concat(frames, '\\n'))
           redis.call('SET', seqKey, seq, 'EX', ttl)
           redis.call('RPUSH', historyKey, unpack(frames))
           redis.call('LTRIM', historyKey, -historySize, -1)
-          redis.call('RPUSH', recentKey, unpack(ids))
-          redis.call('LTRIM', recentKey, -dedupWindow, -1)
           redis.call('EXPIRE', epochKey, ttl)
           redis.call('EXPIRE', historyKey, ttl)
-          redis.call('EXPIRE', recentKey, ttl)
+          recent = recent .. table.concat(ids, '|') .. '|'
+          recentCount = recentCount + #ids
+          if recentCount > dedupWindow then
+            -- Keep the newest ids: skip past the separators of the oldest ones.
+            local cut = 1
+            for _ = 1, recentCount - dedupWindow do
+              cut = string.find(recent, '|', cut + 1, true)
+            end
+            recent = string.sub(recent, cut)
+            recentCount = dedupWindow
+          end
+          local n = #update
+          update[n + 1], update[n + 2], update[n + 3], update[n + 4] = 'recent', recent, 'count', recentCount
         end
-        redis.call('XACK', streamKey, group, unpack(entries))
+        if #update > 0 then
+          redis.call('HSET', stateKey, unpack(update))
+          redis.call('EXPIRE', stateKey, ttl)
+        end
         return outcomes
         """
     )
@@ -137,19 +166,19 @@ public struct EventPublisher: Sendable {
     /// The EVALSHA command publishing `items`, all of one thread, in order.
     func command(for items: [Item], from source: Source, epochCandidate: String) -> [RedisArgument] {
         let thread = items.first!.event.threadID
-        var arguments: [RedisArgument] = ["EVALSHA", RedisArgument(Self.script.sha1), RedisArgument(7 + items.count)]
-        arguments.reserveCapacity(3 + 7 + items.count + 7 + items.count * 5)
+        var arguments: [RedisArgument] = ["EVALSHA", RedisArgument(Self.script.sha1), RedisArgument(6 + items.count)]
+        arguments.reserveCapacity(3 + 6 + items.count + 6 + items.count * 5)
         arguments += [
             RedisArgument(keys.threadSeq(thread)), RedisArgument(keys.threadEpoch(thread)), RedisArgument(keys.threadHistory(thread)),
-            RedisArgument(keys.threadRecentEventIDs(thread)), RedisArgument(keys.threadActiveRun(thread)),
-            RedisArgument(keys.partitionLease(source.partition)), RedisArgument(keys.eventPartition(source.partition)),
+            RedisArgument(keys.threadRelayState(thread)), RedisArgument(keys.threadActiveRun(thread)),
+            RedisArgument(keys.partitionLease(source.partition)),
         ]
         for item in items {
             arguments.append(RedisArgument(keys.runEnded(item.event.runID)))
         }
         arguments += [
             RedisArgument(epochCandidate), RedisArgument(historySize), RedisArgument(historyTTLSeconds), RedisArgument(dedupWindow),
-            RedisArgument(keys.threadChannel(thread)), RedisArgument(source.leaseHolder), RedisArgument(RedisKeys.relayConsumerGroup),
+            RedisArgument(keys.threadChannel(thread)), RedisArgument(source.leaseHolder),
         ]
         for item in items {
             let event = item.event
@@ -161,12 +190,12 @@ public struct EventPublisher: Sendable {
         return arguments
     }
 
-    /// Publishes and acknowledges a batch read from one partition, each thread's events in the order given,
+    /// Publishes a batch read from one partition, each thread's events in the order given,
     /// pipelined in one write: one script call per thread (per `maxEventsPerCall` events), so a burst of one
     /// thread's events costs Redis one call. Returns one outcome per item, in the order given.
     ///
     /// Throws `RelayError.leaseLost` when the partition's lease is no longer this relay's: the calls that
-    /// found so did nothing, and what they held stays unacknowledged for the lease's new holder.
+    /// found so did nothing, and the lease's new holder reads what they held from the partition's cursor.
     ///
     /// The batch starts with `SCRIPT LOAD`, so every EVALSHA behind it on the same connection finds the
     /// script even right after Redis restarted. Retrying a batch after NOSCRIPT instead would run its

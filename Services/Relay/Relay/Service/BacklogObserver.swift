@@ -15,10 +15,10 @@ struct BacklogObserver: Sendable {
             metrics.runsWaiting.set(Int64(queue.lag))
             metrics.oldestQueuedRunAge.set(try await oldestUndeliveredAge(after: queue.lastDeliveredID))
         }
-        for partition in 0..<partitions {
-            if let group = try await group(RedisKeys.relayConsumerGroup, of: keys.eventPartition(partition)) {
-                metrics.partitionBacklog(partition).set(Int64(group.lag + group.pending))
-            }
+        // The relay trims each partition up to its cursor after every batch: what a partition holds is waiting.
+        let lengths = try await redis.pipeline((0..<partitions).map { ["XLEN", RedisArgument(keys.eventPartition($0))] })
+        for (partition, length) in lengths.enumerated() {
+            metrics.partitionBacklog(partition).set(Int64(try length.get().int ?? 0))
         }
     }
 

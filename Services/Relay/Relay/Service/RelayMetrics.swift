@@ -31,7 +31,7 @@ public struct RelayMetrics: Sendable {
 
     /// Events of a partition not yet published; the registry hands back the same gauge for the same partition.
     func partitionBacklog(_ partition: Int) -> Gauge {
-        registry.gauge("herald_relay_partition_backlog", help: "Events in a partition not yet published (unread plus read but unacknowledged)", labels: [("partition", String(partition))])
+        registry.gauge("herald_relay_partition_backlog", help: "Events in a partition not yet published (the partition holds what follows its cursor)", labels: [("partition", String(partition))])
     }
 
     func observeDelay(since timestamp: String) {
