@@ -32,6 +32,12 @@ import Testing
         #expect(Array(buffer.readableBytesView) == Array("*1\r\n$4\r\n".utf8) + [0, 13, 10, 255] + Array("\r\n".utf8))
     }
 
+    @Test func aSubstringIsItsOwnBytesOnly() {
+        let json = #"{"seq":1,"text":"日本"}"#
+        #expect(encoded(["ECHO", RedisArgument(json.dropFirst())]) == "*2\r\n$4\r\nECHO\r\n$24\r\n\"seq\":1,\"text\":\"日本\"}\r\n")
+        #expect(RedisArgument(json.dropFirst()) == RedisArgument(String(json.dropFirst())))
+    }
+
     @Test func lengthsCountBytesNotCharacters() {
         let long = String(repeating: "日本", count: 5000)
         #expect(encoded(["SET", RedisArgument(long)]).hasPrefix("*2\r\n$3\r\nSET\r\n$30000\r\n"))

@@ -13,6 +13,8 @@ struct RESPCommandEncoder {
             switch argument.storage {
             case .string(var string):
                 string.withUTF8 { Self.writeBulk(UnsafeRawBufferPointer($0), into: &buffer) }
+            case .substring(var substring):
+                substring.withUTF8 { Self.writeBulk(UnsafeRawBufferPointer($0), into: &buffer) }
             case .bytes(let bytes):
                 bytes.withUnsafeBytes { Self.writeBulk($0, into: &buffer) }
             case .buffer(let value):

@@ -5,6 +5,8 @@ public struct RedisArgument: Sendable, Hashable, ExpressibleByStringLiteral, Exp
     // Each source keeps its own representation so building a command copies bytes once, when it is encoded.
     enum Storage: Sendable {
         case string(String)
+        /// A part of a string, kept without copying it (e.g. a JSON text after its first byte).
+        case substring(Substring)
         case bytes([UInt8])
         case buffer(ByteBuffer)
         case integer(Int)
@@ -13,7 +15,7 @@ public struct RedisArgument: Sendable, Hashable, ExpressibleByStringLiteral, Exp
     let storage: Storage
 
     public init(_ string: String) { self.storage = .string(string) }
-    public init(_ substring: Substring) { self.storage = .string(String(substring)) }
+    public init(_ substring: Substring) { self.storage = .substring(substring) }
     public init(_ integer: Int) { self.storage = .integer(integer) }
     public init(_ bytes: [UInt8]) { self.storage = .bytes(bytes) }
     public init(_ buffer: ByteBuffer) { self.storage = .buffer(buffer) }
@@ -26,6 +28,9 @@ public struct RedisArgument: Sendable, Hashable, ExpressibleByStringLiteral, Exp
         case .string(let string):
             var string = string
             string.withUTF8 { bytes.append(contentsOf: $0) }
+        case .substring(let substring):
+            var substring = substring
+            substring.withUTF8 { bytes.append(contentsOf: $0) }
         case .bytes(let array):
             bytes.append(contentsOf: array)
         case .buffer(let buffer):
@@ -56,6 +61,7 @@ extension RedisArgument: CustomStringConvertible {
     public var description: String {
         switch storage {
         case .string(let string): string
+        case .substring(let substring): String(substring)
         case .integer(let integer): String(integer)
         case .bytes(let bytes): String(decoding: bytes, as: UTF8.self)
         case .buffer(let buffer): String(buffer: buffer)

@@ -32,9 +32,10 @@ public struct EventPublisher: Sendable {
         """
         -- Publishes a run of events of one thread, in order.
         -- KEYS: seq, epoch, history, relay state (hash: entry, recent, count), active run, partition lease,
-        --       then each event's run-ended marker
-        -- ARGV: epoch candidate, history size, ttl seconds, dedup window, channel, lease holder,
-        --       then per event: event json, event id, run id, terminal ('1' or '0'), partition entry id
+        --       then the run-ended marker of each of the call's runs
+        -- ARGV: epoch candidate, history size, ttl seconds, dedup window, channel, lease holder, number of runs,
+        --       the runs' ids, then per event: its JSON without the opening brace, event id, partition entry id,
+        --       and its run's number (from 1; negative when the event ends the run)
         -- Returns nil when the lease is not ours (nothing done), else one outcome per event.
         if redis.call('GET', KEYS[6]) ~= ARGV[6] then
           return false
@@ -61,31 +62,36 @@ public struct EventPublisher: Sendable {
         -- Entries come in id order: only a leading run of them can have been published already.
         local replaying, lastMs, lastSq = state[1] ~= false, -1, -1
         if replaying then lastMs, lastSq = entryNumbers(state[1]) end
-        local outcomes, frames, ids, seen, ended = {}, {}, {}, {}, {}
-        local count = (#ARGV - 6) / 5
+        local runs = tonumber(ARGV[7])
+        local ended = {}
+        for r = 1, runs do
+          ended[r] = redis.call('EXISTS', KEYS[6 + r]) == 1
+        end
+        local outcomes, frames, ids, seen = {}, {}, {}, {}
+        local first = 7 + runs
+        local count = (#ARGV - first) / 4
         for i = 1, count do
-          local base = 6 + (i - 1) * 5
-          local eventID, runID = ARGV[base + 2], ARGV[base + 3]
+          local base = first + (i - 1) * 4
+          local eventID, run = ARGV[base + 2], tonumber(ARGV[base + 4])
+          local terminal = run < 0
+          if terminal then run = -run end
           if replaying then
-            local ms, sq = entryNumbers(ARGV[base + 5])
+            local ms, sq = entryNumbers(ARGV[base + 3])
             replaying = ms < lastMs or (ms == lastMs and sq <= lastSq)
-          end
-          if ended[runID] == nil then
-            ended[runID] = redis.call('EXISTS', KEYS[6 + i]) == 1
           end
           if replaying or seen[eventID] or string.find(recent, '|' .. eventID .. '|', 1, true) then
             outcomes[i] = -1
-          elseif ended[runID] then
+          elseif ended[run] then
             outcomes[i] = -2
           else
             seq = seq + 1
             seen[eventID] = true
             ids[#ids + 1] = eventID
-            frames[#frames + 1] = '{"seq":' .. seq .. ',"epoch":"' .. epoch .. '",' .. string.sub(ARGV[base + 1], 2)
-            if ARGV[base + 4] == '1' then
-              ended[runID] = true
-              redis.call('SET', KEYS[6 + i], '1', 'EX', ttl)
-              if redis.call('GET', activeKey) == runID then
+            frames[#frames + 1] = '{"seq":' .. seq .. ',"epoch":"' .. epoch .. '",' .. ARGV[base + 1]
+            if terminal then
+              ended[run] = true
+              redis.call('SET', KEYS[6 + run], '1', 'EX', ttl)
+              if redis.call('GET', activeKey) == ARGV[7 + run] then
                 redis.call('DEL', activeKey)
               end
             end
@@ -95,7 +101,7 @@ public struct EventPublisher: Sendable {
         -- Unless every entry was one already done, the call's last entry is the thread's newest.
         local update = {}
         if not replaying then
-          update[1], update[2] = 'entry', ARGV[6 + (count - 1) * 5 + 5]
+          update[1], update[2] = 'entry', ARGV[first + (count - 1) * 4 + 3]
         end
         if seq > firstSeq then
           redis.call('PUBLISH', channel, table.concat(frames, '\\n'))
@@ -166,25 +172,37 @@ public struct EventPublisher: Sendable {
     /// The EVALSHA command publishing `items`, all of one thread, in order.
     func command(for items: [Item], from source: Source, epochCandidate: String) -> [RedisArgument] {
         let thread = items.first!.event.threadID
-        var arguments: [RedisArgument] = ["EVALSHA", RedisArgument(Self.script.sha1), RedisArgument(6 + items.count)]
-        arguments.reserveCapacity(3 + 6 + items.count + 6 + items.count * 5)
+        // The call's runs, numbered from 1 in order of appearance (almost always one).
+        var runs: [String] = []
+        var runNumbers: [Int] = []
+        runNumbers.reserveCapacity(items.count)
+        for item in items {
+            if let index = runs.lastIndex(of: item.event.runID) {
+                runNumbers.append(index + 1)
+            } else {
+                runs.append(item.event.runID)
+                runNumbers.append(runs.count)
+            }
+        }
+        var arguments: [RedisArgument] = ["EVALSHA", RedisArgument(Self.script.sha1), RedisArgument(6 + runs.count)]
+        arguments.reserveCapacity(3 + 6 + runs.count + 7 + runs.count + items.count * 4)
         arguments += [
             RedisArgument(keys.threadSeq(thread)), RedisArgument(keys.threadEpoch(thread)), RedisArgument(keys.threadHistory(thread)),
             RedisArgument(keys.threadRelayState(thread)), RedisArgument(keys.threadActiveRun(thread)),
             RedisArgument(keys.partitionLease(source.partition)),
         ]
-        for item in items {
-            arguments.append(RedisArgument(keys.runEnded(item.event.runID)))
-        }
+        arguments += runs.map { RedisArgument(keys.runEnded($0)) }
         arguments += [
             RedisArgument(epochCandidate), RedisArgument(historySize), RedisArgument(historyTTLSeconds), RedisArgument(dedupWindow),
-            RedisArgument(keys.threadChannel(thread)), RedisArgument(source.leaseHolder),
+            RedisArgument(keys.threadChannel(thread)), RedisArgument(source.leaseHolder), RedisArgument(runs.count),
         ]
-        for item in items {
+        arguments += runs.map { RedisArgument($0) }
+        for (item, run) in zip(items, runNumbers) {
             let event = item.event
             arguments += [
-                RedisArgument(event.json), RedisArgument(event.eventID), RedisArgument(event.runID), RedisArgument(event.isRunTerminal ? "1" : "0"),
-                RedisArgument(item.entryID),
+                // The frame is `{"seq":…,"epoch":…,` and the event's JSON after its opening brace.
+                RedisArgument(event.json.dropFirst()), RedisArgument(event.eventID), RedisArgument(item.entryID),
+                RedisArgument(event.isRunTerminal ? -run : run),
             ]
         }
         return arguments
