@@ -106,8 +106,9 @@ public struct EventPublisher: Sendable {
         if seq > firstSeq then
           redis.call('PUBLISH', channel, table.concat(frames, '\\n'))
           redis.call('SET', seqKey, seq, 'EX', ttl)
-          redis.call('RPUSH', historyKey, unpack(frames))
-          redis.call('LTRIM', historyKey, -historySize, -1)
+          if redis.call('RPUSH', historyKey, unpack(frames)) > historySize then
+            redis.call('LTRIM', historyKey, -historySize, -1)
+          end
           redis.call('EXPIRE', epochKey, ttl)
           redis.call('EXPIRE', historyKey, ttl)
           recent = recent .. table.concat(ids, '|') .. '|'
