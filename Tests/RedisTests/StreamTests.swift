@@ -68,6 +68,30 @@ struct StreamTests {
         }
     }
 
+    @Test func readWithoutAGroupReturnsWhatFollowsAnID() async throws {
+        try await withRedisServer { server in
+            try await withClient(server) { client in
+                #expect(try await client.xread(streams: [(key: "log", id: "0-0")], count: 10).isEmpty)
+                let ids = [
+                    try await client.xadd("log", fields: [("n", "1")]), try await client.xadd("log", fields: [("n", "2")]),
+                    try await client.xadd("log", fields: [("n", "3")]),
+                ]
+                let all = try await client.xread(streams: [(key: "log", id: "0-0")], count: 10)
+                #expect(all.first?.key == "log")
+                #expect(all.first?.entries.map(\.id) == ids)
+                let after = try await client.xread(streams: [(key: "log", id: ids[0])], count: 1)
+                #expect(after.first?.entries.map { $0.string("n") } == ["2"])
+                // Reading the same id again returns the same entries: no group, nothing consumed.
+                #expect(try await client.xread(streams: [(key: "log", id: ids[0])], count: 1).first?.entries.map(\.id) == [ids[1]])
+                // A blocking read after the last entry waits for the next one.
+                let waiting = Task { try await client.xread(streams: [(key: "log", id: ids[2])], block: .zero) }
+                try await waitUntil("the read blocks") { try await info(client, "blocked_clients") == 1 }
+                let fourth = try await client.xadd("log", fields: [("n", "4")])
+                #expect(try await waiting.value.first?.entries.map(\.id) == [fourth])
+            }
+        }
+    }
+
     @Test func blockingReadDoesNotStallOtherCommands() async throws {
         try await withRedisServer { server in
             try await withClient(server) { client in

@@ -40,29 +40,21 @@ extension RedisConnection {
         block: Duration? = nil
     ) async throws -> [RedisStreamRead] {
         precondition(!streams.isEmpty, "XREADGROUP needs at least one stream")
-        var command: [RedisArgument] = ["XREADGROUP", "GROUP", RedisArgument(group), RedisArgument(consumer)]
-        command.reserveCapacity(9 + streams.count * 2)
-        if let count {
-            command.append(contentsOf: ["COUNT", RedisArgument(count)])
-        }
-        var deadline = RedisCommandDeadline.standard
-        if let block {
-            let milliseconds = block.roundedUpMilliseconds
-            command.append(contentsOf: ["BLOCK", RedisArgument(milliseconds)])
-            deadline = milliseconds == 0 ? .none : .extended(by: .milliseconds(Int64(milliseconds)))
-        }
-        command.append("STREAMS")
-        command.append(contentsOf: streams.map { RedisArgument($0.key) })
-        command.append(contentsOf: streams.map { RedisArgument($0.id) })
-        let reply = try await send(command, deadline: deadline)
-        return reply.isNull ? [] : try reply.decode()
+        return try await streamRead(["XREADGROUP", "GROUP", RedisArgument(group), RedisArgument(consumer)], streams: streams, count: count, block: block)
     }
 
     /// Reads entries after each stream's id (no consumer group); `[]` when nothing came within `block`.
+    ///
+    /// `block` is a blocking read, as for `xreadgroup`.
     public func xread(streams: [(key: String, id: String)], count: Int? = nil, block: Duration? = nil) async throws -> [RedisStreamRead] {
         precondition(!streams.isEmpty, "XREAD needs at least one stream")
-        var command: [RedisArgument] = ["XREAD"]
-        command.reserveCapacity(6 + streams.count * 2)
+        return try await streamRead(["XREAD"], streams: streams, count: count, block: block)
+    }
+
+    /// `XREAD` and `XREADGROUP` alike: `head`, then COUNT, BLOCK (with a deadline that allows for it) and STREAMS.
+    private func streamRead(_ head: [RedisArgument], streams: [(key: String, id: String)], count: Int?, block: Duration?) async throws -> [RedisStreamRead] {
+        var command = head
+        command.reserveCapacity(head.count + 5 + streams.count * 2)
         if let count {
             command.append(contentsOf: ["COUNT", RedisArgument(count)])
         }
