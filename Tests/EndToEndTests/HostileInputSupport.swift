@@ -180,33 +180,6 @@ enum Metrics {
     }
 }
 
-/// Polls a condition that has no event to wait on (a gauge in `/metrics`, a process's state), every
-/// `interval`, until it holds; throws after `timeout`.
-func waitUntil(_ what: String, timeout: Duration = .seconds(20), interval: Duration = .milliseconds(50), _ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while true {
-        if try await condition() { return }
-        guard ContinuousClock.now < deadline else { throw TestSupportError("gave up waiting for \(what) after \(timeout)") }
-        try await Task.sleep(for: interval)
-    }
-}
-
-/// Runs `body`, failing with `what` if it has not finished within `seconds`: the bound of a wait that
-/// should end long before it, so a hang fails the one test instead of the whole suite's time limit.
-func within<T: Sendable>(_ seconds: Double, _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: .seconds(seconds))
-            return nil
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let value = first else {
-            throw TestSupportError("\(what) did not finish within \(seconds) s")
-        }
-        return value
-    }
-}
 
 /// Words no log line, document or other message contains: `tag0001 tag0002 …`, each unique, so the
 /// words of it a log line holds show how much of it the line carries.

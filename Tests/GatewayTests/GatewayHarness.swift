@@ -193,40 +193,6 @@ struct TestFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Fails with `what` if `body` takes longer than `seconds`, instead of hanging the test run.
-func within<T: Sendable>(_ seconds: Double, _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    let outcome = Outcome<T>()
-    let work = Task {
-        do { await outcome.finish(.success(try await body())) } catch { await outcome.finish(.failure(error)) }
-    }
-    let timer = Task {
-        try? await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
-        await outcome.finish(.failure(TestFailure("timed out after \(seconds)s waiting for \(what)")))
-    }
-    let result = await outcome.value
-    work.cancel()
-    timer.cancel()
-    return try result.get()
-}
-
-private actor Outcome<T: Sendable> {
-    private var result: Result<T, any Error>?
-    private var waiters: [CheckedContinuation<Result<T, any Error>, Never>] = []
-
-    func finish(_ result: Result<T, any Error>) {
-        guard self.result == nil else { return }
-        self.result = result
-        for waiter in waiters { waiter.resume(returning: result) }
-        waiters.removeAll()
-    }
-
-    var value: Result<T, any Error> {
-        get async {
-            if let result { return result }
-            return await withCheckedContinuation { waiters.append($0) }
-        }
-    }
-}
 
 extension ChatTestClient {
     /// The next `seq` numbers of event frames on a thread, consuming frames until `count` were seen.

@@ -236,13 +236,3 @@ struct ResumeTests {
     }
 }
 
-/// Polls `condition` until it holds, for effects that settle asynchronously.
-func waitUntil(_ what: String, timeout: Duration = .seconds(5), _ condition: () async throws -> Bool) async throws {
-    let clock = ContinuousClock()
-    let deadline = clock.now + timeout
-    while clock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    throw TestFailure("timed out waiting until \(what)")
-}

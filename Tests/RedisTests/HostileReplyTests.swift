@@ -1,3 +1,4 @@
+import HeraldTesting
 import NIOCore
 import Redis
 import Testing

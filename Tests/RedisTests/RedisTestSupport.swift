@@ -56,17 +56,6 @@ func withSubscriber<T>(
     return result
 }
 
-/// Polls `condition` for state that has no event to wait for (a server-side counter, a connection flag).
-func waitUntil(_ what: String, timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while try await !condition() {
-        guard ContinuousClock.now < deadline else {
-            throw RedisError(kind: .timeout, message: "gave up waiting until \(what)")
-        }
-        try await Task.sleep(for: .milliseconds(10))
-    }
-}
-
 /// The value of one `INFO` field, e.g. `blocked_clients`.
 func info(_ client: RedisClient, _ field: String) async throws -> Int? {
     let text = try await client.send("INFO").string ?? ""

@@ -74,20 +74,6 @@ private func thinking(_ thread: String, _ run: String, _ text: String) -> AgentE
     AgentEvent(threadID: thread, runID: run, agentName: AgentName.supervisor, payload: .agentThinking(.init(thought: text)))
 }
 
-/// Polls `condition` until it holds; fails after 20 s (a hang guard, not a timing assertion).
-private func waitUntil(_ what: String, _ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + .seconds(20)
-    while try await !condition() {
-        guard ContinuousClock.now < deadline else { throw RelayTestFailure("timed out waiting until \(what)") }
-        try await Task.sleep(for: .milliseconds(10))
-    }
-}
-
-private struct RelayTestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
-
 /// The value of an unlabelled metric, e.g. `herald_relay_duplicates_dropped_total`.
 private func metric(_ registry: PrometheusCollectorRegistry, _ name: String) -> Double? {
     for row in registry.emitToString().split(separator: "\n") where row.hasPrefix(name + " ") {
