@@ -75,4 +75,29 @@ public enum LoopbackSocket {
         }
         return fd
     }
+
+    /// Sends all of `bytes` (no SIGPIPE when the peer is gone: a failed send throws).
+    public static func write(_ fd: Int32, _ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let sent = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard sent > 0 else { throw TestSupportError("send failed (errno \(errno))") }
+            offset += sent
+        }
+    }
+
+    /// Exactly `count` bytes, or nil at end-of-file (and at a reset when `resetIsEndOfFile`); throws when the
+    /// receive timeout passes.
+    public static func read(_ fd: Int32, count: Int, resetIsEndOfFile: Bool = false) throws -> [UInt8]? {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            let received = bytes[filled...].withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if received == 0 { return nil }
+            if received < 0, errno == ECONNRESET, resetIsEndOfFile { return nil }
+            guard received > 0 else { throw TestSupportError("recv failed (errno \(errno)): nothing within the receive timeout") }
+            filled += received
+        }
+        return bytes
+    }
 }

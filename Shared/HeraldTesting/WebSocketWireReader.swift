@@ -27,3 +27,28 @@ public enum WebSocketWireReader {
         return (header[0] & 0x0F, payload)
     }
 }
+
+/// Writes what a client sends on a raw WebSocket connection: masked frames, whole or as a header alone (to
+/// announce a length and then send the payload in pieces, or not at all).
+public enum WebSocketWireWriter {
+    /// The header of one masked frame announcing `length` payload bytes, its mask included.
+    public static func frameHeader(opcode: UInt8, fin: Bool = true, length: Int, mask: [UInt8]) -> [UInt8] {
+        var header: [UInt8] = [(fin ? 0x80 : 0) | opcode]
+        if length < 126 {
+            header.append(0x80 | UInt8(length))
+        } else if length <= 0xFFFF {
+            header += [0x80 | 126, UInt8(length >> 8), UInt8(length & 0xFF)]
+        } else {
+            header.append(0x80 | 127)
+            header += (0..<8).reversed().map { UInt8((length >> ($0 * 8)) & 0xFF) }
+        }
+        return header + mask
+    }
+
+    /// One whole frame with a random mask (clients must mask); `fin: false` starts or continues a fragmented message.
+    public static func maskedFrame(opcode: UInt8, fin: Bool = true, payload: [UInt8]) -> [UInt8] {
+        let mask: [UInt8] = (0..<4).map { _ in UInt8.random(in: 0...255) }
+        return frameHeader(opcode: opcode, fin: fin, length: payload.count, mask: mask)
+            + payload.enumerated().map { $0.element ^ mask[$0.offset % 4] }
+    }
+}

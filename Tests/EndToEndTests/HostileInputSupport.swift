@@ -102,47 +102,21 @@ final class WireClient: Sendable {
 
     /// The header of one masked frame announcing `length` payload bytes.
     static func frameHeader(opcode: UInt8, fin: Bool = true, length: Int, mask: [UInt8]) -> [UInt8] {
-        var header: [UInt8] = [(fin ? 0x80 : 0) | opcode]
-        if length < 126 {
-            header.append(0x80 | UInt8(length))
-        } else if length <= 0xFFFF {
-            header += [0x80 | 126, UInt8(length >> 8), UInt8(length & 0xFF)]
-        } else {
-            header.append(0x80 | 127)
-            header += (0..<8).reversed().map { UInt8((length >> ($0 * 8)) & 0xFF) }
-        }
-        return header + mask
+        WebSocketWireWriter.frameHeader(opcode: opcode, fin: fin, length: length, mask: mask)
     }
 
     /// Sends one masked frame (clients must mask); `fin: false` starts or continues a fragmented message.
     func sendFrame(opcode: UInt8, fin: Bool = true, payload: [UInt8]) throws {
-        let mask: [UInt8] = (0..<4).map { _ in UInt8.random(in: 0...255) }
-        var frame = Self.frameHeader(opcode: opcode, fin: fin, length: payload.count, mask: mask)
-        frame += payload.enumerated().map { $0.element ^ mask[$0.offset % 4] }
-        try write(frame)
+        try write(WebSocketWireWriter.maskedFrame(opcode: opcode, fin: fin, payload: payload))
     }
 
     func write(_ bytes: [UInt8]) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let sent = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            guard sent > 0 else { throw TestSupportError("send failed (errno \(errno))") }
-            offset += sent
-        }
+        try LoopbackSocket.write(fd, bytes)
     }
 
     /// Exactly `count` bytes, or nil at end-of-file (or a reset); throws when the receive timeout passes.
     private func readBytes(_ count: Int) throws -> [UInt8]? {
-        var bytes = [UInt8](repeating: 0, count: count)
-        var filled = 0
-        while filled < count {
-            let received = bytes[filled...].withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if received == 0 { return nil }
-            if received < 0, errno == ECONNRESET { return nil }
-            guard received > 0 else { throw TestSupportError("recv failed (errno \(errno)): nothing within the receive timeout") }
-            filled += received
-        }
-        return bytes
+        try LoopbackSocket.read(fd, count: count, resetIsEndOfFile: true)
     }
 
     /// Closes the socket without a WebSocket close: a FIN, as a browser tab that is killed.

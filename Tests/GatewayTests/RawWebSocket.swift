@@ -78,41 +78,16 @@ final class RawWebSocket: Sendable {
 
     /// Sends one masked frame (clients must mask); `fin: false` for all but the last frame of a fragmented message.
     func sendFrame(opcode: UInt8, payload: [UInt8], fin: Bool = true) throws {
-        var frame: [UInt8] = [(fin ? 0x80 : 0) | opcode]
-        if payload.count < 126 {
-            frame.append(0x80 | UInt8(payload.count))
-        } else if payload.count <= 0xFFFF {
-            frame += [0x80 | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
-        } else {
-            frame.append(0x80 | 127)
-            frame += (0..<8).reversed().map { UInt8((payload.count >> ($0 * 8)) & 0xFF) }
-        }
-        let mask: [UInt8] = (0..<4).map { _ in UInt8.random(in: 0...255) }
-        frame += mask
-        frame += payload.enumerated().map { $0.element ^ mask[$0.offset % 4] }
-        try write(frame)
+        try write(WebSocketWireWriter.maskedFrame(opcode: opcode, fin: fin, payload: payload))
     }
 
     func write(_ bytes: [UInt8]) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let sent = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            guard sent > 0 else { throw TestFailure("send failed (errno \(errno))") }
-            offset += sent
-        }
+        try LoopbackSocket.write(fd, bytes)
     }
 
     /// Exactly `count` bytes, or nil at end-of-file; throws when the receive timeout passes.
     private func readBytes(_ count: Int) throws -> [UInt8]? {
-        var bytes = [UInt8](repeating: 0, count: count)
-        var filled = 0
-        while filled < count {
-            let received = bytes[filled...].withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if received == 0 { return nil }
-            guard received > 0 else { throw TestFailure("recv failed (errno \(errno)): nothing within the receive timeout") }
-            filled += received
-        }
-        return bytes
+        try LoopbackSocket.read(fd, count: count)
     }
 
     /// Shuts down the sending side only, as a client that half-closes its socket does.

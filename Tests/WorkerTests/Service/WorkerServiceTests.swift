@@ -211,15 +211,8 @@ struct WorkerServiceTests {
                 // Redis comes back empty: the queue's consumer group is gone and must be made again.
                 try await server.restart()
                 // The test's own client may still hold a connection to the old server: an XADD sent on it fails as
-                // "may or may not have run". PING (safe to repeat) until the client is on the new server, bounded.
-                for attempt in 1...100 {
-                    do {
-                        _ = try await harness.redis.send("PING")
-                        break
-                    } catch where attempt < 100 {
-                        try await Task.sleep(for: .milliseconds(20))
-                    }
-                }
+                // "may or may not have run". PING (safe to repeat) until the client is on the new server.
+                try await waitUntil("the test's client reconnected") { (try? await harness.redis.send("PING")) != nil }
                 let second = try await harness.enqueue("what is 3*3", threadID: threadID)
                 return try await harness.events(of: second, threadID: threadID)
             }
