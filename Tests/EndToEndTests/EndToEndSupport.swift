@@ -2,18 +2,29 @@ import HeraldProtocol
 import HeraldTesting
 import Testing
 
-/// Runs `body` against a fresh deployment of the real executables and always stops it;
-/// on failure the processes' logs are attached to the test's report.
-func withDeployment(workers: Int = 2, relays: Int = 1, environment: [String: String] = [:], redisArguments: [String] = [], _ body: (HeraldDeployment) async throws -> Void) async throws {
-    let deployment = try await HeraldDeployment.start(workers: workers, relays: relays, environment: environment, redisArguments: redisArguments)
+/// Runs `body` against a fresh deployment of the real executables and always stops it, returning what `body`
+/// returned; on failure the processes' logs are attached to the test's report.
+@discardableResult
+func withDeployment<T>(
+    workers: Int = 2,
+    relays: Int = 1,
+    environment: [String: String] = [:],
+    redisArguments: [String] = [],
+    redisPassword: String? = nil,
+    _ body: (HeraldDeployment) async throws -> T
+) async throws -> T {
+    let deployment = try await HeraldDeployment.start(
+        workers: workers, relays: relays, environment: environment, redisArguments: redisArguments, redisPassword: redisPassword)
+    let result: T
     do {
-        try await body(deployment)
+        result = try await body(deployment)
     } catch {
         Issue.record("deployment logs:\n\(deployment.logs)")
         await deployment.stop()
         throw error
     }
     await deployment.stop()
+    return result
 }
 
 /// Checks frames with the run-rules validator and records every violation.

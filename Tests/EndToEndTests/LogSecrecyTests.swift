@@ -18,9 +18,9 @@ struct LogSecrecyTests {
         let redisPassword = "redis-password-\(Self.sentinel())"
         let apiKey = "sk-api-key-\(Self.sentinel())"
         let environment = ["HERALD_JWT_SECRET": jwtSecret, "HERALD_LLM_API_KEY": apiKey, "HERALD_LOG_LEVEL": "trace"]
-        let deployment = try await HeraldDeployment.start(workers: 1, environment: environment, redisPassword: redisPassword)
         var tokens: [String] = []
-        do {
+        // Stopped before the logs are read, so shutdown lines are checked too.
+        let deployment = try await withDeployment(workers: 1, environment: environment, redisPassword: redisPassword) { deployment in
             let alice = Self.jwt(sub: "alice", secret: jwtSecret, expires: Date().addingTimeInterval(3600))
             let forged = Self.jwt(sub: "alice", secret: "another-secret-of-at-least-32-bytes!", expires: Date().addingTimeInterval(3600))
             let expired = Self.jwt(sub: "alice", secret: jwtSecret, expires: Date().addingTimeInterval(-60))
@@ -65,13 +65,8 @@ struct LogSecrecyTests {
             #expect(error.code == .llmUnavailable)
             #expect(!error.message.contains(apiKey))
             await client.close()
-        } catch {
-            Issue.record("deployment logs:\n\(deployment.logs)")
-            await deployment.stop()
-            throw error
+            return deployment
         }
-        // Stopped first, so shutdown lines are checked too.
-        await deployment.stop()
 
         let processes = deployment.processes
         let worker = processes.filter { $0.name.hasPrefix("worker") }.map(\.log).joined()
@@ -84,9 +79,8 @@ struct LogSecrecyTests {
     }
 
     @Test func guestModeLogsNoGuestTokenNorTheGuestSecret() async throws {
-        let deployment = try await HeraldDeployment.start(workers: 1, environment: ["HERALD_LOG_LEVEL": "trace"])
         var secrets: [String] = []
-        do {
+        let deployment = try await withDeployment(workers: 1, environment: ["HERALD_LOG_LEVEL": "trace"]) { deployment in
             let client = try await deployment.connect()
             let first = try #require(client.established.guestToken)
             // A returning guest presents its token (subprotocol, query, header) and gets a renewed one.
@@ -108,12 +102,8 @@ struct LogSecrecyTests {
             secrets = [first, renewed, tampered, guestSecret] + [first, renewed].compactMap { $0.split(separator: ".").last.map(String.init) }
             await again.close()
             await client.close()
-        } catch {
-            Issue.record("deployment logs:\n\(deployment.logs)")
-            await deployment.stop()
-            throw error
+            return deployment
         }
-        await deployment.stop()
         Self.expectNoSecrets(in: deployment.processes, secrets: secrets)
         Self.expectToolTextCut(in: deployment.processes, tag: "qzguest")
     }
