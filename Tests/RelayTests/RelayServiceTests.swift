@@ -50,13 +50,19 @@ private struct RelayHarness {
     /// Publishes `events` straight through a publisher, as the holder of partition 0's lease, with made-up entry ids
     /// that rise from call to call as a partition's do.
     func publish(_ events: [AgentEvent], with publisher: EventPublisher, holder: String = "test-relay") async throws -> [EventPublisher.Outcome] {
+        var threads = ThreadLogCache(capacity: 100)
+        return try await publish(events, with: publisher, threads: &threads, holder: holder)
+    }
+
+    /// As `publish(_:with:holder:)`, by a relay that remembers `threads` from call to call.
+    func publish(_ events: [AgentEvent], with publisher: EventPublisher, threads: inout ThreadLogCache, holder: String = "test-relay") async throws -> [EventPublisher.Outcome] {
         try await holdLease(0, for: holder)
         let first = entriesMadeUp.withLockedValue { made in
             defer { made += events.count }
             return made + 1
         }
         let items = events.enumerated().map { EventPublisher.Item(PartitionEntry($0.element), entryID: "1-\(first + $0.offset)") }
-        return try await publisher.publish(items, from: EventPublisher.Source(partition: 0, leaseHolder: holder), on: redis)
+        return try await publisher.publish(items, from: EventPublisher.Source(partition: 0, leaseHolder: holder), threads: &threads, on: redis)
     }
 
     func history(_ thread: String) async throws -> [EventFrame] {
@@ -215,7 +221,8 @@ struct RelayServiceTests {
         let (recorder, subscriber, reader) = try await ChannelRecorder.listen(harness, thread: "thr_f")
         try await harness.holdLease(0, for: "dead-relay")
         let items = entries.prefix(2).map { EventPublisher.Item(try! #require(PartitionEntry($0)), entryID: $0.id) }
-        let early = try await publisher.publish(items, from: EventPublisher.Source(partition: 0, leaseHolder: "dead-relay"), on: harness.redis)
+        var threads = ThreadLogCache(capacity: 10)
+        let early = try await publisher.publish(items, from: EventPublisher.Source(partition: 0, leaseHolder: "dead-relay"), threads: &threads, on: harness.redis)
         #expect(early == [.published(seq: 1), .published(seq: 2)])
         #expect(try await harness.redis.send("EXISTS", harness.keys.partitionCursor(0)).int == 0)
         // Its lease lapses (deleted here rather than waited for).
@@ -251,50 +258,105 @@ struct RelayServiceTests {
         try await harness.holdLease(0, for: "successor")
         let publisher = EventPublisher(keys: harness.keys, historySize: 100, historyTTLSeconds: 60, dedupWindow: 32)
         let items = entries.map { EventPublisher.Item(try! #require(PartitionEntry($0)), entryID: $0.id) }
+        var threads = ThreadLogCache(capacity: 10)
         await #expect(throws: RelayError.self) {
-            try await publisher.publish(items, from: EventPublisher.Source(partition: 0, leaseHolder: "stalled"), on: harness.redis)
+            try await publisher.publish(
+                items, from: EventPublisher.Source(partition: 0, leaseHolder: "stalled"), advancingCursorTo: entries[2].id, threads: &threads, on: harness.redis
+            )
         }
         #expect(try await harness.redis.send("EXISTS", harness.keys.threadSeq("thr_l")).int == 0)
         #expect(try await harness.history("thr_l").isEmpty)
-        // Nor can it move the cursor or trim the partition.
-        let moved = try await harness.redis.evalScript(
-            PartitionConsumer.advanceScript,
-            keys: [harness.keys.partitionLease(0), harness.keys.partitionCursor(0), stream],
-            arguments: ["stalled", RedisArgument(entries[2].id), RedisArgument(PartitionConsumer.idAfter(entries[2].id))]
-        )
-        #expect(moved.isNull)
+        // Nor did it move the cursor or trim the partition.
         #expect(try await harness.redis.send("EXISTS", harness.keys.partitionCursor(0)).int == 0)
         #expect(try await harness.redis.send("XLEN", stream).int == 3)
         await harness.stop()
     }
 
-    @Test func aThreadSkipsEntriesItPublishedAndKeepsItsNewestWhenACallHoldsOnlyOldOnes() async throws {
+    /// With `remembering`, one relay publishes every call and knows the log from the last; without, each call is a
+    /// new relay's (a successor's) that reads the log from Redis.
+    @Test(arguments: [true, false])
+    func aThreadSkipsEntriesItPublishedAndKeepsItsNewestWhenACallHoldsOnlyOldOnes(remembering: Bool) async throws {
         let harness = try await RelayHarness.start()
         let publisher = EventPublisher(keys: harness.keys, historySize: 100, historyTTLSeconds: 60, dedupWindow: 4)
         try await harness.holdLease(0, for: "r")
         let source = EventPublisher.Source(partition: 0, leaseHolder: "r")
         let events = (1...6).map { thinking("thr_r", "run_r", "r\($0)") }
+        var remembered = ThreadLogCache(capacity: 10)
+        func publish(_ items: [EventPublisher.Item]) async throws -> [EventPublisher.Outcome] {
+            var fresh = ThreadLogCache(capacity: 10)
+            if remembering {
+                return try await publisher.publish(items, from: source, threads: &remembered, on: harness.redis)
+            }
+            return try await publisher.publish(items, from: source, threads: &fresh, on: harness.redis)
+        }
         func items(_ range: ClosedRange<Int>) -> [EventPublisher.Item] {
             range.map { EventPublisher.Item(PartitionEntry(events[$0 - 1]), entryID: "1700000000000-\($0)") }
         }
-        #expect(try await publisher.publish(items(1...4), from: source, on: harness.redis) == (1...4).map { .published(seq: $0) })
+        #expect(try await publish(items(1...4)) == (1...4).map { .published(seq: $0) })
         // A successor reads 2...3 again: nothing, and the thread still knows entry 4 is its newest.
-        #expect(try await publisher.publish(items(2...3), from: source, on: harness.redis) == [.duplicate, .duplicate])
-        #expect(try await publisher.publish(items(3...6), from: source, on: harness.redis) == [.duplicate, .duplicate, .published(seq: 5), .published(seq: 6)])
+        #expect(try await publish(items(2...3)) == [.duplicate, .duplicate])
+        #expect(try await publish(items(3...6)) == [.duplicate, .duplicate, .published(seq: 5), .published(seq: 6)])
         // The dedup window holds the 4 latest ids: a worker's retried write of event 6, in a new entry, is dropped.
         let retried = EventPublisher.Item(PartitionEntry(events[5]), entryID: "1700000000001-0")
-        #expect(try await publisher.publish([retried], from: source, on: harness.redis) == [.duplicate])
+        #expect(try await publish([retried]) == [.duplicate])
         let state = try await harness.redis.send("HGET", harness.keys.threadRelayState("thr_r"), "count")
         #expect(state.int == 4)
         #expect(try await harness.history("thr_r").map(\.seq) == Array(1...6))
         await harness.stop()
     }
 
-    @Test func theIdAfterAStreamIDCountsOnInItsMillisecond() {
-        #expect(PartitionConsumer.idAfter("1700000000000-0") == "1700000000000-1")
-        #expect(PartitionConsumer.idAfter("1700000000000-41") == "1700000000000-42")
-        #expect(PartitionConsumer.idAfter("5-18446744073709551615") == "6-0")
-        #expect(PartitionConsumer.idAfter("junk") == "junk")
+    @Test func aRelayWhoseRememberedLogIsOutOfDateReadsItBackAndNumbersOn() async throws {
+        let harness = try await RelayHarness.start()
+        let publisher = EventPublisher(keys: harness.keys, historySize: 100, historyTTLSeconds: 60, dedupWindow: 32)
+        let events = (1...8).map { thinking("thr_o", "run_o", "o\($0)") }
+        var first = ThreadLogCache(capacity: 10)
+        var second = ThreadLogCache(capacity: 10)
+        #expect(try await harness.publish(Array(events[0..<3]), with: publisher, threads: &first) == (1...3).map { .published(seq: $0) })
+        // Another relay publishes to the thread meanwhile (it held the lease while this one stalled).
+        #expect(try await harness.publish(Array(events[3..<5]), with: publisher, threads: &second, holder: "other") == [.published(seq: 4), .published(seq: 5)])
+        #expect(try await harness.publish([events[5]], with: publisher, threads: &first) == [.published(seq: 6)])
+        let history = try await harness.history("thr_o")
+        #expect(history.map(\.seq) == Array(1...6))
+        #expect(history.map(\.event.eventID) == events.prefix(6).map(\.eventID))
+        #expect(Set(history.map(\.epoch)).count == 1)
+
+        // The log expires: the next event starts a new epoch from 1.
+        _ = try await harness.redis.send("DEL", harness.keys.threadEpoch("thr_o"), harness.keys.threadSeq("thr_o"), harness.keys.threadHistory("thr_o"), harness.keys.threadRelayState("thr_o"))
+        #expect(try await harness.publish([events[6]], with: publisher, threads: &first) == [.published(seq: 1)])
+        let restarted = try await harness.history("thr_o")
+        #expect(restarted.map(\.seq) == [1])
+        #expect(restarted[0].epoch != history[0].epoch)
+        #expect(try await harness.redis.send("TTL", harness.keys.threadEpoch("thr_o")).int ?? -1 > 0)
+
+        // Its run is closed elsewhere (its ended marker set): the late event is dropped, and the log is left as it was.
+        _ = try await harness.redis.send("SET", harness.keys.runEnded("run_o"), "1")
+        #expect(try await harness.publish([events[7]], with: publisher, threads: &first) == [.afterRunEnded])
+        #expect(try await harness.history("thr_o").map(\.seq) == [1])
+        await harness.stop()
+    }
+
+    @Test func aLogsKeysAllExpireEvenWhenOneWasRecreatedWithoutTheOthers() async throws {
+        let harness = try await RelayHarness.start()
+        let publisher = EventPublisher(keys: harness.keys, historySize: 100, historyTTLSeconds: 600, dedupWindow: 32)
+        var threads = ThreadLogCache(capacity: 10)
+        _ = try await harness.publish([thinking("thr_t", "run_t", "1")], with: publisher, threads: &threads)
+        // History and relay state vanish while seq and epoch stay: what the next publish creates must expire too.
+        _ = try await harness.redis.send("DEL", harness.keys.threadHistory("thr_t"), harness.keys.threadRelayState("thr_t"))
+        _ = try await harness.publish([thinking("thr_t", "run_t", "2")], with: publisher, threads: &threads)
+        for key in [harness.keys.threadEpoch("thr_t"), harness.keys.threadSeq("thr_t"), harness.keys.threadHistory("thr_t"), harness.keys.threadRelayState("thr_t")] {
+            #expect(try await harness.redis.send("TTL", key).int ?? -1 > 0, "\(key) has no expiry")
+        }
+        await harness.stop()
+    }
+
+    @Test func streamEntryIDsOrderAsRedisOrdersThemAndTheNextCountsOnInItsMillisecond() {
+        #expect(StreamEntryID("1700000000000-0")?.next.description == "1700000000000-1")
+        #expect(StreamEntryID("1700000000000-41")?.next.description == "1700000000000-42")
+        #expect(StreamEntryID("5-18446744073709551615")?.next.description == "6-0")
+        #expect(StreamEntryID("junk") == nil)
+        #expect(StreamEntryID("12-") == nil)
+        #expect(StreamEntryID("9-100")! < StreamEntryID("10-0")!)
+        #expect(StreamEntryID("10-2")! < StreamEntryID("10-10")!)
     }
 
     @Test func publishesInOrderRightAfterTheScriptCacheWasFlushed() async throws {

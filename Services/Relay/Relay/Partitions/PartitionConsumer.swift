@@ -6,8 +6,8 @@ import NIOCore
 import Redis
 
 /// Drains one event partition while this relay holds its lease: reads on from the partition's cursor (the
-/// last entry handled), publishes each batch through the `EventPublisher`, then moves the cursor past the
-/// batch and trims what is behind it.
+/// last entry handled) and publishes each batch through the `EventPublisher`, which in the same script moves the
+/// cursor past the batch and trims what is behind it.
 ///
 /// A successor (this relay died, or stalled past its lease) starts from the cursor, so it reads again what
 /// was published after the cursor last moved; each thread remembers the last entry it published, and the
@@ -19,6 +19,8 @@ struct PartitionConsumer: Sendable {
     let redis: RedisClient
     let publisher: EventPublisher
     let batchSize: Int
+    /// Thread logs remembered (`HERALD_RELAY_THREAD_CACHE`).
+    let threadCacheSize: Int
     let metrics: RelayMetrics
     let logger: Logger
 
@@ -26,19 +28,23 @@ struct PartitionConsumer: Sendable {
     private var stream: String { keys.eventPartition(partition) }
 
     /// Runs until the task is cancelled; throws when Redis fails or the lease is lost so the caller can back off.
+    ///
+    /// What it knows of thread logs lives only as long as this call: a consumer started again (after an error,
+    /// or on taking the partition back) reads them afresh.
     func run() async throws {
         var cursor = try await redis.send("GET", keys.partitionCursor(partition)).string ?? "0-0"
+        var threads = ThreadLogCache(capacity: threadCacheSize)
         logger.debug("reading partition", metadata: ["partition": "\(partition)", "after": "\(cursor)"])
         while !Task.isCancelled {
             let reads = try await redis.xread(streams: [(key: stream, id: cursor)], count: batchSize, block: .seconds(1))
             for read in reads where !read.entries.isEmpty {
-                try await process(read.entries)
+                try await process(read.entries, threads: &threads)
                 cursor = read.entries[read.entries.count - 1].id
             }
         }
     }
 
-    private func process(_ entries: [RedisStreamEntry]) async throws {
+    private func process(_ entries: [RedisStreamEntry], threads: inout ThreadLogCache) async throws {
         guard let last = entries.last else { return }
         var batch: [EventPublisher.Item] = []
         batch.reserveCapacity(entries.count)
@@ -51,7 +57,10 @@ struct PartitionConsumer: Sendable {
             }
             batch.append(EventPublisher.Item(event, entryID: entry.id))
         }
-        let outcomes = try await publisher.publish(batch, from: EventPublisher.Source(partition: partition, leaseHolder: consumerName), on: redis)
+        let outcomes = try await publisher.publish(
+            batch, from: EventPublisher.Source(partition: partition, leaseHolder: consumerName), advancingCursorTo: last.id,
+            threads: &threads, on: redis
+        )
         for (item, outcome) in zip(batch, outcomes) {
             let event = item.event
             switch outcome {
@@ -68,33 +77,5 @@ struct PartitionConsumer: Sendable {
                 logger.warning("dropping an event of a run that already ended", metadata: ["run": "\(event.runID)", "type": "\(event.type.rawValue)"])
             }
         }
-        let moved = try await redis.evalScript(
-            Self.advanceScript,
-            keys: [keys.partitionLease(partition), keys.partitionCursor(partition), stream],
-            arguments: [RedisArgument(consumerName), RedisArgument(last.id), RedisArgument(Self.idAfter(last.id))]
-        )
-        if moved.isNull { throw RelayError.leaseLost(partition: partition) }
-    }
-
-    /// Moves the cursor past a handled batch and trims the stream up to it, while the lease is ours: a relay
-    /// that lost the lease must not move a successor's cursor. Trimming by id frees whole stream nodes at once.
-    static let advanceScript = RedisScript(
-        """
-        -- KEYS: partition lease, partition cursor, partition stream
-        -- ARGV: lease holder, the batch's last entry id, the smallest id to keep
-        if redis.call('GET', KEYS[1]) ~= ARGV[1] then
-          return false
-        end
-        redis.call('SET', KEYS[2], ARGV[2])
-        return redis.call('XTRIM', KEYS[3], 'MINID', ARGV[3])
-        """
-    )
-
-    /// The smallest stream id above `id` ("ms-seq"), so `XTRIM MINID` removes `id` itself too.
-    static func idAfter(_ id: String) -> String {
-        guard let dash = id.firstIndex(of: "-"), let milliseconds = UInt64(id[..<dash]), let sequence = UInt64(id[id.index(after: dash)...]) else {
-            return id
-        }
-        return sequence == UInt64.max ? "\(milliseconds + 1)-0" : "\(milliseconds)-\(sequence + 1)"
     }
 }

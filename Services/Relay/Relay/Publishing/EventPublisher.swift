@@ -3,23 +3,26 @@ import HeraldProtocol
 import Logging
 import Redis
 
-/// Turns a worker's raw event into the next entry of its thread's log, atomically:
-/// assign `seq`, append to history, remember the event id and the partition entry, publish on the
-/// thread's channel.
+/// Turns a batch of workers' raw events into the next entries of their threads' logs, atomically: assigns each
+/// `seq`, appends the frames to history, remembers the event ids and the partition entry, publishes on each
+/// thread's channel, and moves the partition's cursor past the batch.
 ///
-/// One Lua script does all of it for a run of one thread's events, so a relay that dies mid-batch leaves
-/// each call's events either all done or not done at all. The script first checks that this relay still
-/// holds the partition's lease, so a relay that lost it (stalled past its lease) cannot publish what its
-/// successor publishes too. Each thread remembers the last partition entry it published (entry ids rise
-/// within a partition), so a successor that re-reads from the partition's cursor skips what was done; and
-/// the ids of its latest events, so an event a worker wrote twice (its write reached Redis but the reply
-/// was lost, so it retried with the same `event_id`) is dropped too.
+/// The relay numbers and frames the events itself, from what it remembers of each log (`ThreadLogCache`); one
+/// Lua script per batch (`publishScript`) checks that this relay still holds the partition's lease and that every
+/// log is as remembered, then appends — all of the batch or, when anything differs, none of it, and the logs as
+/// Redis holds them come back so the batch is planned again. So Redis does no per-event work beyond storing and
+/// sending the bytes, and a relay that dies mid-batch leaves it all done or not done at all.
 ///
-/// The thread's history is a list whose last element has `seq` = the thread's seq, so element `i` of a
-/// list of `n` holds `seq - n + 1 + i`; `ThreadHistory` (gateway) and the watchdog read it that way.
-/// One channel message carries the call's frames joined by newlines (JSON text holds none of its own).
+/// Each thread remembers the last partition entry it published (entry ids rise within a partition), so a successor
+/// that re-reads from the partition's cursor skips what was done; and the ids of its latest events, so an event a
+/// worker wrote twice (its write reached Redis but the reply was lost, so it retried with the same `event_id`) is
+/// dropped too.
+///
+/// The thread's history is a list whose last element has `seq` = the thread's seq, so element `i` of a list of `n`
+/// holds `seq - n + 1 + i`; `ThreadHistory` (gateway) and the watchdog read it that way. One channel message per
+/// thread carries its frames of the batch joined by newlines (JSON text holds none of its own).
 public struct EventPublisher: Sendable {
-    /// What the script did with one event.
+    /// What became of one event.
     public enum Outcome: Sendable, Equatable {
         case published(seq: Int)
         /// Already published: a worker's retried write, or an entry a successor relay read again.
@@ -28,113 +31,8 @@ public struct EventPublisher: Sendable {
         case afterRunEnded
     }
 
-    static let script = RedisScript(
-        """
-        -- Publishes a run of events of one thread, in order.
-        -- KEYS: seq, epoch, history, relay state (hash: entry, recent, count), active run, partition lease,
-        --       then the run-ended marker of each of the call's runs
-        -- ARGV: epoch candidate, history size, ttl seconds, dedup window, channel, lease holder, number of runs,
-        --       the runs' ids, then per event: its JSON without the opening brace, event id, partition entry id,
-        --       and its run's number (from 1; negative when the event ends the run)
-        -- Returns nil when the lease is not ours (nothing done), else one outcome per event.
-        if redis.call('GET', KEYS[6]) ~= ARGV[6] then
-          return false
-        end
-        local seqKey, epochKey, historyKey, stateKey, activeKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-        local epochCandidate, channel = ARGV[1], ARGV[5]
-        local historySize, ttl, dedupWindow = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-        local epoch = redis.call('GET', epochKey)
-        if not epoch then
-          -- The thread's log is new or expired: a new epoch starts counting from 1.
-          epoch = epochCandidate
-          redis.call('SET', epochKey, epoch)
-          redis.call('DEL', seqKey, historyKey, stateKey)
-        end
-        local firstSeq = tonumber(redis.call('GET', seqKey) or '0')
-        local seq = firstSeq
-        local state = redis.call('HMGET', stateKey, 'entry', 'recent', 'count')
-        -- The ids of the latest events, as '|id|id|…|'.
-        local recent, recentCount = state[2] or '|', tonumber(state[3] or '0')
-        local function entryNumbers(id)
-          local ms, sq = string.match(id, '^(%d+)-(%d+)$')
-          return tonumber(ms), tonumber(sq)
-        end
-        -- Entries come in id order: only a leading run of them can have been published already.
-        local replaying, lastMs, lastSq = state[1] ~= false, -1, -1
-        if replaying then lastMs, lastSq = entryNumbers(state[1]) end
-        local runs = tonumber(ARGV[7])
-        local ended = {}
-        for r = 1, runs do
-          ended[r] = redis.call('EXISTS', KEYS[6 + r]) == 1
-        end
-        local outcomes, frames, ids, seen = {}, {}, {}, {}
-        local first = 7 + runs
-        local count = (#ARGV - first) / 4
-        for i = 1, count do
-          local base = first + (i - 1) * 4
-          local eventID, run = ARGV[base + 2], tonumber(ARGV[base + 4])
-          local terminal = run < 0
-          if terminal then run = -run end
-          if replaying then
-            local ms, sq = entryNumbers(ARGV[base + 3])
-            replaying = ms < lastMs or (ms == lastMs and sq <= lastSq)
-          end
-          if replaying or seen[eventID] or string.find(recent, '|' .. eventID .. '|', 1, true) then
-            outcomes[i] = -1
-          elseif ended[run] then
-            outcomes[i] = -2
-          else
-            seq = seq + 1
-            seen[eventID] = true
-            ids[#ids + 1] = eventID
-            frames[#frames + 1] = '{"seq":' .. seq .. ',"epoch":"' .. epoch .. '",' .. ARGV[base + 1]
-            if terminal then
-              ended[run] = true
-              redis.call('SET', KEYS[6 + run], '1', 'EX', ttl)
-              if redis.call('GET', activeKey) == ARGV[7 + run] then
-                redis.call('DEL', activeKey)
-              end
-            end
-            outcomes[i] = seq
-          end
-        end
-        -- Unless every entry was one already done, the call's last entry is the thread's newest.
-        local update = {}
-        if not replaying then
-          update[1], update[2] = 'entry', ARGV[first + (count - 1) * 4 + 3]
-        end
-        if seq > firstSeq then
-          redis.call('PUBLISH', channel, table.concat(frames, '\\n'))
-          redis.call('SET', seqKey, seq, 'EX', ttl)
-          if redis.call('RPUSH', historyKey, unpack(frames)) > historySize then
-            redis.call('LTRIM', historyKey, -historySize, -1)
-          end
-          redis.call('EXPIRE', epochKey, ttl)
-          redis.call('EXPIRE', historyKey, ttl)
-          recent = recent .. table.concat(ids, '|') .. '|'
-          recentCount = recentCount + #ids
-          if recentCount > dedupWindow then
-            -- Keep the newest ids: skip past the separators of the oldest ones.
-            local cut = 1
-            for _ = 1, recentCount - dedupWindow do
-              cut = string.find(recent, '|', cut + 1, true)
-            end
-            recent = string.sub(recent, cut)
-            recentCount = dedupWindow
-          end
-          local n = #update
-          update[n + 1], update[n + 2], update[n + 3], update[n + 4] = 'recent', recent, 'count', recentCount
-        end
-        if #update > 0 then
-          redis.call('HSET', stateKey, unpack(update))
-          redis.call('EXPIRE', stateKey, ttl)
-        end
-        return outcomes
-        """
-    )
-
-    /// Events of one thread published by one script call at most; bounds the script's argument list.
-    static let maxEventsPerCall = 128
+    /// Times a batch is planned again because a log differed from what this relay knew, before giving up.
+    static let maxAttempts = 4
 
     public let keys: RedisKeys
     public let historySize: Int
@@ -147,6 +45,10 @@ public struct EventPublisher: Sendable {
         self.historyTTLSeconds = historyTTLSeconds
         self.dedupWindow = dedupWindow
     }
+
+    /// How long the expiry of a log's keys may go without renewal: well inside their lifetime, so a thread's log
+    /// expires no sooner than `historyTTLSeconds` after its last event, less this.
+    var expiryRenewal: Duration { .seconds(min(60, historyTTLSeconds / 8)) }
 
     /// Where a batch comes from: the partition, and the relay holding its lease.
     public struct Source: Sendable {
@@ -170,105 +72,119 @@ public struct EventPublisher: Sendable {
         }
     }
 
-    /// The EVALSHA command publishing `items`, all of one thread, in order.
-    func command(for items: [Item], from source: Source, epochCandidate: String) -> [RedisArgument] {
-        let thread = items.first!.event.threadID
-        // The call's runs, numbered from 1 in order of appearance (almost always one).
-        var runs: [String] = []
-        var runNumbers: [Int] = []
-        runNumbers.reserveCapacity(items.count)
-        for item in items {
-            if let index = runs.lastIndex(of: item.event.runID) {
-                runNumbers.append(index + 1)
-            } else {
-                runs.append(item.event.runID)
-                runNumbers.append(runs.count)
+    /// Publishes a batch read from one partition, each thread's events in the order given, and with
+    /// `cursor` moves the partition's cursor to that entry and trims the partition up to it, all in one script call.
+    /// Returns one outcome per item, in the order given.
+    ///
+    /// `threads` is what this relay knows of the batch's thread logs; threads it does not know are read first,
+    /// and it is brought up to date.
+    ///
+    /// Throws `RelayError.leaseLost` when the partition's lease is no longer this relay's: nothing was done, and
+    /// the lease's new holder reads the batch from the partition's cursor.
+    public func publish(
+        _ items: [Item], from source: Source, advancingCursorTo cursor: String? = nil, threads: inout ThreadLogCache, on redis: RedisClient
+    ) async throws -> [Outcome] {
+        guard !items.isEmpty || cursor != nil else { return [] }
+        var logs: [String: ThreadLog] = [:]
+        var unknown: [String] = []
+        for item in items where logs[item.event.threadID] == nil {
+            if let log = threads.log(of: item.event.threadID) {
+                logs[item.event.threadID] = log
+            } else if !unknown.contains(item.event.threadID) {
+                unknown.append(item.event.threadID)
             }
         }
-        var arguments: [RedisArgument] = ["EVALSHA", RedisArgument(Self.script.sha1), RedisArgument(6 + runs.count)]
-        arguments.reserveCapacity(3 + 6 + runs.count + 7 + runs.count + items.count * 4)
-        arguments += [
-            RedisArgument(keys.threadSeq(thread)), RedisArgument(keys.threadEpoch(thread)), RedisArgument(keys.threadHistory(thread)),
-            RedisArgument(keys.threadRelayState(thread)), RedisArgument(keys.threadActiveRun(thread)),
-            RedisArgument(keys.partitionLease(source.partition)),
-        ]
-        arguments += runs.map { RedisArgument(keys.runEnded($0)) }
-        arguments += [
-            RedisArgument(epochCandidate), RedisArgument(historySize), RedisArgument(historyTTLSeconds), RedisArgument(dedupWindow),
-            RedisArgument(keys.threadChannel(thread)), RedisArgument(source.leaseHolder), RedisArgument(runs.count),
-        ]
-        arguments += runs.map { RedisArgument($0) }
-        for (item, run) in zip(items, runNumbers) {
-            let event = item.event
-            arguments += [
-                // The frame is `{"seq":…,"epoch":…,` and the event's JSON after its opening brace.
-                RedisArgument(event.json.dropFirst()), RedisArgument(event.eventID), RedisArgument(item.entryID),
-                RedisArgument(event.isRunTerminal ? -run : run),
+        if !unknown.isEmpty {
+            for (threadID, log) in zip(unknown, try await read(unknown, on: redis)) {
+                logs[threadID] = log
+            }
+        }
+        for _ in 0..<Self.maxAttempts {
+            let plan = PublishPlan(
+                items, logs: logs, dedupWindow: dedupWindow, now: .now, expiryRenewal: expiryRenewal,
+                newEpoch: { Identifier.make("ep") }
+            )
+            let reply = try await redis.evalScript(Self.publishScript, keys: scriptKeys(plan, source), arguments: scriptArguments(plan, source, cursor: cursor))
+            if reply.isNull { throw RelayError.leaseLost(partition: source.partition) }
+            if reply.int == 1 {
+                for append in plan.appends { threads.store(append.log, for: append.threadID) }
+                return plan.outcomes
+            }
+            // Some logs are not as this relay knew them: take them as Redis holds them and plan again.
+            guard let differing = reply.array, !differing.isEmpty else {
+                throw RelayError.unexpectedReply("publish script returned \(reply)")
+            }
+            for record in differing {
+                guard let fields = record.array, fields.count == 6, let number = fields[0].int, plan.appends.indices.contains(number - 1),
+                    let epoch = fields[1].string, let seq = fields[2].int, let entry = fields[3].string, let recent = fields[4].string,
+                    let ended = fields[5].array
+                else {
+                    throw RelayError.unexpectedReply("publish script returned \(reply)")
+                }
+                let append = plan.appends[number - 1]
+                var log = ThreadLog(epoch: epoch, seq: seq, entry: entry, recent: recent)
+                log.endedRuns = logs[append.threadID]?.endedRuns ?? []
+                for run in ended.compactMap(\.int) where append.runs.indices.contains(run - 1) {
+                    log.noteEnded(append.runs[run - 1].id)
+                }
+                logs[append.threadID] = log
+                threads.forget(append.threadID)
+            }
+        }
+        throw RelayError.unexpectedReply("thread logs kept changing while this relay held partition \(source.partition)'s lease")
+    }
+
+    /// The logs of `threadIDs` as Redis holds them.
+    func read(_ threadIDs: [String], on redis: RedisClient) async throws -> [ThreadLog] {
+        let keys = threadIDs.flatMap { [self.keys.threadEpoch($0), self.keys.threadSeq($0), self.keys.threadRelayState($0)] }
+        let reply = try await redis.evalScript(Self.readScript, keys: keys, arguments: [])
+        guard let records = reply.array, records.count == threadIDs.count else {
+            throw RelayError.unexpectedReply("thread log read returned \(reply)")
+        }
+        return try records.map { record in
+            guard let fields = record.array, fields.count == 4, let epoch = fields[0].string, let seq = fields[1].int,
+                let entry = fields[2].string, let recent = fields[3].string
+            else {
+                throw RelayError.unexpectedReply("thread log read returned \(reply)")
+            }
+            return ThreadLog(epoch: epoch, seq: seq, entry: entry, recent: recent)
+        }
+    }
+
+    private func scriptKeys(_ plan: PublishPlan, _ source: Source) -> [String] {
+        var keys = [self.keys.partitionLease(source.partition), self.keys.partitionCursor(source.partition), self.keys.eventPartition(source.partition)]
+        for append in plan.appends {
+            let thread = append.threadID
+            keys += [
+                self.keys.threadSeq(thread), self.keys.threadEpoch(thread), self.keys.threadHistory(thread),
+                self.keys.threadRelayState(thread), self.keys.threadActiveRun(thread),
             ]
+            keys += append.runs.map { self.keys.runEnded($0.id) }
+        }
+        return keys
+    }
+
+    private func scriptArguments(_ plan: PublishPlan, _ source: Source, cursor: String?) -> [RedisArgument] {
+        var arguments: [RedisArgument] = [
+            RedisArgument(source.leaseHolder), RedisArgument(cursor ?? ""),
+            RedisArgument(cursor.flatMap { StreamEntryID($0)?.next.description } ?? ""),
+            RedisArgument(historySize), RedisArgument(historyTTLSeconds), RedisArgument(plan.appends.count),
+        ]
+        arguments.reserveCapacity(arguments.count + plan.outcomes.count + plan.appends.count * 12)
+        for append in plan.appends {
+            let log = append.log
+            arguments += [
+                RedisArgument(log.epoch ?? ""), append.startsLog ? "1" : "0", RedisArgument(append.expectedSeq),
+                RedisArgument(append.frames.count), RedisArgument(keys.threadChannel(append.threadID)),
+                RedisArgument(append.entryChanged ? log.lastEntry?.description ?? "" : ""),
+                RedisArgument(append.recentChanged ? "|" + log.recentEventIDs.joined(separator: "|") + "|" : ""),
+                RedisArgument(log.recentEventIDs.count), append.renewsExpiry ? "1" : "0", RedisArgument(append.runs.count),
+            ]
+            for run in append.runs {
+                arguments += [RedisArgument(run.id), run.ends ? "1" : "0"]
+            }
+            arguments += append.frames.map { RedisArgument($0) }
         }
         return arguments
-    }
-
-    /// Publishes a batch read from one partition, each thread's events in the order given,
-    /// pipelined in one write: one script call per thread (per `maxEventsPerCall` events), so a burst of one
-    /// thread's events costs Redis one call. Returns one outcome per item, in the order given.
-    ///
-    /// Throws `RelayError.leaseLost` when the partition's lease is no longer this relay's: the calls that
-    /// found so did nothing, and the lease's new holder reads what they held from the partition's cursor.
-    ///
-    /// The batch starts with `SCRIPT LOAD`, so every EVALSHA behind it on the same connection finds the
-    /// script even right after Redis restarted. Retrying a batch after NOSCRIPT instead would run its
-    /// events out of order whenever part of it had succeeded (another relay loaded the script mid-batch).
-    public func publish(_ items: [Item], from source: Source, on redis: RedisClient) async throws -> [Outcome] {
-        guard !items.isEmpty else { return [] }
-        let calls = Self.calls(for: items.map(\.event))
-        // One candidate serves the whole batch: it only names a thread log that starts anew.
-        let epochCandidate = Identifier.make("ep")
-        var commands: [[RedisArgument]] = [["SCRIPT", "LOAD", RedisArgument(Self.script.source)]]
-        commands.reserveCapacity(calls.count + 1)
-        for call in calls {
-            commands.append(command(for: call.map { items[$0] }, from: source, epochCandidate: epochCandidate))
-        }
-        let results = try await redis.pipeline(commands)
-        _ = try results[0].get()
-        var outcomes = [Outcome](repeating: .duplicate, count: items.count)
-        var leaseLost = false
-        for (call, result) in zip(calls, results.dropFirst()) {
-            let value = try result.get()
-            if value.isNull {
-                leaseLost = true
-                continue
-            }
-            guard let replies = value.array, replies.count == call.count else {
-                throw RelayError.unexpectedReply("publish script returned \(value)")
-            }
-            for (index, reply) in zip(call, replies) {
-                guard let seq = reply.int else {
-                    throw RelayError.unexpectedReply("publish script returned \(value)")
-                }
-                switch seq {
-                case -1: outcomes[index] = .duplicate
-                case -2: outcomes[index] = .afterRunEnded
-                default: outcomes[index] = .published(seq: seq)
-                }
-            }
-        }
-        if leaseLost { throw RelayError.leaseLost(partition: source.partition) }
-        return outcomes
-    }
-
-    /// Groups the events' indices by thread, keeping each thread's order, in calls of at most `maxEventsPerCall`.
-    static func calls(for events: [PartitionEntry]) -> [[Int]] {
-        var calls: [[Int]] = []
-        var openCall: [String: Int] = [:]
-        for (index, event) in events.enumerated() {
-            if let call = openCall[event.threadID], calls[call].count < maxEventsPerCall {
-                calls[call].append(index)
-            } else {
-                openCall[event.threadID] = calls.count
-                calls.append([index])
-            }
-        }
-        return calls
     }
 }

@@ -122,6 +122,7 @@ public final class RelayService: Service {
             redis: redis,
             publisher: publisher,
             batchSize: settings.batchSize,
+            threadCacheSize: settings.threadCacheSize,
             metrics: metrics,
             logger: logger
         )

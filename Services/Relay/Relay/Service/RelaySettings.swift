@@ -14,15 +14,19 @@ public struct RelaySettings: Sendable {
     /// How many of a thread's latest event ids are remembered to drop an event a worker wrote twice (`HERALD_DEDUP_WINDOW`).
     /// Each publish call reads them all, so it stays small: a retried write follows its original closely.
     public var dedupWindow: Int
+    /// How many threads' logs each partition's consumer remembers (`HERALD_RELAY_THREAD_CACHE`), to number and
+    /// de-duplicate their events without reading them back; a forgotten thread costs one read when it returns.
+    public var threadCacheSize: Int
     public var adminHost: String
     public var adminPort: Int
 
-    public init(common: CommonSettings, relayID: String = Identifier.make("relay"), leaseDuration: Duration = .seconds(5), batchSize: Int = 256, dedupWindow: Int = 32, adminHost: String = "0.0.0.0", adminPort: Int = 9092) {
+    public init(common: CommonSettings, relayID: String = Identifier.make("relay"), leaseDuration: Duration = .seconds(5), batchSize: Int = 256, dedupWindow: Int = 32, threadCacheSize: Int = 1_000, adminHost: String = "0.0.0.0", adminPort: Int = 9092) {
         self.common = common
         self.relayID = relayID
         self.leaseDuration = leaseDuration
         self.batchSize = batchSize
         self.dedupWindow = dedupWindow
+        self.threadCacheSize = threadCacheSize
         self.adminHost = adminHost
         self.adminPort = adminPort
     }
@@ -47,6 +51,9 @@ public struct RelayOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("dedup-window"), help: "Latest event ids remembered per thread to drop an event a worker wrote twice (HERALD_DEDUP_WINDOW; default 32)")
     public var dedupWindow: Int?
 
+    @Option(name: .customLong("thread-cache"), help: "Thread logs each partition's consumer remembers, to number events without reading the log back (HERALD_RELAY_THREAD_CACHE; default 1000)")
+    public var threadCacheSize: Int?
+
     public init() {}
 
     public func resolve(_ resolver: SettingsResolver = SettingsResolver()) throws -> RelaySettings {
@@ -55,6 +62,7 @@ public struct RelayOptions: ParsableArguments, Sendable {
             leaseDuration: .seconds(try resolver.int(leaseSeconds, env: "HERALD_RELAY_LEASE_SECONDS", default: 5, in: 1...600)),
             batchSize: try resolver.int(batchSize, env: "HERALD_RELAY_BATCH", default: 256, in: 1...10_000),
             dedupWindow: try resolver.int(dedupWindow, env: "HERALD_DEDUP_WINDOW", default: 32, in: 1...1_000),
+            threadCacheSize: try resolver.int(threadCacheSize, env: "HERALD_RELAY_THREAD_CACHE", default: 1_000, in: 1...1_000_000),
             adminHost: resolver.string(adminHost, env: "HERALD_ADMIN_HOST", default: "0.0.0.0"),
             adminPort: try resolver.int(adminPort, env: "HERALD_ADMIN_PORT", default: 9092, in: 0...65535)
         )

@@ -1,0 +1,125 @@
+import Redis
+
+extension EventPublisher {
+    /// Appends a planned batch to its threads' logs and moves the partition's cursor past it: all of it, or,
+    /// when the lease is not ours or any log differs from the plan, none of it.
+    static let publishScript = RedisScript(
+        """
+        -- KEYS: partition lease, partition cursor, partition stream, then per thread: seq, epoch, history,
+        --       relay state (hash: entry, recent, count), active run, then the run-ended marker of each of its runs
+        -- ARGV: lease holder, cursor entry id ('' = leave it), smallest entry id to keep, history size, ttl seconds,
+        --       thread count, then per thread: epoch, starts-log flag, expected seq, frame count, channel, newest
+        --       entry id ('' = unchanged), recent ids ('' = unchanged), their count, renew-expiry flag, run count,
+        --       then per run its id and whether the batch ends it, then the frames
+        -- Returns nil when the lease is not ours; 1 when done; else, with nothing done, per thread whose log is not
+        -- as planned: {thread number, epoch or '', seq, newest entry or '', recent ids or '', {ended runs' numbers}}
+        if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+          return false
+        end
+        local historySize, ttl = tonumber(ARGV[4]), tonumber(ARGV[5])
+        local plans, differing = {}, {}
+        local a, k = 7, 4
+        for t = 1, tonumber(ARGV[6]) do
+          local p = {
+            k = k, epoch = ARGV[a], starts = ARGV[a + 1] == '1', seq = tonumber(ARGV[a + 2]),
+            frames = tonumber(ARGV[a + 3]), channel = ARGV[a + 4], entry = ARGV[a + 5], recent = ARGV[a + 6],
+            count = ARGV[a + 7], renew = ARGV[a + 8] == '1', runs = tonumber(ARGV[a + 9]), runAt = a + 10
+          }
+          p.frameAt = p.runAt + 2 * p.runs
+          a = p.frameAt + p.frames
+          k = k + 5 + p.runs
+          local epoch = redis.call('GET', KEYS[p.k + 1])
+          local fits
+          if p.starts then
+            fits = not epoch
+          else
+            fits = epoch == p.epoch and tonumber(redis.call('GET', KEYS[p.k]) or '0') == p.seq
+          end
+          local ended = {}
+          for r = 1, p.runs do
+            if redis.call('EXISTS', KEYS[p.k + 4 + r]) == 1 then ended[#ended + 1] = r end
+          end
+          if not fits or #ended > 0 then
+            local state = redis.call('HMGET', KEYS[p.k + 3], 'entry', 'recent')
+            local seq = epoch and tonumber(redis.call('GET', KEYS[p.k]) or '0') or 0
+            differing[#differing + 1] = {t, epoch or '', seq, state[1] or '', state[2] or '', ended}
+          end
+          plans[t] = p
+        end
+        if #differing > 0 then
+          return differing
+        end
+        for _, p in ipairs(plans) do
+          local seqKey, epochKey, historyKey, stateKey, activeKey = KEYS[p.k], KEYS[p.k + 1], KEYS[p.k + 2], KEYS[p.k + 3], KEYS[p.k + 4]
+          if p.starts then
+            -- A new (or expired) log: a new epoch, counting from 1.
+            redis.call('DEL', seqKey, historyKey, stateKey)
+            redis.call('SET', epochKey, p.epoch, 'EX', ttl)
+          elseif p.renew then
+            redis.call('EXPIRE', epochKey, ttl)
+          end
+          if p.frames > 0 then
+            local first, last = p.frameAt, p.frameAt + p.frames - 1
+            if p.renew or p.seq == 0 then
+              redis.call('SET', seqKey, p.seq + p.frames, 'EX', ttl)
+            else
+              redis.call('SET', seqKey, p.seq + p.frames, 'KEEPTTL')
+            end
+            local length
+            for from = first, last, 100 do
+              length = redis.call('RPUSH', historyKey, unpack(ARGV, from, math.min(from + 99, last)))
+            end
+            if length > historySize then
+              redis.call('LTRIM', historyKey, -historySize, -1)
+            end
+            -- A list RPUSH just created has no expiry yet.
+            if p.renew or length == p.frames then
+              redis.call('EXPIRE', historyKey, ttl)
+            end
+            redis.call('PUBLISH', p.channel, table.concat(ARGV, '\\n', first, last))
+          end
+          for r = 1, p.runs do
+            if ARGV[p.runAt + 2 * r - 1] == '1' then
+              local run = ARGV[p.runAt + 2 * r - 2]
+              redis.call('SET', KEYS[p.k + 4 + r], '1', 'EX', ttl)
+              if redis.call('GET', activeKey) == run then
+                redis.call('DEL', activeKey)
+              end
+            end
+          end
+          local update = {}
+          if p.entry ~= '' then
+            update[1], update[2] = 'entry', p.entry
+          end
+          if p.recent ~= '' then
+            local n = #update
+            update[n + 1], update[n + 2], update[n + 3], update[n + 4] = 'recent', p.recent, 'count', p.count
+          end
+          -- HSET counts the fields it created: a hash it just created has no expiry yet.
+          if #update > 0 and (redis.call('HSET', stateKey, unpack(update)) > 0 or p.renew) then
+            redis.call('EXPIRE', stateKey, ttl)
+          end
+        end
+        if ARGV[2] ~= '' then
+          redis.call('SET', KEYS[2], ARGV[2])
+          redis.call('XTRIM', KEYS[3], 'MINID', ARGV[3])
+        end
+        return 1
+        """
+    )
+
+    /// Reads thread logs for a relay that does not know them yet.
+    static let readScript = RedisScript(
+        """
+        -- KEYS: per thread: epoch, seq, relay state
+        -- Returns per thread {epoch or '', seq, newest entry or '', recent ids or ''}
+        local logs = {}
+        for i = 1, #KEYS, 3 do
+          local epoch = redis.call('GET', KEYS[i])
+          local state = redis.call('HMGET', KEYS[i + 2], 'entry', 'recent')
+          logs[#logs + 1] = {epoch or '', tonumber(redis.call('GET', KEYS[i + 1]) or '0'), state[1] or '', state[2] or ''}
+        end
+        return logs
+        """
+    )
+}

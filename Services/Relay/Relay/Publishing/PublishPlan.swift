@@ -1,0 +1,139 @@
+import HeraldCore
+
+/// What one batch appends to each of its threads' logs, worked out by the relay from what it knows of the logs:
+/// each event's fate (numbered, a duplicate, or late for a run that ended), its frame, and each log afterwards.
+///
+/// Pure: the same batch and logs give the same plan, so a plan the script refused is simply made again from
+/// the logs as Redis reported them.
+struct PublishPlan: Sendable {
+    /// One thread's part of the batch.
+    struct ThreadAppend: Sendable {
+        var threadID: String
+        /// The log as the script must find it: its epoch (absent when `startsLog`) and seq.
+        var expectedSeq: Int
+        /// The thread has no log yet: the script creates it with `log.epoch`.
+        var startsLog: Bool
+        /// The log after this batch.
+        var log: ThreadLog
+        /// `{"seq":…,"epoch":…,` and the event's JSON after its opening brace, in order.
+        var frames: [String]
+        /// The runs of the numbered events, in order of appearance, and whether this batch ends each.
+        var runs: [(id: String, ends: Bool)]
+        /// Whether the log's newest entry, or its recent event ids, changed.
+        var entryChanged: Bool
+        var recentChanged: Bool
+        /// Whether the script renews the expiry of the log's keys.
+        var renewsExpiry: Bool
+    }
+
+    var appends: [ThreadAppend] = []
+    /// One per item, in the order given.
+    var outcomes: [EventPublisher.Outcome]
+
+    /// Plans `items` against `logs`, which holds every thread of the batch.
+    init(
+        _ items: [EventPublisher.Item],
+        logs: [String: ThreadLog],
+        dedupWindow: Int,
+        now: ContinuousClock.Instant,
+        expiryRenewal: Duration,
+        newEpoch: () -> String
+    ) {
+        outcomes = Array(repeating: .duplicate, count: items.count)
+        var groups: [[Int]] = []
+        var groupOf: [String: Int] = [:]
+        for (index, item) in items.enumerated() {
+            if let group = groupOf[item.event.threadID] {
+                groups[group].append(index)
+            } else {
+                groupOf[item.event.threadID] = groups.count
+                groups.append([index])
+            }
+        }
+        appends.reserveCapacity(groups.count)
+        for group in groups {
+            let threadID = items[group[0]].event.threadID
+            guard let known = logs[threadID] else { preconditionFailure("no log for thread \(threadID)") }
+            appends.append(plan(group.map { items[$0] }, indices: group, threadID: threadID, known: known, dedupWindow: dedupWindow, now: now, expiryRenewal: expiryRenewal, newEpoch: newEpoch))
+        }
+    }
+
+    private mutating func plan(
+        _ items: [EventPublisher.Item], indices: [Int], threadID: String, known: ThreadLog, dedupWindow: Int,
+        now: ContinuousClock.Instant, expiryRenewal: Duration, newEpoch: () -> String
+    ) -> ThreadAppend {
+        var log = known
+        let startsLog = known.epoch == nil
+        if startsLog {
+            // A new (or expired) log starts a new epoch, counting from 1, with nothing to de-duplicate against.
+            log = ThreadLog(epoch: newEpoch(), seq: 0, lastEntry: nil, recentEventIDs: [], endedRuns: known.endedRuns)
+        }
+        let epoch = log.epoch!
+        let expectedSeq = log.seq
+        var frames: [String] = []
+        frames.reserveCapacity(items.count)
+        var runs: [(id: String, ends: Bool)] = []
+        // Entries come in id order: only a leading run of them can have been published already.
+        var replaying = log.lastEntry != nil
+        for (item, index) in zip(items, indices) {
+            let event = item.event
+            if replaying, let last = log.lastEntry {
+                replaying = StreamEntryID(item.entryID).map { $0 <= last } ?? false
+            }
+            if replaying || log.recentEventIDs.contains(event.eventID) {
+                outcomes[index] = .duplicate
+            } else if log.endedRuns.contains(event.runID) {
+                outcomes[index] = .afterRunEnded
+            } else {
+                log.seq += 1
+                frames.append(Self.frame(seq: log.seq, epoch: epoch, json: event.json))
+                log.recentEventIDs.append(event.eventID)
+                if log.recentEventIDs.count > 2 * dedupWindow {
+                    log.recentEventIDs.removeFirst(log.recentEventIDs.count - dedupWindow)
+                }
+                let terminal = event.isRunTerminal
+                if let run = runs.lastIndex(where: { $0.id == event.runID }) {
+                    runs[run].ends = runs[run].ends || terminal
+                } else {
+                    runs.append((event.runID, terminal))
+                }
+                if terminal { log.noteEnded(event.runID) }
+                outcomes[index] = .published(seq: log.seq)
+            }
+        }
+        if log.recentEventIDs.count > dedupWindow {
+            log.recentEventIDs.removeFirst(log.recentEventIDs.count - dedupWindow)
+        }
+        // Unless every entry was one already done, the batch's last entry is the thread's newest.
+        var entryChanged = false
+        if !replaying, let last = items.last.flatMap({ StreamEntryID($0.entryID) }) {
+            log.lastEntry = last
+            entryChanged = true
+        }
+        let renewsExpiry = startsLog || known.expiryRenewedAt.map { now - $0 >= expiryRenewal } ?? true
+        if renewsExpiry { log.expiryRenewedAt = now }
+        return ThreadAppend(
+            threadID: threadID,
+            expectedSeq: expectedSeq,
+            startsLog: startsLog,
+            log: log,
+            frames: frames,
+            runs: runs,
+            entryChanged: entryChanged,
+            recentChanged: !frames.isEmpty,
+            renewsExpiry: renewsExpiry
+        )
+    }
+
+    /// The frame clients receive: the event's JSON with `seq` and `epoch` first.
+    static func frame(seq: Int, epoch: String, json: String) -> String {
+        var frame = "{\"seq\":"
+        frame.reserveCapacity(json.utf8.count + epoch.utf8.count + 32)
+        frame += String(seq)
+        frame += ",\"epoch\":\""
+        frame += epoch
+        frame += "\","
+        frame += json.dropFirst()
+        return frame
+    }
+}

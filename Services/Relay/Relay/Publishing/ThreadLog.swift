@@ -1,0 +1,48 @@
+/// What the relay knows of one thread's log in Redis: enough to number, de-duplicate and frame the thread's
+/// next events itself, so the publish script only checks that the log is still as remembered and appends.
+///
+/// Only the relay holding the thread's partition lease writes the log, so what it remembers stays true while it
+/// holds the lease; the script compares `epoch` and `seq` (and the run-ended markers) anyway, and a log found
+/// otherwise (another relay wrote it in between, it expired, this relay restarted) is read back and planned again.
+struct ThreadLog: Sendable, Equatable {
+    /// The log's epoch; nil when the thread has no log in Redis (new, or expired), so its next event starts one.
+    var epoch: String?
+    /// The `seq` of the log's latest event (0 before the first).
+    var seq: Int
+    /// The last partition entry published to this thread; entries up to it are ones a successor reads again.
+    var lastEntry: StreamEntryID?
+    /// The ids of the thread's latest events, oldest first, to drop an event a worker wrote twice.
+    var recentEventIDs: [String]
+    /// Runs of this thread known to have ended, latest last: their late events are dropped.
+    var endedRuns: [String]
+    /// When this relay last renewed the expiry of the log's keys; nil when it never did.
+    var expiryRenewedAt: ContinuousClock.Instant?
+
+    /// Ended runs remembered per thread; an older one's late event is caught by the script's marker check.
+    static let endedRunsRemembered = 4
+
+    init(epoch: String?, seq: Int, lastEntry: StreamEntryID?, recentEventIDs: [String], endedRuns: [String] = [], expiryRenewedAt: ContinuousClock.Instant? = nil) {
+        self.epoch = epoch
+        self.seq = seq
+        self.lastEntry = lastEntry
+        self.recentEventIDs = recentEventIDs
+        self.endedRuns = endedRuns
+        self.expiryRenewedAt = expiryRenewedAt
+    }
+
+    /// A log as Redis holds it: the thread's epoch and seq keys and its relay state hash (`entry`, and `recent` as `|id|id|…|`).
+    init(epoch: String, seq: Int, entry: String, recent: String) {
+        self.init(
+            epoch: epoch.isEmpty ? nil : epoch,
+            seq: epoch.isEmpty ? 0 : seq,
+            lastEntry: StreamEntryID(entry),
+            recentEventIDs: recent.split(separator: "|").map(String.init)
+        )
+    }
+
+    mutating func noteEnded(_ runID: String) {
+        guard !endedRuns.contains(runID) else { return }
+        endedRuns.append(runID)
+        if endedRuns.count > Self.endedRunsRemembered { endedRuns.removeFirst(endedRuns.count - Self.endedRunsRemembered) }
+    }
+}
