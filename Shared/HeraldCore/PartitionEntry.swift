@@ -83,9 +83,8 @@ public struct PartitionEntry: Sendable, Equatable {
         }
         guard let json, json.utf8.first == UInt8(ascii: "{") else { return nil }
         if let route {
-            let parts = Self.routeValues(route)
-            guard parts.count == 6, let type = EventType(rawValue: parts[4]) else { return nil }
-            self.init(json: json, threadID: parts[0], runID: parts[1], eventID: parts[2], agentName: parts[3], type: type, timestamp: parts[5])
+            guard let parts = Self.routeValues(route), let type = EventType(rawValue: parts.type) else { return nil }
+            self.init(json: json, threadID: parts.thread, runID: parts.run, eventID: parts.eventID, agentName: parts.agent, type: type, timestamp: parts.timestamp)
         } else if let threadID = single[Field.thread], let runID = single[Field.run], let eventID = single[Field.eventID],
             let agentName = single[Field.agent], let type = single[Field.type].flatMap(EventType.init(rawValue:)), let timestamp = single[Field.timestamp]
         {
@@ -97,18 +96,30 @@ public struct PartitionEntry: Sendable, Equatable {
         }
     }
 
-    /// The values of a `route` field, split on the separator's byte (it is ASCII, so never inside a UTF-8 sequence).
-    private static func routeValues(_ route: ByteBuffer) -> [String] {
-        let separator = UInt8(ascii: "\u{1F}")
-        var values: [String] = []
-        values.reserveCapacity(6)
-        let bytes = route.readableBytesView
-        var start = bytes.startIndex
-        while let end = bytes[start...].firstIndex(of: separator) {
-            values.append(String(decoding: bytes[start..<end], as: UTF8.self))
-            start = end + 1
+    /// The six values of a `route` field, split on the separator's byte (it is ASCII, so never inside a UTF-8
+    /// sequence); nil unless there are exactly six.
+    private static func routeValues(_ route: ByteBuffer) -> (thread: String, run: String, eventID: String, agent: String, type: String, timestamp: String)? {
+        route.withUnsafeReadableBytes { bytes in
+            let separator = UInt8(ascii: "\u{1F}")
+            var values: (String, String, String, String, String, String) = ("", "", "", "", "", "")
+            var start = 0
+            for position in 0..<6 {
+                var end = start
+                while end < bytes.count, bytes[end] != separator { end += 1 }
+                // Only the last value runs to the end, and only it may.
+                guard (end < bytes.count) == (position < 5) else { return nil }
+                let value = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
+                switch position {
+                case 0: values.0 = value
+                case 1: values.1 = value
+                case 2: values.2 = value
+                case 3: values.3 = value
+                case 4: values.4 = value
+                default: values.5 = value
+                }
+                start = end + 1
+            }
+            return (values.0, values.1, values.2, values.3, values.4, values.5)
         }
-        values.append(String(decoding: bytes[start...], as: UTF8.self))
-        return values
     }
 }

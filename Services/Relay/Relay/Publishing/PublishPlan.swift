@@ -73,6 +73,8 @@ struct PublishPlan: Sendable {
         var frames: [String] = []
         frames.reserveCapacity(items.count)
         var runs: [(id: String, ends: Bool)] = []
+        // Consecutive events mostly share a run: whether it had ended is worked out once per run.
+        var checkedRun: (id: String, ended: Bool)?
         // Entries come in id order: only a leading run of them can have been published already.
         var replaying = log.lastEntry != nil
         for (item, index) in zip(items, indices) {
@@ -80,30 +82,38 @@ struct PublishPlan: Sendable {
             if replaying, let last = log.lastEntry {
                 replaying = StreamEntryID(item.entryID).map { $0 <= last } ?? false
             }
-            if replaying || log.recentEventIDs.contains(event.eventID) {
+            if replaying || log.recent.contains(event.eventID) {
                 outcomes[index] = .duplicate
-            } else if log.endedRuns.contains(event.runID) {
-                outcomes[index] = .afterRunEnded
-            } else {
-                log.seq += 1
-                frames.append(Self.frame(seq: log.seq, epoch: epoch, json: event.json))
-                log.recentEventIDs.append(event.eventID)
-                if log.recentEventIDs.count > 2 * dedupWindow {
-                    log.recentEventIDs.removeFirst(log.recentEventIDs.count - dedupWindow)
-                }
-                let terminal = event.isRunTerminal
-                if let run = runs.lastIndex(where: { $0.id == event.runID }) {
-                    runs[run].ends = runs[run].ends || terminal
-                } else {
-                    runs.append((event.runID, terminal))
-                }
-                if terminal { log.noteEnded(event.runID) }
-                outcomes[index] = .published(seq: log.seq)
+                continue
             }
+            if checkedRun?.id != event.runID {
+                checkedRun = (event.runID, log.endedRuns.contains(event.runID))
+            }
+            if checkedRun?.ended == true {
+                outcomes[index] = .afterRunEnded
+                continue
+            }
+            log.seq += 1
+            frames.append(Self.frame(seq: log.seq, epoch: epoch, json: event.json))
+            log.recent.append(event.eventID)
+            if log.recent.count > 2 * dedupWindow {
+                log.recent.keepLatest(dedupWindow)
+            }
+            let terminal = event.isRunTerminal
+            if runs.last?.id == event.runID {
+                runs[runs.count - 1].ends = runs[runs.count - 1].ends || terminal
+            } else if let run = runs.lastIndex(where: { $0.id == event.runID }) {
+                runs[run].ends = runs[run].ends || terminal
+            } else {
+                runs.append((event.runID, terminal))
+            }
+            if terminal {
+                log.noteEnded(event.runID)
+                checkedRun = (event.runID, true)
+            }
+            outcomes[index] = .published(seq: log.seq)
         }
-        if log.recentEventIDs.count > dedupWindow {
-            log.recentEventIDs.removeFirst(log.recentEventIDs.count - dedupWindow)
-        }
+        log.recent.keepLatest(dedupWindow)
         // Unless every entry was one already done, the batch's last entry is the thread's newest.
         var entryChanged = false
         if !replaying, let last = items.last.flatMap({ StreamEntryID($0.entryID) }) {
@@ -127,13 +137,37 @@ struct PublishPlan: Sendable {
 
     /// The frame clients receive: the event's JSON with `seq` and `epoch` first.
     static func frame(seq: Int, epoch: String, json: String) -> String {
-        var frame = "{\"seq\":"
-        frame.reserveCapacity(json.utf8.count + epoch.utf8.count + 32)
-        frame += String(seq)
-        frame += ",\"epoch\":\""
-        frame += epoch
-        frame += "\","
-        frame += json.dropFirst()
-        return frame
+        var json = json
+        var epoch = epoch
+        return json.withUTF8 { body in
+            epoch.withUTF8 { epoch in
+                // `{"seq":` + digits + `,"epoch":"` + epoch + `",` + the JSON after its `{`.
+                let capacity = 7 + 20 + 11 + epoch.count + 2 + max(0, body.count - 1)
+                return String(unsafeUninitializedCapacity: capacity) { buffer in
+                    var end = 0
+                    func write(_ bytes: UnsafeBufferPointer<UInt8>) {
+                        UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: buffer[end...])).copyMemory(from: UnsafeRawBufferPointer(bytes))
+                        end += bytes.count
+                    }
+                    func write(_ text: StaticString) {
+                        write(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+                    }
+                    write("{\"seq\":")
+                    var digits = seq
+                    let start = end
+                    repeat {
+                        buffer[end] = UInt8(ascii: "0") + UInt8(digits % 10)
+                        end += 1
+                        digits /= 10
+                    } while digits > 0
+                    buffer[start..<end].reverse()
+                    write(",\"epoch\":\"")
+                    write(epoch)
+                    write("\",")
+                    if body.count > 1 { write(UnsafeBufferPointer(rebasing: body[1...])) }
+                    return end
+                }
+            }
+        }
     }
 }
