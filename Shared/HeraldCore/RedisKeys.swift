@@ -45,16 +45,14 @@ public struct RedisKeys: Sendable, Hashable {
     public func thread(_ threadID: String) -> String { "\(prefix):thread:{\(threadID)}" }
     /// The run currently active on the thread (string; absent when idle).
     public func threadActiveRun(_ threadID: String) -> String { "\(prefix):thread:{\(threadID)}:active" }
-    /// Last assigned `seq`.
-    public func threadSeq(_ threadID: String) -> String { "\(prefix):thread:{\(threadID)}:seq" }
-    /// The epoch of the thread's log; a new epoch starts when the log was lost.
-    public func threadEpoch(_ threadID: String) -> String { "\(prefix):thread:{\(threadID)}:epoch" }
-    /// Published frames, a list in `seq` order whose last element is the frame of seq `threadSeq` (capped at
-    /// `HERALD_HISTORY_SIZE`).
+    /// Published frames, a list in `seq` order whose last element is the frame of the log state's `seq` (capped
+    /// at `HERALD_HISTORY_SIZE`).
     public func threadHistory(_ threadID: String) -> String { "\(prefix):thread:{\(threadID)}:log" }
-    /// What the relay keeps of the thread (hash): `entry`, the last partition entry it published; `recent`, the
-    /// ids of its latest events (`|id|id|…|`, at most `HERALD_DEDUP_WINDOW`) and their `count`, for de-duplication.
-    public func threadRelayState(_ threadID: String) -> String { "\(prefix):thread:{\(threadID)}:relay" }
+    /// The head of the thread's log (hash), written by the relay with each append: `epoch` (a new one starts
+    /// when the log was lost), `seq` (the last assigned); and for the relay alone `entry`, the last partition
+    /// entry it published, `recent`, the ids of its latest events (`|id|id|…|`, at most `HERALD_DEDUP_WINDOW`),
+    /// and their `count`, for de-duplication.
+    public func threadLogState(_ threadID: String) -> String { "\(prefix):thread:{\(threadID)}:state" }
     /// The conversation so far: a list of JSON turns `{"role":…,"content":…}`.
     public func threadConversation(_ threadID: String) -> String { "\(prefix):thread:{\(threadID)}:conversation" }
     /// Pub/sub channel carrying the thread's event frames.

@@ -121,17 +121,16 @@ final class GatewayHarness: Sendable {
 
     static let appendScript = RedisScript(
         """
-        -- KEYS: seq, epoch, history; ARGV: epoch, channel, history size, publish ('1' or '0'), then event jsons
+        -- KEYS: log state, history; ARGV: epoch, channel, history size, publish ('1' or '0'), then event jsons
         local frames = {}
-        local seq = tonumber(redis.call('GET', KEYS[1]) or '0')
+        local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
         for i = 5, #ARGV do
           seq = seq + 1
           frames[#frames + 1] = '{"seq":' .. seq .. ',"epoch":"' .. ARGV[1] .. '",' .. string.sub(ARGV[i], 2)
         end
-        redis.call('SET', KEYS[1], seq)
-        redis.call('SET', KEYS[2], ARGV[1])
-        redis.call('RPUSH', KEYS[3], unpack(frames))
-        redis.call('LTRIM', KEYS[3], -tonumber(ARGV[3]), -1)
+        redis.call('HSET', KEYS[1], 'seq', seq, 'epoch', ARGV[1])
+        redis.call('RPUSH', KEYS[2], unpack(frames))
+        redis.call('LTRIM', KEYS[2], -tonumber(ARGV[3]), -1)
         if ARGV[4] == '1' then
           redis.call('PUBLISH', ARGV[2], table.concat(frames, '\\n'))
         end
@@ -154,7 +153,7 @@ final class GatewayHarness: Sendable {
         }
         let reply = try await redis.evalScript(
             Self.appendScript,
-            keys: [keys.threadSeq(thread), keys.threadEpoch(thread), keys.threadHistory(thread)],
+            keys: [keys.threadLogState(thread), keys.threadHistory(thread)],
             arguments: [RedisArgument(epoch), RedisArgument(keys.threadChannel(thread)), RedisArgument(historySize), RedisArgument(publish ? "1" : "0")]
                 + events.map { RedisArgument($0) }
         )
@@ -165,8 +164,8 @@ final class GatewayHarness: Sendable {
     /// The frame texts history holds for a thread, by seq (the list's last frame has the thread's seq).
     func historyTexts(thread: String) async throws -> [Int: String] {
         let reply = try await redis.send(
-            "EVAL", "return {redis.call('GET', KEYS[1]) or '0', redis.call('LRANGE', KEYS[2], 0, -1)}", "2",
-            RedisArgument(keys.threadSeq(thread)), RedisArgument(keys.threadHistory(thread))
+            "EVAL", "return {redis.call('HGET', KEYS[1], 'seq') or '0', redis.call('LRANGE', KEYS[2], 0, -1)}", "2",
+            RedisArgument(keys.threadLogState(thread)), RedisArgument(keys.threadHistory(thread))
         )
         guard let parts = reply.array, parts.count == 2, let last = parts[0].string.flatMap(Int.init), let texts = parts[1].array else {
             throw TestFailure("history read returned \(reply)")

@@ -70,7 +70,7 @@ struct ResumeTests {
                         group.addTask {
                             try await Task.sleep(for: .milliseconds(tab * 40))
                             let client = try await harness.connect(token: token)
-                            let current = try await harness.redis.send("GET", harness.keys.threadSeq(run.threadID)).int ?? 0
+                            let current = try await harness.redis.send("HGET", harness.keys.threadLogState(run.threadID), "seq").int ?? 0
                             let after = tab == 0 ? 0 : Int.random(in: max(0, current - 60)...current)
                             try await client.send(.resume(.init(threadID: run.threadID, afterSeq: after, epoch: tab.isMultiple(of: 2) ? "ep_live" : nil)))
                             var seqs: [Int] = []
@@ -114,7 +114,7 @@ struct ResumeTests {
                     try await harness.appendEvent(thread: run.threadID, run: run.runID, epoch: "ep_old", publish: false)
                 }
                 // The log expired and started over in a new epoch.
-                _ = try await harness.redis.send("DEL", harness.keys.threadSeq(run.threadID), harness.keys.threadHistory(run.threadID))
+                _ = try await harness.redis.send("DEL", harness.keys.threadLogState(run.threadID), harness.keys.threadHistory(run.threadID))
                 for _ in 1...3 {
                     try await harness.appendEvent(thread: run.threadID, run: run.runID, epoch: "ep_new", publish: false)
                 }

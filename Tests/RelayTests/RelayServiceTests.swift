@@ -264,7 +264,7 @@ struct RelayServiceTests {
                 items, from: EventPublisher.Source(partition: 0, leaseHolder: "stalled"), advancingCursorTo: entries[2].id, threads: &threads, on: harness.redis
             )
         }
-        #expect(try await harness.redis.send("EXISTS", harness.keys.threadSeq("thr_l")).int == 0)
+        #expect(try await harness.redis.send("EXISTS", harness.keys.threadLogState("thr_l")).int == 0)
         #expect(try await harness.history("thr_l").isEmpty)
         // Nor did it move the cursor or trim the partition.
         #expect(try await harness.redis.send("EXISTS", harness.keys.partitionCursor(0)).int == 0)
@@ -299,7 +299,7 @@ struct RelayServiceTests {
         // The dedup window holds the 4 latest ids: a worker's retried write of event 6, in a new entry, is dropped.
         let retried = EventPublisher.Item(PartitionEntry(events[5]), entryID: "1700000000001-0")
         #expect(try await publish([retried]) == [.duplicate])
-        let state = try await harness.redis.send("HGET", harness.keys.threadRelayState("thr_r"), "count")
+        let state = try await harness.redis.send("HGET", harness.keys.threadLogState("thr_r"), "count")
         #expect(state.int == 4)
         #expect(try await harness.history("thr_r").map(\.seq) == Array(1...6))
         await harness.stop()
@@ -321,31 +321,34 @@ struct RelayServiceTests {
         #expect(Set(history.map(\.epoch)).count == 1)
 
         // The log expires: the next event starts a new epoch from 1.
-        _ = try await harness.redis.send("DEL", harness.keys.threadEpoch("thr_o"), harness.keys.threadSeq("thr_o"), harness.keys.threadHistory("thr_o"), harness.keys.threadRelayState("thr_o"))
+        _ = try await harness.redis.send("DEL", harness.keys.threadLogState("thr_o"), harness.keys.threadHistory("thr_o"))
         #expect(try await harness.publish([events[6]], with: publisher, threads: &first) == [.published(seq: 1)])
         let restarted = try await harness.history("thr_o")
         #expect(restarted.map(\.seq) == [1])
         #expect(restarted[0].epoch != history[0].epoch)
-        #expect(try await harness.redis.send("TTL", harness.keys.threadEpoch("thr_o")).int ?? -1 > 0)
+        #expect(try await harness.redis.send("TTL", harness.keys.threadLogState("thr_o")).int ?? -1 > 0)
 
-        // Its run is closed elsewhere (its ended marker set): the late event is dropped, and the log is left as it was.
+        // Its run was closed by a relay before this one (its ended marker is set): a relay that has not seen the run
+        // live checks the marker, drops the late event and leaves the log as it was.
         _ = try await harness.redis.send("SET", harness.keys.runEnded("run_o"), "1")
-        #expect(try await harness.publish([events[7]], with: publisher, threads: &first) == [.afterRunEnded])
+        var successor = ThreadLogCache(capacity: 10)
+        #expect(try await harness.publish([events[7]], with: publisher, threads: &successor) == [.afterRunEnded])
         #expect(try await harness.history("thr_o").map(\.seq) == [1])
         await harness.stop()
     }
 
-    @Test func aLogsKeysAllExpireEvenWhenOneWasRecreatedWithoutTheOthers() async throws {
+    @Test func aLogsKeysBothExpireEvenWhenOneWasRecreatedWithoutTheOther() async throws {
         let harness = try await RelayHarness.start()
         let publisher = EventPublisher(keys: harness.keys, historySize: 100, historyTTLSeconds: 600, dedupWindow: 32)
         var threads = ThreadLogCache(capacity: 10)
         _ = try await harness.publish([thinking("thr_t", "run_t", "1")], with: publisher, threads: &threads)
-        // History and relay state vanish while seq and epoch stay: what the next publish creates must expire too.
-        _ = try await harness.redis.send("DEL", harness.keys.threadHistory("thr_t"), harness.keys.threadRelayState("thr_t"))
+        // History vanishes while the log's state stays: the list the next publish creates must expire too.
+        _ = try await harness.redis.send("DEL", harness.keys.threadHistory("thr_t"))
         _ = try await harness.publish([thinking("thr_t", "run_t", "2")], with: publisher, threads: &threads)
-        for key in [harness.keys.threadEpoch("thr_t"), harness.keys.threadSeq("thr_t"), harness.keys.threadHistory("thr_t"), harness.keys.threadRelayState("thr_t")] {
+        for key in [harness.keys.threadLogState("thr_t"), harness.keys.threadHistory("thr_t")] {
             #expect(try await harness.redis.send("TTL", key).int ?? -1 > 0, "\(key) has no expiry")
         }
+        #expect(try await harness.history("thr_t").map(\.seq) == [2])
         await harness.stop()
     }
 

@@ -180,7 +180,7 @@ struct FanoutCommand: AsyncParsableCommand {
             let commands: [[RedisArgument]] = [
                 ["RPUSH", history] + frames.map { RedisArgument($0) },
                 ["LTRIM", history, RedisArgument(-historySize), "-1"],
-                ["SET", RedisArgument(keys.threadSeq(threadID)), RedisArgument(base.seq + (batch + 1) * publishBatch)],
+                ["HSET", RedisArgument(keys.threadLogState(threadID)), "seq", RedisArgument(base.seq + (batch + 1) * publishBatch)],
                 ["PUBLISH", RedisArgument(keys.threadChannel(threadID)), RedisArgument(frames.joined(separator: "\n"))],
             ]
             do {

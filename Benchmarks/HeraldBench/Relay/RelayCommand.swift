@@ -232,7 +232,7 @@ struct RelayCommand: AsyncParsableCommand {
         // Every thread's seq counter and history size, pipelined.
         var checks: [[RedisArgument]] = []
         for threadID in threadIDs {
-            checks.append(["GET", RedisArgument(keys.threadSeq(threadID))])
+            checks.append(["HGET", RedisArgument(keys.threadLogState(threadID)), "seq"])
             checks.append(["LLEN", RedisArgument(keys.threadHistory(threadID))])
         }
         let answers = try await feeder.pipeline(checks)

@@ -6,24 +6,25 @@ import Redis
 struct ThreadHistory: Sendable {
     static let readScript = RedisScript(
         """
-        -- KEYS: epoch, seq, history (a list whose last frame has seq = the seq key)
+        -- KEYS: log state (hash: epoch, seq), history (a list whose last frame has the state's seq)
         -- ARGV: after seq, the caller's epoch ('' when unknown)
-        local epoch = redis.call('GET', KEYS[1]) or ''
-        local last = tonumber(redis.call('GET', KEYS[2]) or '0')
+        local head = redis.call('HMGET', KEYS[1], 'epoch', 'seq')
+        local epoch = head[1] or ''
+        local last = tonumber(head[2] or '0')
         local after = tonumber(ARGV[1])
         local reset = 0
         if (ARGV[2] ~= '' and ARGV[2] ~= epoch) or after > last then
           reset = 1
           after = 0
         end
-        local length = redis.call('LLEN', KEYS[3])
+        local length = redis.call('LLEN', KEYS[2])
         local oldest = ''
         local frames = {}
         if length > 0 then
           oldest = tostring(last - length + 1)
           local wanted = math.min(last - after, length)
           if wanted > 0 then
-            frames = redis.call('LRANGE', KEYS[3], -wanted, -1)
+            frames = redis.call('LRANGE', KEYS[2], -wanted, -1)
           end
         end
         return {epoch, last, reset, oldest, frames}
@@ -37,7 +38,7 @@ struct ThreadHistory: Sendable {
     func read(_ threadID: String, afterSeq: Int, epoch: String?) async throws -> HistorySnapshot {
         let reply = try await redis.evalScript(
             Self.readScript,
-            keys: [keys.threadEpoch(threadID), keys.threadSeq(threadID), keys.threadHistory(threadID)],
+            keys: [keys.threadLogState(threadID), keys.threadHistory(threadID)],
             arguments: [RedisArgument(afterSeq), RedisArgument(epoch ?? "")]
         )
         guard let parts = reply.array, parts.count == 5, let frameValues = parts[4].array else {

@@ -29,7 +29,7 @@ struct RunStore: Sendable {
 
     static let submitScript = RedisScript(
         """
-        -- KEYS: thread, active run, run, run queue, seq, epoch
+        -- KEYS: thread, active run, run, run queue, thread log state
         -- ARGV: user id, run id, thread id, created at, ttl seconds, run request json, stream field, queue length cap
         local owner = redis.call('HGET', KEYS[1], 'owner')
         if owner and owner ~= ARGV[1] then
@@ -47,8 +47,8 @@ struct RunStore: Sendable {
         redis.call('HSET', KEYS[3], 'thread_id', ARGV[3], 'user_id', ARGV[1], 'status', 'queued', 'created_at', ARGV[4])
         redis.call('EXPIRE', KEYS[3], ARGV[5])
         redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[8], '*', ARGV[7], ARGV[6])
-        local seq = tonumber(redis.call('GET', KEYS[5]) or '0')
-        return {'queued', seq, redis.call('GET', KEYS[6]) or ''}
+        local head = redis.call('HMGET', KEYS[5], 'seq', 'epoch')
+        return {'queued', tonumber(head[1] or '0'), head[2] or ''}
         """
     )
 
@@ -81,7 +81,7 @@ struct RunStore: Sendable {
             Self.submitScript,
             keys: [
                 keys.thread(thread), keys.threadActiveRun(thread), keys.run(request.runID), keys.runQueue,
-                keys.threadSeq(thread), keys.threadEpoch(thread),
+                keys.threadLogState(thread),
             ],
             arguments: [
                 RedisArgument(request.userID), RedisArgument(request.runID), RedisArgument(thread),

@@ -5,12 +5,12 @@ extension EventPublisher {
     /// when the lease is not ours or any log differs from the plan, none of it.
     static let publishScript = RedisScript(
         """
-        -- KEYS: partition lease, partition cursor, partition stream, then per thread: seq, epoch, history,
-        --       relay state (hash: entry, recent, count), active run, then the run-ended marker of each of its runs
+        -- KEYS: partition lease, partition cursor, partition stream, then per thread: log state (hash: epoch, seq,
+        --       entry, recent, count), history, active run, then the run-ended marker of each of its listed runs
         -- ARGV: lease holder, cursor entry id ('' = leave it), smallest entry id to keep, history size, ttl seconds,
         --       thread count, then per thread: epoch, starts-log flag, expected seq, frame count, channel, newest
         --       entry id ('' = unchanged), recent ids ('' = unchanged), their count, renew-expiry flag, run count,
-        --       then per run its id and whether the batch ends it, then the frames
+        --       then per run its id and flags (1: the batch ends it, 2: check it had not ended, 3: both), then the frames
         -- Returns nil when the lease is not ours; 1 when done; else, with nothing done, per thread whose log is not
         -- as planned: {thread number, epoch or '', seq, newest entry or '', recent ids or '', {ended runs' numbers}}
         if redis.call('GET', KEYS[1]) ~= ARGV[1] then
@@ -27,22 +27,24 @@ extension EventPublisher {
           }
           p.frameAt = p.runAt + 2 * p.runs
           a = p.frameAt + p.frames
-          k = k + 5 + p.runs
-          local epoch = redis.call('GET', KEYS[p.k + 1])
+          k = k + 3 + p.runs
+          local head = redis.call('HMGET', KEYS[p.k], 'epoch', 'seq')
           local fits
           if p.starts then
-            fits = not epoch
+            fits = not head[1]
           else
-            fits = epoch == p.epoch and tonumber(redis.call('GET', KEYS[p.k]) or '0') == p.seq
+            fits = head[1] == p.epoch and tonumber(head[2] or '0') == p.seq
           end
           local ended = {}
           for r = 1, p.runs do
-            if redis.call('EXISTS', KEYS[p.k + 4 + r]) == 1 then ended[#ended + 1] = r end
+            if tonumber(ARGV[p.runAt + 2 * r - 1]) >= 2 and redis.call('EXISTS', KEYS[p.k + 2 + r]) == 1 then
+              ended[#ended + 1] = r
+            end
           end
           if not fits or #ended > 0 then
-            local state = redis.call('HMGET', KEYS[p.k + 3], 'entry', 'recent')
-            local seq = epoch and tonumber(redis.call('GET', KEYS[p.k]) or '0') or 0
-            differing[#differing + 1] = {t, epoch or '', seq, state[1] or '', state[2] or '', ended}
+            local state = redis.call('HMGET', KEYS[p.k], 'epoch', 'seq', 'entry', 'recent')
+            local seq = state[1] and tonumber(state[2] or '0') or 0
+            differing[#differing + 1] = {t, state[1] or '', seq, state[3] or '', state[4] or '', ended}
           end
           plans[t] = p
         end
@@ -50,21 +52,17 @@ extension EventPublisher {
           return differing
         end
         for _, p in ipairs(plans) do
-          local seqKey, epochKey, historyKey, stateKey, activeKey = KEYS[p.k], KEYS[p.k + 1], KEYS[p.k + 2], KEYS[p.k + 3], KEYS[p.k + 4]
+          local stateKey, historyKey, activeKey = KEYS[p.k], KEYS[p.k + 1], KEYS[p.k + 2]
+          local update = {}
           if p.starts then
             -- A new (or expired) log: a new epoch, counting from 1.
-            redis.call('DEL', seqKey, historyKey, stateKey)
-            redis.call('SET', epochKey, p.epoch, 'EX', ttl)
-          elseif p.renew then
-            redis.call('EXPIRE', epochKey, ttl)
+            redis.call('DEL', stateKey, historyKey)
+            update[1], update[2] = 'epoch', p.epoch
           end
           if p.frames > 0 then
             local first, last = p.frameAt, p.frameAt + p.frames - 1
-            if p.renew or p.seq == 0 then
-              redis.call('SET', seqKey, p.seq + p.frames, 'EX', ttl)
-            else
-              redis.call('SET', seqKey, p.seq + p.frames, 'KEEPTTL')
-            end
+            local n = #update
+            update[n + 1], update[n + 2] = 'seq', p.seq + p.frames
             local length
             for from = first, last, 100 do
               length = redis.call('RPUSH', historyKey, unpack(ARGV, from, math.min(from + 99, last)))
@@ -79,17 +77,17 @@ extension EventPublisher {
             redis.call('PUBLISH', p.channel, table.concat(ARGV, '\\n', first, last))
           end
           for r = 1, p.runs do
-            if ARGV[p.runAt + 2 * r - 1] == '1' then
+            if tonumber(ARGV[p.runAt + 2 * r - 1]) % 2 == 1 then
               local run = ARGV[p.runAt + 2 * r - 2]
-              redis.call('SET', KEYS[p.k + 4 + r], '1', 'EX', ttl)
+              redis.call('SET', KEYS[p.k + 2 + r], '1', 'EX', ttl)
               if redis.call('GET', activeKey) == run then
                 redis.call('DEL', activeKey)
               end
             end
           end
-          local update = {}
           if p.entry ~= '' then
-            update[1], update[2] = 'entry', p.entry
+            local n = #update
+            update[n + 1], update[n + 2] = 'entry', p.entry
           end
           if p.recent ~= '' then
             local n = #update
@@ -111,13 +109,12 @@ extension EventPublisher {
     /// Reads thread logs for a relay that does not know them yet.
     static let readScript = RedisScript(
         """
-        -- KEYS: per thread: epoch, seq, relay state
+        -- KEYS: each thread's log state
         -- Returns per thread {epoch or '', seq, newest entry or '', recent ids or ''}
         local logs = {}
-        for i = 1, #KEYS, 3 do
-          local epoch = redis.call('GET', KEYS[i])
-          local state = redis.call('HMGET', KEYS[i + 2], 'entry', 'recent')
-          logs[#logs + 1] = {epoch or '', tonumber(redis.call('GET', KEYS[i + 1]) or '0'), state[1] or '', state[2] or ''}
+        for i = 1, #KEYS do
+          local state = redis.call('HMGET', KEYS[i], 'epoch', 'seq', 'entry', 'recent')
+          logs[i] = {state[1] or '', tonumber(state[2] or '0'), state[3] or '', state[4] or ''}
         end
         return logs
         """

@@ -122,10 +122,11 @@ public struct EventPublisher: Sendable {
                     throw RelayError.unexpectedReply("publish script returned \(reply)")
                 }
                 let append = plan.appends[number - 1]
+                let listed = append.listedRuns
                 var log = ThreadLog(epoch: epoch, seq: seq, entry: entry, recent: recent)
                 log.endedRuns = logs[append.threadID]?.endedRuns ?? []
-                for run in ended.compactMap(\.int) where append.runs.indices.contains(run - 1) {
-                    log.noteEnded(append.runs[run - 1].id)
+                for run in ended.compactMap(\.int) where listed.indices.contains(run - 1) {
+                    log.noteEnded(listed[run - 1].id)
                 }
                 logs[append.threadID] = log
                 threads.forget(append.threadID)
@@ -136,8 +137,7 @@ public struct EventPublisher: Sendable {
 
     /// The logs of `threadIDs` as Redis holds them.
     func read(_ threadIDs: [String], on redis: RedisClient) async throws -> [ThreadLog] {
-        let keys = threadIDs.flatMap { [self.keys.threadEpoch($0), self.keys.threadSeq($0), self.keys.threadRelayState($0)] }
-        let reply = try await redis.evalScript(Self.readScript, keys: keys, arguments: [])
+        let reply = try await redis.evalScript(Self.readScript, keys: threadIDs.map { keys.threadLogState($0) }, arguments: [])
         guard let records = reply.array, records.count == threadIDs.count else {
             throw RelayError.unexpectedReply("thread log read returned \(reply)")
         }
@@ -155,11 +155,8 @@ public struct EventPublisher: Sendable {
         var keys = [self.keys.partitionLease(source.partition), self.keys.partitionCursor(source.partition), self.keys.eventPartition(source.partition)]
         for append in plan.appends {
             let thread = append.threadID
-            keys += [
-                self.keys.threadSeq(thread), self.keys.threadEpoch(thread), self.keys.threadHistory(thread),
-                self.keys.threadRelayState(thread), self.keys.threadActiveRun(thread),
-            ]
-            keys += append.runs.map { self.keys.runEnded($0.id) }
+            keys += [self.keys.threadLogState(thread), self.keys.threadHistory(thread), self.keys.threadActiveRun(thread)]
+            keys += append.listedRuns.map { self.keys.runEnded($0.id) }
         }
         return keys
     }
@@ -173,15 +170,16 @@ public struct EventPublisher: Sendable {
         arguments.reserveCapacity(arguments.count + plan.outcomes.count + plan.appends.count * 12)
         for append in plan.appends {
             let log = append.log
+            let listed = append.listedRuns
             arguments += [
                 RedisArgument(log.epoch ?? ""), append.startsLog ? "1" : "0", RedisArgument(append.expectedSeq),
                 RedisArgument(append.frames.count), RedisArgument(keys.threadChannel(append.threadID)),
                 RedisArgument(append.entryChanged ? log.lastEntry?.description ?? "" : ""),
                 RedisArgument(append.recentChanged ? "|" + log.recentEventIDs.joined(separator: "|") + "|" : ""),
-                RedisArgument(log.recentEventIDs.count), append.renewsExpiry ? "1" : "0", RedisArgument(append.runs.count),
+                RedisArgument(log.recentEventIDs.count), append.renewsExpiry ? "1" : "0", RedisArgument(listed.count),
             ]
-            for run in append.runs {
-                arguments += [RedisArgument(run.id), run.ends ? "1" : "0"]
+            for run in listed {
+                arguments += [RedisArgument(run.id), RedisArgument((run.ends ? 1 : 0) + (run.check ? 2 : 0))]
             }
             arguments += append.frames.map { RedisArgument($0) }
         }

@@ -17,8 +17,11 @@ struct PublishPlan: Sendable {
         var log: ThreadLog
         /// `{"seq":…,"epoch":…,` and the event's JSON after its opening brace, in order.
         var frames: [String]
-        /// The runs of the numbered events, in order of appearance, and whether this batch ends each.
-        var runs: [(id: String, ends: Bool)]
+        /// The runs of the numbered events, in order of appearance: whether this batch ends each, and whether
+        /// the script checks that it had not ended (its marker) because this relay has not seen it live.
+        var runs: [(id: String, ends: Bool, check: Bool)]
+        /// The runs the script is told of: those it checks or ends.
+        var listedRuns: [(id: String, ends: Bool, check: Bool)] { runs.filter { $0.ends || $0.check } }
         /// Whether the log's newest entry, or its recent event ids, changed.
         var entryChanged: Bool
         var recentChanged: Bool
@@ -72,7 +75,7 @@ struct PublishPlan: Sendable {
         let expectedSeq = log.seq
         var frames: [String] = []
         frames.reserveCapacity(items.count)
-        var runs: [(id: String, ends: Bool)] = []
+        var runs: [(id: String, ends: Bool, check: Bool)] = []
         // Consecutive events mostly share a run: whether it had ended is worked out once per run.
         var checkedRun: (id: String, ended: Bool)?
         // Entries come in id order: only a leading run of them can have been published already.
@@ -105,7 +108,8 @@ struct PublishPlan: Sendable {
             } else if let run = runs.lastIndex(where: { $0.id == event.runID }) {
                 runs[run].ends = runs[run].ends || terminal
             } else {
-                runs.append((event.runID, terminal))
+                runs.append((event.runID, terminal, !known.liveRuns.contains(event.runID) || startsLog))
+                if !terminal { log.noteLive(event.runID) }
             }
             if terminal {
                 log.noteEnded(event.runID)

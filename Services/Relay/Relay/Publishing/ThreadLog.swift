@@ -15,11 +15,14 @@ struct ThreadLog: Sendable, Equatable {
     var recent: RecentEventIDs
     /// Runs of this thread known to have ended, latest last: their late events are dropped.
     var endedRuns: [String]
+    /// Runs the publish script found not ended, latest last. Only a terminal event this relay publishes ends
+    /// them while the log stays as remembered, so the script need not check their markers again.
+    var liveRuns: [String] = []
     /// When this relay last renewed the expiry of the log's keys; nil when it never did.
     var expiryRenewedAt: ContinuousClock.Instant?
 
-    /// Ended runs remembered per thread; an older one's late event is caught by the script's marker check.
-    static let endedRunsRemembered = 4
+    /// Ended (and live) runs remembered per thread; an older one's late event is caught by the script's marker check.
+    static let runsRemembered = 4
 
     init(epoch: String?, seq: Int, lastEntry: StreamEntryID?, recentEventIDs: [String], endedRuns: [String] = [], expiryRenewedAt: ContinuousClock.Instant? = nil) {
         self.epoch = epoch
@@ -30,7 +33,7 @@ struct ThreadLog: Sendable, Equatable {
         self.expiryRenewedAt = expiryRenewedAt
     }
 
-    /// A log as Redis holds it: the thread's epoch and seq keys and its relay state hash (`entry`, and `recent` as `|id|id|…|`).
+    /// A log as Redis holds it in the thread's log state hash (`entry`, and `recent` as `|id|id|…|`).
     init(epoch: String, seq: Int, entry: String, recent: String) {
         self.init(
             epoch: epoch.isEmpty ? nil : epoch,
@@ -44,9 +47,16 @@ struct ThreadLog: Sendable, Equatable {
     var recentEventIDs: [String] { recent.ordered }
 
     mutating func noteEnded(_ runID: String) {
+        liveRuns.removeAll { $0 == runID }
         guard !endedRuns.contains(runID) else { return }
         endedRuns.append(runID)
-        if endedRuns.count > Self.endedRunsRemembered { endedRuns.removeFirst(endedRuns.count - Self.endedRunsRemembered) }
+        if endedRuns.count > Self.runsRemembered { endedRuns.removeFirst(endedRuns.count - Self.runsRemembered) }
+    }
+
+    mutating func noteLive(_ runID: String) {
+        guard !liveRuns.contains(runID) else { return }
+        liveRuns.append(runID)
+        if liveRuns.count > Self.runsRemembered { liveRuns.removeFirst(liveRuns.count - Self.runsRemembered) }
     }
 }
 
