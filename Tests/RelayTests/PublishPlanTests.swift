@@ -98,6 +98,22 @@ private func plan(_ items: [EventPublisher.Item], _ logs: [String: ThreadLog], d
     }
 }
 
+@Suite struct ScriptCallPackingTests {
+    @Test func packsWholeThreadsUpToTheLimitAndCutsOnlyAThreadThatAloneExceedsIt() {
+        let threads = ["a", "b", "a", "c", "c", "c", "d", "b", "e", "e", "e", "e", "e", "e"]
+        let calls = EventPublisher.calls(for: threads, eventsPerCall: 4)
+        // a and b (4 events) · c and d (4) · e alone exceeds 4: its first four, then the rest
+        #expect(calls.map { $0.map { threads[$0] } } == [["a", "b", "a", "b"], ["c", "c", "c", "d"], ["e", "e", "e", "e"], ["e", "e"]])
+        // Every item once, and each thread's items in the batch's order across calls.
+        #expect(calls.flatMap { $0 }.sorted() == Array(threads.indices))
+        for thread in Set(threads) {
+            let order = calls.flatMap { $0 }.filter { threads[$0] == thread }
+            #expect(order == order.sorted())
+        }
+        #expect(EventPublisher.calls(for: [], eventsPerCall: 4).isEmpty)
+    }
+}
+
 @Suite struct ThreadLogCacheTests {
     private func log(_ seq: Int) -> ThreadLog { ThreadLog(epoch: "ep", seq: seq, lastEntry: nil, recentEventIDs: []) }
 

@@ -373,9 +373,11 @@ struct RelayServiceTests {
         await harness.stop()
     }
 
-    @Test func aBatchMixingThreadsDuplicatesAndAnEndedRunKeepsEachThreadsOrder() async throws {
+    /// With 7 events per script call the batch goes in many calls, and the long thread's events across several.
+    @Test(arguments: [512, 7])
+    func aBatchMixingThreadsDuplicatesAndAnEndedRunKeepsEachThreadsOrder(eventsPerCall: Int) async throws {
         let harness = try await RelayHarness.start()
-        let publisher = EventPublisher(keys: harness.keys, historySize: 1000, historyTTLSeconds: 60, dedupWindow: 32)
+        let publisher = EventPublisher(keys: harness.keys, historySize: 1000, historyTTLSeconds: 60, dedupWindow: 32, eventsPerCall: eventsPerCall)
         // More events of one thread than one script call takes, interleaved with another thread's.
         let long = (1...300).map { thinking("thr_long", "run_long", "l\($0)") }
         let short = (1...3).map { thinking("thr_short", "run_short", "s\($0)") }

@@ -36,8 +36,11 @@ struct RelayCommand: AsyncParsableCommand {
     @Option(help: "Event partitions (HERALD_EVENT_PARTITIONS).")
     var partitions = 8
 
-    @Option(help: "Events the relay reads and publishes per round trip (HERALD_RELAY_BATCH).")
-    var batch = 256
+    @Option(help: "Events the relay reads per round trip (HERALD_RELAY_BATCH).")
+    var batch = 2_048
+
+    @Option(help: "Most events one publish script call appends (HERALD_RELAY_SCRIPT_EVENTS).")
+    var scriptEvents = 512
 
     @Flag(help: "Feed event by event across threads (event 1 of every thread's run, then event 2, …) instead of run by run, so a relay batch holds few events of each thread: the worst case for per-thread batching.")
     var interleave = false
@@ -57,8 +60,8 @@ struct RelayCommand: AsyncParsableCommand {
     @OptionGroup var output: ResultOptions
 
     mutating func validate() throws {
-        guard events > 0, threads > 0, partitions > 0, batch > 0, feedPipeline > 0, sampleThreads >= 0, timeout > 0 else {
-            throw ValidationError("--events, --threads, --partitions, --batch, --feed-pipeline and --timeout must be positive")
+        guard events > 0, threads > 0, partitions > 0, batch > 0, scriptEvents > 0, feedPipeline > 0, sampleThreads >= 0, timeout > 0 else {
+            throw ValidationError("--events, --threads, --partitions, --batch, --script-events, --feed-pipeline and --timeout must be positive")
         }
     }
 
@@ -103,7 +106,7 @@ struct RelayCommand: AsyncParsableCommand {
         let runsPerThread = max(1, (events + threads * SyntheticRun.eventsPerRun - 1) / (threads * SyntheticRun.eventsPerRun))
         let total = runsPerThread * threads * SyntheticRun.eventsPerRun
         let threadIDs = (0..<threads).map { "thr_bench\($0)" }
-        print("relay: \(configuration.url), \(Format.grouped(Double(total))) events (\(threads) threads × \(runsPerThread) runs × \(SyntheticRun.eventsPerRun)), \(partitions) partitions, relay batch \(batch)")
+        print("relay: \(configuration.url), \(Format.grouped(Double(total))) events (\(threads) threads × \(runsPerThread) runs × \(SyntheticRun.eventsPerRun)), \(partitions) partitions, relay batch \(batch), \(scriptEvents) events per script call")
 
         // Feed: every run's events in order into its thread's partition.
         var commands: [[RedisArgument]] = []
@@ -169,6 +172,7 @@ struct RelayCommand: AsyncParsableCommand {
             common: CommonSettings(redis: configuration, keys: keys, logLevel: .warning, historySize: 1000, historyTTLSeconds: 3600, eventPartitions: partitions),
             relayID: "bench-relay",
             batchSize: batch,
+            scriptEvents: scriptEvents,
             adminHost: "127.0.0.1",
             adminPort: 0
         )

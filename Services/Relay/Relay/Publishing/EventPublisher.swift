@@ -38,12 +38,16 @@ public struct EventPublisher: Sendable {
     public let historySize: Int
     public let historyTTLSeconds: Int
     public let dedupWindow: Int
+    /// The most events one script call appends (`HERALD_RELAY_SCRIPT_EVENTS`): Redis runs nothing else meanwhile.
+    public let eventsPerCall: Int
 
-    public init(keys: RedisKeys, historySize: Int, historyTTLSeconds: Int, dedupWindow: Int) {
+    public init(keys: RedisKeys, historySize: Int, historyTTLSeconds: Int, dedupWindow: Int, eventsPerCall: Int = 512) {
+        precondition(eventsPerCall > 0, "a script call appends at least one event")
         self.keys = keys
         self.historySize = historySize
         self.historyTTLSeconds = historyTTLSeconds
         self.dedupWindow = dedupWindow
+        self.eventsPerCall = eventsPerCall
     }
 
     /// How long the expiry of a log's keys may go without renewal: well inside their lifetime, so a thread's log
@@ -72,15 +76,20 @@ public struct EventPublisher: Sendable {
         }
     }
 
-    /// Publishes a batch read from one partition, each thread's events in the order given, and with
-    /// `cursor` moves the partition's cursor to that entry and trims the partition up to it, all in one script call.
-    /// Returns one outcome per item, in the order given.
+    /// Publishes a batch read from one partition, each thread's events in the order given, and with `cursor` moves
+    /// the partition's cursor to that entry and trims the partition up to it. Returns one outcome per item, in the
+    /// order given.
+    ///
+    /// The batch goes to Redis in script calls of at most `eventsPerCall` events, one after another, each all or
+    /// nothing; a thread's events stay together in one call unless they alone exceed it. The cursor moves with
+    /// the last call, so a relay that dies between calls leaves its successor to re-read the batch, and the
+    /// threads skip what they published.
     ///
     /// `threads` is what this relay knows of the batch's thread logs; threads it does not know are read first,
     /// and it is brought up to date.
     ///
-    /// Throws `RelayError.leaseLost` when the partition's lease is no longer this relay's: nothing was done, and
-    /// the lease's new holder reads the batch from the partition's cursor.
+    /// Throws `RelayError.leaseLost` when the partition's lease is no longer this relay's: that call did nothing,
+    /// and the lease's new holder reads the batch from the partition's cursor.
     public func publish(
         _ items: [Item], from source: Source, advancingCursorTo cursor: String? = nil, threads: inout ThreadLogCache, on redis: RedisClient
     ) async throws -> [Outcome] {
@@ -99,6 +108,56 @@ public struct EventPublisher: Sendable {
                 logs[threadID] = log
             }
         }
+        let calls = Self.calls(for: items.map(\.event.threadID), eventsPerCall: eventsPerCall)
+        guard !calls.isEmpty else {
+            _ = try await publishCall([], from: source, cursor: cursor, logs: &logs, threads: &threads, on: redis)
+            return []
+        }
+        var outcomes = [Outcome](repeating: .duplicate, count: items.count)
+        for (number, call) in calls.enumerated() {
+            let callOutcomes = try await publishCall(
+                call.map { items[$0] }, from: source, cursor: number == calls.count - 1 ? cursor : nil, logs: &logs, threads: &threads, on: redis
+            )
+            for (index, outcome) in zip(call, callOutcomes) { outcomes[index] = outcome }
+        }
+        return outcomes
+    }
+
+    /// Packs a batch's item indices into script calls: whole threads, in order of first appearance, at most
+    /// `eventsPerCall` items a call; a thread with more than that is cut into consecutive calls.
+    static func calls(for threadIDs: [String], eventsPerCall: Int) -> [[Int]] {
+        var groups: [[Int]] = []
+        var groupOf: [String: Int] = [:]
+        for (index, threadID) in threadIDs.enumerated() {
+            if let group = groupOf[threadID] {
+                groups[group].append(index)
+            } else {
+                groupOf[threadID] = groups.count
+                groups.append([index])
+            }
+        }
+        var calls: [[Int]] = []
+        var open: [Int] = []
+        for var group in groups {
+            if !open.isEmpty, open.count + group.count > eventsPerCall {
+                calls.append(open)
+                open = []
+            }
+            while group.count > eventsPerCall {
+                calls.append(Array(group.prefix(eventsPerCall)))
+                group.removeFirst(eventsPerCall)
+            }
+            open += group
+        }
+        if !open.isEmpty { calls.append(open) }
+        // Within a call, items keep the batch's order; each thread's stay in order either way.
+        return calls.map { $0.sorted() }
+    }
+
+    /// One script call: plans `items` against `logs`, and plans again from the logs Redis reports when any differs.
+    private func publishCall(
+        _ items: [Item], from source: Source, cursor: String?, logs: inout [String: ThreadLog], threads: inout ThreadLogCache, on redis: RedisClient
+    ) async throws -> [Outcome] {
         for _ in 0..<Self.maxAttempts {
             let plan = PublishPlan(
                 items, logs: logs, dedupWindow: dedupWindow, now: .now, expiryRenewal: expiryRenewal,
@@ -107,7 +166,10 @@ public struct EventPublisher: Sendable {
             let reply = try await redis.evalScript(Self.publishScript, keys: scriptKeys(plan, source), arguments: scriptArguments(plan, source, cursor: cursor))
             if reply.isNull { throw RelayError.leaseLost(partition: source.partition) }
             if reply.int == 1 {
-                for append in plan.appends { threads.store(append.log, for: append.threadID) }
+                for append in plan.appends {
+                    logs[append.threadID] = append.log
+                    threads.store(append.log, for: append.threadID)
+                }
                 return plan.outcomes
             }
             // Some logs are not as this relay knew them: take them as Redis holds them and plan again.

@@ -29,7 +29,8 @@ public final class RelayService: Service {
             keys: settings.common.keys,
             historySize: settings.common.historySize,
             historyTTLSeconds: settings.common.historyTTLSeconds,
-            dedupWindow: settings.dedupWindow
+            dedupWindow: settings.dedupWindow,
+            eventsPerCall: settings.scriptEvents
         )
     }
 

@@ -9,8 +9,11 @@ public struct RelaySettings: Sendable {
     /// How long a partition lease lasts without renewal (`HERALD_RELAY_LEASE_SECONDS`); a standby
     /// takes over a dead relay's partitions within about this long.
     public var leaseDuration: Duration
-    /// Events read and published per round trip (`HERALD_RELAY_BATCH`).
+    /// Events read from a partition per round trip (`HERALD_RELAY_BATCH`).
     public var batchSize: Int
+    /// The most events one publish script call appends (`HERALD_RELAY_SCRIPT_EVENTS`); Redis serves no one else
+    /// while it runs, so this bounds the pause a backlog puts on other clients (about 1–2 ms at 512).
+    public var scriptEvents: Int
     /// How many of a thread's latest event ids are remembered to drop an event a worker wrote twice (`HERALD_DEDUP_WINDOW`).
     /// Each publish call reads them all, so it stays small: a retried write follows its original closely.
     public var dedupWindow: Int
@@ -20,11 +23,12 @@ public struct RelaySettings: Sendable {
     public var adminHost: String
     public var adminPort: Int
 
-    public init(common: CommonSettings, relayID: String = Identifier.make("relay"), leaseDuration: Duration = .seconds(5), batchSize: Int = 256, dedupWindow: Int = 32, threadCacheSize: Int = 1_000, adminHost: String = "0.0.0.0", adminPort: Int = 9092) {
+    public init(common: CommonSettings, relayID: String = Identifier.make("relay"), leaseDuration: Duration = .seconds(5), batchSize: Int = 2_048, scriptEvents: Int = 512, dedupWindow: Int = 32, threadCacheSize: Int = 1_000, adminHost: String = "0.0.0.0", adminPort: Int = 9092) {
         self.common = common
         self.relayID = relayID
         self.leaseDuration = leaseDuration
         self.batchSize = batchSize
+        self.scriptEvents = scriptEvents
         self.dedupWindow = dedupWindow
         self.threadCacheSize = threadCacheSize
         self.adminHost = adminHost
@@ -45,8 +49,11 @@ public struct RelayOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("lease"), help: "Seconds a partition lease lasts; a standby takes over a dead relay within about this long (HERALD_RELAY_LEASE_SECONDS; default 5)")
     public var leaseSeconds: Int?
 
-    @Option(name: .customLong("batch"), help: "Events read and published per round trip (HERALD_RELAY_BATCH; default 256)")
+    @Option(name: .customLong("batch"), help: "Events read from a partition per round trip (HERALD_RELAY_BATCH; default 2048)")
     public var batchSize: Int?
+
+    @Option(name: .customLong("script-events"), help: "Most events one publish script call appends; Redis serves no one else meanwhile (HERALD_RELAY_SCRIPT_EVENTS; default 512)")
+    public var scriptEvents: Int?
 
     @Option(name: .customLong("dedup-window"), help: "Latest event ids remembered per thread to drop an event a worker wrote twice (HERALD_DEDUP_WINDOW; default 32)")
     public var dedupWindow: Int?
@@ -60,7 +67,8 @@ public struct RelayOptions: ParsableArguments, Sendable {
         RelaySettings(
             common: try common.resolve(resolver),
             leaseDuration: .seconds(try resolver.int(leaseSeconds, env: "HERALD_RELAY_LEASE_SECONDS", default: 5, in: 1...600)),
-            batchSize: try resolver.int(batchSize, env: "HERALD_RELAY_BATCH", default: 256, in: 1...10_000),
+            batchSize: try resolver.int(batchSize, env: "HERALD_RELAY_BATCH", default: 2_048, in: 1...10_000),
+            scriptEvents: try resolver.int(scriptEvents, env: "HERALD_RELAY_SCRIPT_EVENTS", default: 512, in: 1...10_000),
             dedupWindow: try resolver.int(dedupWindow, env: "HERALD_DEDUP_WINDOW", default: 32, in: 1...1_000),
             threadCacheSize: try resolver.int(threadCacheSize, env: "HERALD_RELAY_THREAD_CACHE", default: 1_000, in: 1...1_000_000),
             adminHost: resolver.string(adminHost, env: "HERALD_ADMIN_HOST", default: "0.0.0.0"),
