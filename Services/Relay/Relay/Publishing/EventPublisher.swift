@@ -110,13 +110,13 @@ public struct EventPublisher: Sendable {
         }
         let calls = Self.calls(for: items.map(\.event.threadID), eventsPerCall: eventsPerCall)
         guard !calls.isEmpty else {
-            _ = try await publishCall([], from: source, cursor: cursor, logs: &logs, threads: &threads, on: redis)
+            _ = try await publishCall(items, [], from: source, cursor: cursor, logs: &logs, threads: &threads, on: redis)
             return []
         }
         var outcomes = [Outcome](repeating: .duplicate, count: items.count)
         for (number, call) in calls.enumerated() {
             let callOutcomes = try await publishCall(
-                call.map { items[$0] }, from: source, cursor: number == calls.count - 1 ? cursor : nil, logs: &logs, threads: &threads, on: redis
+                items, call, from: source, cursor: number == calls.count - 1 ? cursor : nil, logs: &logs, threads: &threads, on: redis
             )
             for (index, outcome) in zip(call, callOutcomes) { outcomes[index] = outcome }
         }
@@ -154,13 +154,14 @@ public struct EventPublisher: Sendable {
         return calls.map { $0.sorted() }
     }
 
-    /// One script call: plans `items` against `logs`, and plans again from the logs Redis reports when any differs.
+    /// One script call: plans the items at `call` against `logs`, and plans again from the logs Redis reports when
+    /// any differs. Returns one outcome per item of the call.
     private func publishCall(
-        _ items: [Item], from source: Source, cursor: String?, logs: inout [String: ThreadLog], threads: inout ThreadLogCache, on redis: RedisClient
+        _ items: [Item], _ call: [Int], from source: Source, cursor: String?, logs: inout [String: ThreadLog], threads: inout ThreadLogCache, on redis: RedisClient
     ) async throws -> [Outcome] {
         for _ in 0..<Self.maxAttempts {
             let plan = PublishPlan(
-                items, logs: logs, dedupWindow: dedupWindow, now: .now, expiryRenewal: expiryRenewal,
+                items, selecting: call, logs: logs, dedupWindow: dedupWindow, now: .now, expiryRenewal: expiryRenewal,
                 newEpoch: { Identifier.make("ep") }
             )
             let reply = try await redis.evalScript(Self.publishScript, keys: scriptKeys(plan, source), arguments: scriptArguments(plan, source, cursor: cursor))

@@ -30,39 +30,43 @@ struct PublishPlan: Sendable {
     }
 
     var appends: [ThreadAppend] = []
-    /// One per item, in the order given.
+    /// One per item planned, in the order given.
     var outcomes: [EventPublisher.Outcome]
 
-    /// Plans `items` against `logs`, which holds every thread of the batch.
+    /// Plans `items` (those at `selection`, in that order, when given) against `logs`, which holds every thread
+    /// of the batch.
     init(
         _ items: [EventPublisher.Item],
+        selecting selection: [Int]? = nil,
         logs: [String: ThreadLog],
         dedupWindow: Int,
         now: ContinuousClock.Instant,
         expiryRenewal: Duration,
         newEpoch: () -> String
     ) {
-        outcomes = Array(repeating: .duplicate, count: items.count)
-        var groups: [[Int]] = []
+        let selected = selection ?? Array(items.indices)
+        outcomes = Array(repeating: .duplicate, count: selected.count)
+        // Each thread's items, as (item index, outcome index) pairs in order.
+        var groups: [[(item: Int, outcome: Int)]] = []
         var groupOf: [String: Int] = [:]
-        for (index, item) in items.enumerated() {
-            if let group = groupOf[item.event.threadID] {
-                groups[group].append(index)
+        for (position, index) in selected.enumerated() {
+            if let group = groupOf[items[index].event.threadID] {
+                groups[group].append((index, position))
             } else {
-                groupOf[item.event.threadID] = groups.count
-                groups.append([index])
+                groupOf[items[index].event.threadID] = groups.count
+                groups.append([(index, position)])
             }
         }
         appends.reserveCapacity(groups.count)
         for group in groups {
-            let threadID = items[group[0]].event.threadID
+            let threadID = items[group[0].item].event.threadID
             guard let known = logs[threadID] else { preconditionFailure("no log for thread \(threadID)") }
-            appends.append(plan(group.map { items[$0] }, indices: group, threadID: threadID, known: known, dedupWindow: dedupWindow, now: now, expiryRenewal: expiryRenewal, newEpoch: newEpoch))
+            appends.append(plan(items, group, threadID: threadID, known: known, dedupWindow: dedupWindow, now: now, expiryRenewal: expiryRenewal, newEpoch: newEpoch))
         }
     }
 
     private mutating func plan(
-        _ items: [EventPublisher.Item], indices: [Int], threadID: String, known: ThreadLog, dedupWindow: Int,
+        _ items: [EventPublisher.Item], _ group: [(item: Int, outcome: Int)], threadID: String, known: ThreadLog, dedupWindow: Int,
         now: ContinuousClock.Instant, expiryRenewal: Duration, newEpoch: () -> String
     ) -> ThreadAppend {
         var log = known
@@ -74,53 +78,55 @@ struct PublishPlan: Sendable {
         let epoch = log.epoch!
         let expectedSeq = log.seq
         var frames: [String] = []
-        frames.reserveCapacity(items.count)
+        frames.reserveCapacity(group.count)
         var runs: [(id: String, ends: Bool, check: Bool)] = []
         // Consecutive events mostly share a run: whether it had ended is worked out once per run.
         var checkedRun: (id: String, ended: Bool)?
         // Entries come in id order: only a leading run of them can have been published already.
         var replaying = log.lastEntry != nil
-        for (item, index) in zip(items, indices) {
-            let event = item.event
+        for (itemIndex, index) in group {
+            // Fields are read in place: copying an item retains each of its strings.
             if replaying, let last = log.lastEntry {
-                replaying = StreamEntryID(item.entryID).map { $0 <= last } ?? false
+                replaying = StreamEntryID(items[itemIndex].entryID).map { $0 <= last } ?? false
             }
-            if replaying || log.recent.contains(event.eventID) {
+            let eventID = items[itemIndex].event.eventID
+            let runID = items[itemIndex].event.runID
+            if replaying || log.recent.contains(eventID) {
                 outcomes[index] = .duplicate
                 continue
             }
-            if checkedRun?.id != event.runID {
-                checkedRun = (event.runID, log.endedRuns.contains(event.runID))
+            if checkedRun?.id != runID {
+                checkedRun = (runID, log.endedRuns.contains(runID))
             }
             if checkedRun?.ended == true {
                 outcomes[index] = .afterRunEnded
                 continue
             }
             log.seq += 1
-            frames.append(Self.frame(seq: log.seq, epoch: epoch, json: event.json))
-            log.recent.append(event.eventID)
+            frames.append(Self.frame(seq: log.seq, epoch: epoch, json: items[itemIndex].event.json))
+            log.recent.append(eventID)
             if log.recent.count > 2 * dedupWindow {
                 log.recent.keepLatest(dedupWindow)
             }
-            let terminal = event.isRunTerminal
-            if runs.last?.id == event.runID {
+            let terminal = items[itemIndex].event.isRunTerminal
+            if runs.last?.id == runID {
                 runs[runs.count - 1].ends = runs[runs.count - 1].ends || terminal
-            } else if let run = runs.lastIndex(where: { $0.id == event.runID }) {
+            } else if let run = runs.lastIndex(where: { $0.id == runID }) {
                 runs[run].ends = runs[run].ends || terminal
             } else {
-                runs.append((event.runID, terminal, !known.liveRuns.contains(event.runID) || startsLog))
-                if !terminal { log.noteLive(event.runID) }
+                runs.append((runID, terminal, !known.liveRuns.contains(runID) || startsLog))
+                if !terminal { log.noteLive(runID) }
             }
             if terminal {
-                log.noteEnded(event.runID)
-                checkedRun = (event.runID, true)
+                log.noteEnded(runID)
+                checkedRun = (runID, true)
             }
             outcomes[index] = .published(seq: log.seq)
         }
         log.recent.keepLatest(dedupWindow)
         // Unless every entry was one already done, the batch's last entry is the thread's newest.
         var entryChanged = false
-        if !replaying, let last = items.last.flatMap({ StreamEntryID($0.entryID) }) {
+        if !replaying, let last = group.last.flatMap({ StreamEntryID(items[$0.item].entryID) }) {
             log.lastEntry = last
             entryChanged = true
         }
