@@ -337,6 +337,24 @@ struct RelayServiceTests {
         await harness.stop()
     }
 
+    @Test func lateEventsOfManyEndedRunsInOneBatchAreAllDroppedAndThePartitionMovesOn() async throws {
+        let harness = try await RelayHarness.start()
+        let publisher = EventPublisher(keys: harness.keys, historySize: 100, historyTTLSeconds: 60, dedupWindow: 32)
+        // Six runs of one thread were closed (say as worker_lost) before their workers' last events came: more
+        // than a cached log keeps, so re-planning must not forget what the script just reported.
+        let runs = (1...6).map { "run_late\($0)" }
+        for run in runs { _ = try await harness.redis.send("SET", harness.keys.runEnded(run), "1") }
+        let late = runs.map { thinking("thr_late", $0, "late") }
+        let live = thinking("thr_late", "run_live", "on time")
+        var threads = ThreadLogCache(capacity: 10)
+        let outcomes = try await harness.publish(late + [live], with: publisher, threads: &threads)
+        #expect(outcomes == Array(repeating: .afterRunEnded, count: runs.count) + [.published(seq: 1)])
+        #expect(try await harness.history("thr_late").map(\.event.eventID) == [live.eventID])
+        // Remembered or not, the next late events are dropped again.
+        #expect(try await harness.publish([thinking("thr_late", runs[0], "later")], with: publisher, threads: &threads) == [.afterRunEnded])
+        await harness.stop()
+    }
+
     @Test func aLogsKeysBothExpireEvenWhenOneWasRecreatedWithoutTheOther() async throws {
         let harness = try await RelayHarness.start()
         let publisher = EventPublisher(keys: harness.keys, historySize: 100, historyTTLSeconds: 600, dedupWindow: 32)
@@ -353,9 +371,10 @@ struct RelayServiceTests {
     }
 
     @Test func streamEntryIDsOrderAsRedisOrdersThemAndTheNextCountsOnInItsMillisecond() {
-        #expect(StreamEntryID("1700000000000-0")?.next.description == "1700000000000-1")
-        #expect(StreamEntryID("1700000000000-41")?.next.description == "1700000000000-42")
-        #expect(StreamEntryID("5-18446744073709551615")?.next.description == "6-0")
+        #expect(StreamEntryID("1700000000000-0")?.next?.description == "1700000000000-1")
+        #expect(StreamEntryID("1700000000000-41")?.next?.description == "1700000000000-42")
+        #expect(StreamEntryID("5-18446744073709551615")?.next?.description == "6-0")
+        #expect(StreamEntryID("18446744073709551615-18446744073709551615")?.next == nil)
         #expect(StreamEntryID("junk") == nil)
         #expect(StreamEntryID("12-") == nil)
         #expect(StreamEntryID("9-100")! < StreamEntryID("10-0")!)

@@ -21,21 +21,25 @@ from datetime import datetime, timezone
 from urllib.parse import urlparse
 
 APPEND = """
--- KEYS: seq, epoch, history, active run; ARGV: event json, epoch candidate, history size, ttl, channel, run id, terminal
-local epoch = redis.call('GET', KEYS[2])
-if not epoch then
+-- KEYS: log state (hash: epoch, seq), history (list), active run
+-- ARGV: event json, epoch candidate, history size, ttl, channel, run id, terminal
+local head = redis.call('HMGET', KEYS[1], 'epoch', 'seq')
+local epoch = head[1]
+local seq = 1
+if epoch then
+  seq = tonumber(head[2] or '0') + 1
+else
   epoch = ARGV[2]
-  redis.call('SET', KEYS[2], epoch)
-  redis.call('DEL', KEYS[1], KEYS[3])
+  redis.call('DEL', KEYS[1], KEYS[2])
 end
-local seq = redis.call('INCR', KEYS[1])
 local frame = '{"seq":' .. seq .. ',"epoch":"' .. epoch .. '",' .. string.sub(ARGV[1], 2)
-redis.call('ZADD', KEYS[3], seq, frame)
-redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -(tonumber(ARGV[3]) + 1))
-for _, key in ipairs({KEYS[1], KEYS[2], KEYS[3]}) do redis.call('EXPIRE', key, ARGV[4]) end
+redis.call('HSET', KEYS[1], 'epoch', epoch, 'seq', seq)
+redis.call('RPUSH', KEYS[2], frame)
+redis.call('LTRIM', KEYS[2], -tonumber(ARGV[3]), -1)
+for _, key in ipairs({KEYS[1], KEYS[2]}) do redis.call('EXPIRE', key, ARGV[4]) end
 redis.call('PUBLISH', ARGV[5], frame)
-if ARGV[7] == '1' and redis.call('GET', KEYS[4]) == ARGV[6] then
-  redis.call('DEL', KEYS[4])
+if ARGV[7] == '1' and redis.call('GET', KEYS[3]) == ARGV[6] then
+  redis.call('DEL', KEYS[3])
 end
 return seq
 """
@@ -109,8 +113,8 @@ class Run:
             "payload": payload,
         }
         tag = "{" + self.thread + "}"
-        keys = [f"{self.prefix}:thread:{tag}:seq", f"{self.prefix}:thread:{tag}:epoch",
-                f"{self.prefix}:thread:{tag}:history", f"{self.prefix}:thread:{tag}:active"]
+        keys = [f"{self.prefix}:thread:{tag}:state", f"{self.prefix}:thread:{tag}:log",
+                f"{self.prefix}:thread:{tag}:active"]
         self.redis.call("EVAL", APPEND, len(keys), *keys, json.dumps(event, separators=(",", ":")),
                         "ep_" + uuid.uuid4().hex[:16], 1000, 86400, f"{self.prefix}:thread:{tag}:events",
                         self.run_id, "1" if terminal else "0")

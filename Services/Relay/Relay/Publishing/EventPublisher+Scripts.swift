@@ -71,7 +71,7 @@ extension EventPublisher {
               redis.call('LTRIM', historyKey, -historySize, -1)
             end
             -- A list RPUSH just created has no expiry yet.
-            if p.renew or length == p.frames then
+            if length == p.frames and not p.renew then
               redis.call('EXPIRE', historyKey, ttl)
             end
             redis.call('PUBLISH', p.channel, table.concat(ARGV, '\\n', first, last))
@@ -94,13 +94,19 @@ extension EventPublisher {
             update[n + 1], update[n + 2], update[n + 3], update[n + 4] = 'recent', p.recent, 'count', p.count
           end
           -- HSET counts the fields it created: a hash it just created has no expiry yet.
-          if #update > 0 and (redis.call('HSET', stateKey, unpack(update)) > 0 or p.renew) then
+          if #update > 0 and redis.call('HSET', stateKey, unpack(update)) > 0 and not p.renew then
             redis.call('EXPIRE', stateKey, ttl)
+          end
+          if p.renew then
+            redis.call('EXPIRE', stateKey, ttl)
+            redis.call('EXPIRE', historyKey, ttl)
           end
         end
         if ARGV[2] ~= '' then
           redis.call('SET', KEYS[2], ARGV[2])
-          redis.call('XTRIM', KEYS[3], 'MINID', ARGV[3])
+          if ARGV[3] ~= '' then
+            redis.call('XTRIM', KEYS[3], 'MINID', ARGV[3])
+          end
         end
         return 1
         """

@@ -169,7 +169,9 @@ public struct EventPublisher: Sendable {
             if reply.int == 1 {
                 for append in plan.appends {
                     logs[append.threadID] = append.log
-                    threads.store(append.log, for: append.threadID)
+                    var remembered = append.log
+                    remembered.forgetOldRuns()
+                    threads.store(remembered, for: append.threadID)
                 }
                 return plan.outcomes
             }
@@ -227,7 +229,8 @@ public struct EventPublisher: Sendable {
     private func scriptArguments(_ plan: PublishPlan, _ source: Source, cursor: String?) -> [RedisArgument] {
         var arguments: [RedisArgument] = [
             RedisArgument(source.leaseHolder), RedisArgument(cursor ?? ""),
-            RedisArgument(cursor.flatMap { StreamEntryID($0)?.next.description } ?? ""),
+            // Nothing to trim past the largest id there is.
+            RedisArgument(cursor.flatMap { StreamEntryID($0)?.next?.description } ?? ""),
             RedisArgument(historySize), RedisArgument(historyTTLSeconds), RedisArgument(plan.appends.count),
         ]
         arguments.reserveCapacity(arguments.count + plan.outcomes.count + plan.appends.count * 12)

@@ -16,11 +16,11 @@ struct StreamEntryID: Sendable, Hashable, Comparable, CustomStringConvertible {
         self.init(milliseconds: milliseconds, sequence: sequence)
     }
 
-    /// The smallest id above this one, so `XTRIM MINID` with it removes this entry too.
-    var next: StreamEntryID {
-        sequence == UInt64.max
-            ? StreamEntryID(milliseconds: milliseconds + 1, sequence: 0)
-            : StreamEntryID(milliseconds: milliseconds, sequence: sequence + 1)
+    /// The smallest id above this one, so `XTRIM MINID` with it removes this entry too; nil for the largest id.
+    var next: StreamEntryID? {
+        if sequence < UInt64.max { return StreamEntryID(milliseconds: milliseconds, sequence: sequence + 1) }
+        if milliseconds < UInt64.max { return StreamEntryID(milliseconds: milliseconds + 1, sequence: 0) }
+        return nil
     }
 
     var description: String { "\(milliseconds)-\(sequence)" }

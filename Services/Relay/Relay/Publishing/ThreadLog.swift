@@ -21,7 +21,8 @@ struct ThreadLog: Sendable, Equatable {
     /// When this relay last renewed the expiry of the log's keys; nil when it never did.
     var expiryRenewedAt: ContinuousClock.Instant?
 
-    /// Ended (and live) runs remembered per thread; an older one's late event is caught by the script's marker check.
+    /// Ended (and live) runs a cached log keeps (`forgetOldRuns`); an older one's late event is caught by the
+    /// script's marker check. While a batch is planned nothing is forgotten, so re-planning always converges.
     static let runsRemembered = 4
 
     init(epoch: String?, seq: Int, lastEntry: StreamEntryID?, recentEventIDs: [String], endedRuns: [String] = [], expiryRenewedAt: ContinuousClock.Instant? = nil) {
@@ -48,14 +49,16 @@ struct ThreadLog: Sendable, Equatable {
 
     mutating func noteEnded(_ runID: String) {
         liveRuns.removeAll { $0 == runID }
-        guard !endedRuns.contains(runID) else { return }
-        endedRuns.append(runID)
-        if endedRuns.count > Self.runsRemembered { endedRuns.removeFirst(endedRuns.count - Self.runsRemembered) }
+        if !endedRuns.contains(runID) { endedRuns.append(runID) }
     }
 
     mutating func noteLive(_ runID: String) {
-        guard !liveRuns.contains(runID) else { return }
-        liveRuns.append(runID)
+        if !liveRuns.contains(runID) { liveRuns.append(runID) }
+    }
+
+    /// Keeps the latest `runsRemembered` ended and live runs, for a log that goes back into the cache.
+    mutating func forgetOldRuns() {
+        if endedRuns.count > Self.runsRemembered { endedRuns.removeFirst(endedRuns.count - Self.runsRemembered) }
         if liveRuns.count > Self.runsRemembered { liveRuns.removeFirst(liveRuns.count - Self.runsRemembered) }
     }
 }
