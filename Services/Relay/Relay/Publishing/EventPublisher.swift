@@ -3,15 +3,16 @@ import HeraldProtocol
 import Logging
 import Redis
 
-/// Turns a batch of workers' raw events into the next entries of their threads' logs, atomically: assigns each
-/// `seq`, appends the frames to history, remembers the event ids and the partition entry, publishes on each
-/// thread's channel, and moves the partition's cursor past the batch.
+/// Turns a batch of workers' raw events into the next entries of their threads' logs: assigns each `seq`, appends
+/// the frames to history, remembers the event ids and the partition entry, publishes on each thread's channel, and
+/// moves the partition's cursor past the batch.
 ///
 /// The relay numbers and frames the events itself, from what it remembers of each log (`ThreadLogCache`); one
-/// Lua script per batch (`publishScript`) checks that this relay still holds the partition's lease and that every
-/// log is as remembered, then appends — all of the batch or, when anything differs, none of it, and the logs as
-/// Redis holds them come back so the batch is planned again. So Redis does no per-event work beyond storing and
-/// sending the bytes, and a relay that dies mid-batch leaves it all done or not done at all.
+/// Lua script call per group of whole threads (`publishScript`, at most `eventsPerCall` events) checks that this
+/// relay still holds the partition's lease and that every log is as remembered, then appends — all of the call or,
+/// when anything differs, none of it, and the logs as Redis holds them come back so the call is planned again. So
+/// Redis does no per-event work beyond storing and sending the bytes, and a relay that dies mid-call leaves the
+/// call all done or not done at all.
 ///
 /// Each thread remembers the last partition entry it published (entry ids rise within a partition), so a successor
 /// that re-reads from the partition's cursor skips what was done; and the ids of its latest events, so an event a
