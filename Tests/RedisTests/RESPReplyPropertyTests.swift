@@ -5,9 +5,7 @@ import Testing
 
 /// Property tests of the RESP reply path (`RESPReplyScanner` and the parser behind `RESPReplyDecoder`) with seeded random input,
 /// so every run sees the same cases. Fuzz/ holds the libFuzzer target for the same decoder.
-/// One test at a time: each drives the decoder on an event loop thread of its own for seconds of CPU, and four
-/// such threads side by side starve the rest of the suite's sockets and timers on a two-core machine.
-@Suite(.serialized, .timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(2)))
 struct RESPReplyPropertyTests {
     /// Deepest nesting of arrays the decoder reads; Redis's own replies nest at most four deep (XREAD).
     static let deepestNesting = RESPReplyScanner.deepestNesting
