@@ -53,17 +53,12 @@ final class RESPReplyDecoder: ByteToMessageDecoder {
         return parsed.reply
     }
 
-    /// The type byte and the rest of the header line at `position`, in a reply the scanner found well formed;
-    /// moves `position` past the line.
-    private static func header(in bytes: UnsafeRawBufferPointer, at position: inout Int) -> (type: UInt8, line: UnsafeRawBufferPointer) {
-        let lineEnd = RESPReplyScanner.lineEnd(in: bytes, from: position + 1)!
-        defer { position = lineEnd + 2 }
-        return (bytes[position], UnsafeRawBufferPointer(rebasing: bytes[(position + 1)..<lineEnd]))
-    }
-
     /// Appends the bytes of every bulk string of the value at `position` to `strings`, in order; moves `position` past it.
     private static func copyStrings(in bytes: UnsafeRawBufferPointer, at position: inout Int, into strings: inout ByteBuffer) {
-        let (type, line) = header(in: bytes, at: &position)
+        let lineEnd = RESPReplyScanner.lineEnd(in: bytes, from: position + 1)!
+        let line = UnsafeRawBufferPointer(rebasing: bytes[(position + 1)..<lineEnd])
+        let type = bytes[position]
+        position = lineEnd + 2
         switch type {
         case UInt8(ascii: "$"):
             let length = RESPReplyScanner.integer(line)!
@@ -82,7 +77,10 @@ final class RESPReplyDecoder: ByteToMessageDecoder {
     /// The value at `position` of a reply the scanner found whole and well formed; moves `position` past it.
     /// Its bulk strings are the slices of `strings` from `offset` on, in order.
     private static func value(in bytes: UnsafeRawBufferPointer, at position: inout Int, strings: ByteBuffer, offset: inout Int) -> RESPValue {
-        let (type, line) = header(in: bytes, at: &position)
+        let lineEnd = RESPReplyScanner.lineEnd(in: bytes, from: position + 1)!
+        let line = UnsafeRawBufferPointer(rebasing: bytes[(position + 1)..<lineEnd])
+        let type = bytes[position]
+        position = lineEnd + 2
         switch type {
         case UInt8(ascii: "+"):
             return .simpleString(String(decoding: line, as: UTF8.self))
