@@ -15,42 +15,33 @@ final class RESPReplyDecoder: ByteToMessageDecoder {
     init() {}
 
     func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        // Every whole reply of the read in one go: pipelined commands' replies come many to a read.
-        while let reply = try nextReply(&buffer) {
-            context.fireChannelRead(wrapInboundOut(reply))
-        }
-        return .needMoreData
+        guard let reply = try nextReply(&buffer) else { return .needMoreData }
+        context.fireChannelRead(wrapInboundOut(reply))
+        return .continue
     }
 
     func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
         try decode(context: context, buffer: &buffer)
     }
 
-    /// Where the bulk strings of a reply without string bytes are sliced from: no allocation for it.
-    private static let noStrings = ByteBuffer()
-
     /// The next whole reply at the front of `buffer`, which it then leaves; nil until one has fully come.
     func nextReply(_ buffer: inout ByteBuffer) throws -> RESPValue? {
-        let parsed = try buffer.withUnsafeReadableBytes { bytes throws(RedisError) -> (reply: RESPValue, length: Int)? in
-            guard case .complete(let length) = try scanner.scan(bytes) else { return nil }
-            let bulkBytes = scanner.bulkBytes
-            scanner = RESPReplyScanner()
+        let progress = try buffer.withUnsafeReadableBytes { bytes throws(RedisError) in try scanner.scan(bytes) }
+        guard case .complete(let length) = progress else { return nil }
+        var strings = allocator.buffer(capacity: scanner.bulkBytes)
+        scanner = RESPReplyScanner()
+        let reply = buffer.withUnsafeReadableBytes { bytes in
             let reply = UnsafeRawBufferPointer(rebasing: bytes[..<length])
+            // The strings are all written before any is sliced: a slice taken earlier would make each later
+            // write copy the buffer.
             var position = 0
-            var strings = Self.noStrings
-            if bulkBytes > 0 {
-                // The strings are all written before any is sliced: a slice taken earlier would make each later
-                // write copy the buffer.
-                strings = allocator.buffer(capacity: bulkBytes)
-                Self.copyStrings(in: reply, at: &position, into: &strings)
-                position = 0
-            }
+            Self.copyStrings(in: reply, at: &position, into: &strings)
+            position = 0
             var offset = strings.readerIndex
-            return (Self.value(in: reply, at: &position, strings: strings, offset: &offset), length)
+            return Self.value(in: reply, at: &position, strings: strings, offset: &offset)
         }
-        guard let parsed else { return nil }
-        buffer.moveReaderIndex(forwardBy: parsed.length)
-        return parsed.reply
+        buffer.moveReaderIndex(forwardBy: length)
+        return reply
     }
 
     /// Appends the bytes of every bulk string of the value at `position` to `strings`, in order; moves `position` past it.
