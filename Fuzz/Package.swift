@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 // libFuzzer targets for Herald's two parsers of untrusted bytes, kept out of the main package so that
 // its build never needs the fuzzer runtime. The targets compile the real sources through symlinks
-// (Sources/ClientMessageFuzz/HeraldProtocol, Sources/RESPReplyFuzz/*.swift).
+// (Sources/ClientMessageFuzz/HeraldProtocol, Sources/RESPReplyFuzz/*.swift, Sources/CHiredis).
 // Build and run them with Fuzz/run.sh; Fuzz/README.md says how.
 import PackageDescription
 
@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
+        .systemLibrary(name: "CHiredis", path: "Sources/CHiredis", pkgConfig: "hiredis"),
         .executableTarget(
             name: "ClientMessageFuzz",
             path: "Sources/ClientMessageFuzz",
@@ -25,6 +26,7 @@ let package = Package(
         .executableTarget(
             name: "RESPReplyFuzz",
             dependencies: [
+                "CHiredis",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],

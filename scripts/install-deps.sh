@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages Herald needs, only when missing. Used by the README's commands,
 # CI and deploy/Dockerfile alike, so every path exercises the same steps.
-#   scripts/install-deps.sh           build and run: redis-server, CA certificates
-#   scripts/install-deps.sh --runtime only what the built executables need (CA certificates)
+#   scripts/install-deps.sh           build and run: hiredis, redis-server, pkg-config
+#   scripts/install-deps.sh --runtime only what the built executables need (libhiredis, CA certs)
 #   scripts/install-deps.sh --test    also what the tests use: chromium, its driver, selenium, nginx, docker-compose
 set -euo pipefail
 
@@ -12,11 +12,11 @@ need() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok ins
 
 case "$mode" in
   --runtime)
-    need ca-certificates ;;
+    need libhiredis0.14; need ca-certificates ;;
   build|--build)
-    need redis-server; need ca-certificates ;;
+    need libhiredis-dev; need pkg-config; need redis-server; need ca-certificates ;;
   --test)
-    need redis-server; need ca-certificates
+    need libhiredis-dev; need pkg-config; need redis-server; need ca-certificates
     need chromium; need chromium-driver; need python3-pip; need curl
     need nginx; need docker-compose ;;
   *)

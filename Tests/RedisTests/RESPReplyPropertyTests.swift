@@ -1,14 +1,15 @@
 import HeraldTesting
 import NIOCore
-@testable import Redis
+import Redis
 import Testing
 
-/// Property tests of the RESP reply path (`RESPReplyScanner` and the parser behind `RESPReplyDecoder`) with seeded random input,
+/// Property tests of the RESP reply path (hiredis' reader behind `RESPReplyDecoder`) with seeded random input,
 /// so every run sees the same cases. Fuzz/ holds the libFuzzer target for the same decoder.
 @Suite(.timeLimit(.minutes(2)))
 struct RESPReplyPropertyTests {
-    /// Deepest nesting of arrays the decoder reads; Redis's own replies nest at most four deep (XREAD).
-    static let deepestNesting = RESPReplyScanner.deepestNesting
+    /// Deepest nesting of arrays hiredis 0.14.1 reads (its reader keeps a fixed stack of nine tasks, the
+    /// innermost for the leaf); Redis's own replies nest at most four deep (XREAD).
+    static let deepestNesting = 8
 
     @Test func validRepliesDecodeTheSameWhereverTheReadsAreCut() async throws {
         var random = SeededGenerator(seed: 0x7265_7370)
@@ -115,6 +116,11 @@ struct RESPReplyPropertyTests {
     enum Verdict: Sendable {
         case waits
         case fails
+        /// hiredis reserves 8 bytes per announced element when an array's header arrives (up to 2^31 - 1 elements:
+        /// 16 GB of address space, untouched until elements arrive); where the system refuses that reservation, the
+        /// reply fails as out of memory instead. (A billion is not tried here: freeing the unfinished reply walks
+        /// every slot, seconds of page faults.)
+        case waitsOrFails
     }
 
     @Test(arguments: [
@@ -122,9 +128,8 @@ struct RESPReplyPropertyTests {
         ("a bulk string longer than Int64", "$99999999999999999999999\r\n", .fails),
         ("an array longer than Int32", "*2147483648\r\n", .fails),
         ("an array longer than Int64", "*99999999999999999999999\r\n", .fails),
-        // Nothing is reserved for what a header announces: it costs nothing until the elements come.
-        ("a million elements", "*1000000\r\n:1\r\n", .waits),
-        ("a billion elements", "*1000000000\r\n:1\r\n", .waits),
+        ("a million elements", "*1000000\r\n:1\r\n", .waitsOrFails),
+        // Found by the fuzzer with 854,775,807 elements: hiredis frees the unfinished array slot by slot.
         ("a million elements, then a bad length", "*1000000\r\n:1\r\n$-5\r\n", .fails),
         ("a bulk string whose end has not come", "$10\r\nabc", .waits),
         ("a line without its end", "+OK", .waits),
@@ -138,6 +143,7 @@ struct RESPReplyPropertyTests {
                 switch verdict {
                 case .waits: #expect(outcome.error == nil, "\(name): \(String(describing: outcome.error))")
                 case .fails: #expect(outcome.error?.kind == .protocolError, "\(name): \(outcome)")
+                case .waitsOrFails: #expect(outcome.error.map { $0.kind == .protocolError } ?? true, "\(name): \(outcome)")
                 }
             }
         }

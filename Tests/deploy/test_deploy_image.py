@@ -65,9 +65,9 @@ def test_dockerfile_installs_through_install_deps_in_both_stages():
             "packages come from scripts/install-deps.sh, not a separate apt-get install")
 
 
-def test_runtime_mode_installs_only_ca_certificates():
+def test_runtime_mode_installs_only_hiredis_and_ca_certificates():
     packages = runtime_packages()
-    assert packages == {"ca-certificates"}, packages
+    assert packages == {"libhiredis0.14", "ca-certificates"}, packages
 
 
 def test_base_images_are_swift_6_and_debian_bookworm():

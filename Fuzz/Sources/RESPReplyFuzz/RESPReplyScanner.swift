@@ -1,1 +1,0 @@
-../../../Shared/Redis/RESP/RESPReplyScanner.swift
