@@ -124,22 +124,27 @@ public struct EventPublisher: Sendable {
         return outcomes
     }
 
+    /// The positions of each thread's items, threads in order of first appearance, each thread's in order.
+    static func threadGroups(_ threadIDs: [String]) -> [[Int]] {
+        var groups: [[Int]] = []
+        var groupOf: [String: Int] = [:]
+        for (position, threadID) in threadIDs.enumerated() {
+            if let group = groupOf[threadID] {
+                groups[group].append(position)
+            } else {
+                groupOf[threadID] = groups.count
+                groups.append([position])
+            }
+        }
+        return groups
+    }
+
     /// Packs a batch's item indices into script calls: whole threads, in order of first appearance, at most
     /// `eventsPerCall` items a call; a thread with more than that is cut into consecutive calls.
     static func calls(for threadIDs: [String], eventsPerCall: Int) -> [[Int]] {
-        var groups: [[Int]] = []
-        var groupOf: [String: Int] = [:]
-        for (index, threadID) in threadIDs.enumerated() {
-            if let group = groupOf[threadID] {
-                groups[group].append(index)
-            } else {
-                groupOf[threadID] = groups.count
-                groups.append([index])
-            }
-        }
         var calls: [[Int]] = []
         var open: [Int] = []
-        for var group in groups {
+        for var group in threadGroups(threadIDs) {
             if !open.isEmpty, open.count + group.count > eventsPerCall {
                 calls.append(open)
                 open = []

@@ -47,15 +47,8 @@ struct PublishPlan: Sendable {
         let selected = selection ?? Array(items.indices)
         outcomes = Array(repeating: .duplicate, count: selected.count)
         // Each thread's items, as (item index, outcome index) pairs in order.
-        var groups: [[(item: Int, outcome: Int)]] = []
-        var groupOf: [String: Int] = [:]
-        for (position, index) in selected.enumerated() {
-            if let group = groupOf[items[index].event.threadID] {
-                groups[group].append((index, position))
-            } else {
-                groupOf[items[index].event.threadID] = groups.count
-                groups.append([(index, position)])
-            }
+        let groups = EventPublisher.threadGroups(selected.map { items[$0].event.threadID }).map { positions in
+            positions.map { (item: selected[$0], outcome: $0) }
         }
         appends.reserveCapacity(groups.count)
         for group in groups {
