@@ -87,8 +87,10 @@ struct OpenAICompatibleModelTests {
         return TestSupport.engine(sink: sink, model: model, configuration: configuration.prompting(with: prompts))
     }
 
-    private func run(_ message: String, history: [ConversationTurn] = [], server: ScriptedModelServer, model: OpenAICompatibleModel) async -> Run {
-        let sink = CollectingEventSink()
+    private func run(
+        _ message: String, history: [ConversationTurn] = [], sink: CollectingEventSink = CollectingEventSink(),
+        server: ScriptedModelServer, model: OpenAICompatibleModel
+    ) async -> Run {
         let outcome = await Self.engine(sink, model: model).run(TestSupport.input(message, history: history))
         return Run(outcome: outcome, events: await sink.events, violations: await TestSupport.violations(sink), requests: await server.requests())
     }
@@ -375,11 +377,17 @@ struct OpenAICompatibleModelTests {
     @Test("a connection dropped mid-stream ends the run with llm_unavailable; text already shown is not repeated")
     func droppedConnection() async throws {
         try await withServer { server, model in
+            let sink = CollectingEventSink()
             await server.enqueue(ScriptedModelServer.stream(T.triage("Answer directly."), pieceBytes: 64))
+            // The drop waits until "Hello" reached the user: a connection that closes first may take
+            // bytes the client had not yet read with it, and then the model rightly tries again.
+            let helloShown: @Sendable () async -> Void = {
+                await sink.waitFor { if case .partialResult(let body) = $0.payload { body.content == "Hello" } else { false } }
+            }
             await server.enqueue(ScriptedModelServer.stream(
                 T.openAIChunk(#"{"role":"assistant","content":""}"#) + T.openAIChunk(#"{"content":"Hello"}"#) + #"data: {"id":"chatcmpl-AbC123","object":"chat.comp"#,
-                pieceBytes: 20, end: .drop))
-            let run = await run("hello", server: server, model: model)
+                pieceBytes: 20, end: .waitUntil(helloShown)) + [.drop])
+            let run = await run("hello", sink: sink, server: server, model: model)
             #expect(run.violations == [])
             #expect(run.streamed == "Hello")
             guard case .failed(code: .llmUnavailable, let message) = run.outcome else {

@@ -22,6 +22,9 @@ final class ScriptedModelServer: Sendable {
         case drop
         /// Nothing more is sent; the connection stays open until the client closes it.
         case hang
+        /// Nothing more is sent until `condition` returns, so a test can order the reply's next step
+        /// after something the client did (a drop that must come after text reached the user).
+        case waitUntil(@Sendable () async -> Void)
     }
 
     /// A request as the server received it.
@@ -135,6 +138,8 @@ final class ScriptedModelServer: Sendable {
                 try? await channel.close()
             case .hang:
                 return
+            case .waitUntil(let condition):
+                await condition()
             }
         }
     }
