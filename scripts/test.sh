@@ -10,7 +10,11 @@ scripts/install-deps.sh --test
 python3 -m pytest -q Tests/deploy
 swift build --build-tests
 bin=$(swift build --show-bin-path)
-HERALD_BIN_DIR="$bin" swift test --skip-build
+# At most HERALD_TEST_PARALLELISM tests at a time (default 6). Many tests start a redis-server and two to
+# six Herald processes; all of them at once on two cores starve them past the product's own timeouts (a
+# 5 s connect, a 10 s upgrade), which tests rightly treat as failures.
+HERALD_BIN_DIR="$bin" swift test --skip-build \
+  --experimental-maximum-parallelization-width "${HERALD_TEST_PARALLELISM:-6}"
 # The client-message decoder and the RESP reply path under libFuzzer, 30 s each (Fuzz/README.md).
 Fuzz/run.sh 30
 
