@@ -31,20 +31,32 @@ struct PartitionConsumer: Sendable {
     ///
     /// What it knows of thread logs lives only as long as this call: a consumer started again (after an error,
     /// or on taking the partition back) reads them afresh.
+    ///
+    /// It reads and publishes on one connection of its own, and runs on that connection's event loop: an event is
+    /// a chain of wake-ups (worker, Redis, relay, Redis, gateway), and each round trip resumed on the global
+    /// executor would add two thread hand-offs to it.
     func run() async throws {
-        var cursor = try await redis.send("GET", keys.partitionCursor(partition)).string ?? "0-0"
+        try await redis.withDedicatedConnection { connection in
+            try await withTaskExecutorPreference(connection.taskExecutor) {
+                try await run(on: connection)
+            }
+        }
+    }
+
+    private func run(on connection: RedisConnection) async throws {
+        var cursor = try await connection.send("GET", keys.partitionCursor(partition)).string ?? "0-0"
         var threads = ThreadLogCache(capacity: threadCacheSize)
         logger.debug("reading partition", metadata: ["partition": "\(partition)", "after": "\(cursor)"])
         while !Task.isCancelled {
-            let reads = try await redis.xread(streams: [(key: stream, id: cursor)], count: batchSize, block: .seconds(1))
+            let reads = try await connection.xread(streams: [(key: stream, id: cursor)], count: batchSize, block: .seconds(1))
             for read in reads where !read.entries.isEmpty {
-                try await process(read.entries, threads: &threads)
+                try await process(read.entries, threads: &threads, on: connection)
                 cursor = read.entries[read.entries.count - 1].id
             }
         }
     }
 
-    private func process(_ entries: [RedisStreamEntry], threads: inout ThreadLogCache) async throws {
+    private func process(_ entries: [RedisStreamEntry], threads: inout ThreadLogCache, on connection: RedisConnection) async throws {
         guard let last = entries.last else { return }
         var batch: [EventPublisher.Item] = []
         batch.reserveCapacity(entries.count)
@@ -59,7 +71,7 @@ struct PartitionConsumer: Sendable {
         }
         let outcomes = try await publisher.publish(
             batch, from: EventPublisher.Source(partition: partition, leaseHolder: consumerName), advancingCursorTo: last.id,
-            threads: &threads, on: redis
+            threads: &threads, on: connection
         )
         for (item, outcome) in zip(batch, outcomes) {
             let event = item.event

@@ -92,7 +92,7 @@ public struct EventPublisher: Sendable {
     /// Throws `RelayError.leaseLost` when the partition's lease is no longer this relay's: that call did nothing,
     /// and the lease's new holder reads the batch from the partition's cursor.
     public func publish(
-        _ items: [Item], from source: Source, advancingCursorTo cursor: String? = nil, threads: inout ThreadLogCache, on redis: RedisClient
+        _ items: [Item], from source: Source, advancingCursorTo cursor: String? = nil, threads: inout ThreadLogCache, on redis: some RedisScriptRunner
     ) async throws -> [Outcome] {
         guard !items.isEmpty || cursor != nil else { return [] }
         var logs: [String: ThreadLog] = [:]
@@ -163,7 +163,7 @@ public struct EventPublisher: Sendable {
     /// One script call: plans the items at `call` against `logs`, and plans again from the logs Redis reports when
     /// any differs. Returns one outcome per item of the call.
     private func publishCall(
-        _ items: [Item], _ call: [Int], from source: Source, cursor: String?, logs: inout [String: ThreadLog], threads: inout ThreadLogCache, on redis: RedisClient
+        _ items: [Item], _ call: [Int], from source: Source, cursor: String?, logs: inout [String: ThreadLog], threads: inout ThreadLogCache, on redis: some RedisScriptRunner
     ) async throws -> [Outcome] {
         for _ in 0..<Self.maxAttempts {
             let plan = PublishPlan(
@@ -207,7 +207,7 @@ public struct EventPublisher: Sendable {
     }
 
     /// The logs of `threadIDs` as Redis holds them.
-    func read(_ threadIDs: [String], on redis: RedisClient) async throws -> [ThreadLog] {
+    func read(_ threadIDs: [String], on redis: some RedisScriptRunner) async throws -> [ThreadLog] {
         let reply = try await redis.evalScript(Self.readScript, keys: threadIDs.map { keys.threadLogState($0) }, arguments: [])
         guard let records = reply.array, records.count == threadIDs.count else {
             throw RelayError.unexpectedReply("thread log read returned \(reply)")
