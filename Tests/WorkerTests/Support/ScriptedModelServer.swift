@@ -7,8 +7,9 @@ import NIOPosix
 ///
 /// Each request it receives is recorded and answered with the next scripted reply, byte for byte:
 /// a status line and headers, then body chunks each written and flushed on its own (HTTP chunked
-/// encoding), and then the end, a dropped connection, or silence. Every reply closes its connection
-/// (`Connection: close`), so each request arrives on a connection of its own.
+/// encoding), and then the end, a dropped connection, or silence; a step may wait for the test first.
+/// Every reply closes its connection (`Connection: close`), so each request arrives on a connection
+/// of its own.
 final class ScriptedModelServer: Sendable {
     /// One step of a reply.
     enum Step: Sendable {
