@@ -217,7 +217,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             // Crypto signs the JWTs a test presents (HMAC-SHA256), as an application issuing them would.
-            dependencies: ["HeraldTesting", "HeraldProtocol", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["HeraldTesting", "HeraldProtocol", "HeraldCore", .product(name: "Crypto", package: "swift-crypto")],
             path: "Tests/EndToEndTests"
         ),
     ]

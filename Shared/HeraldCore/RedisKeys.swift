@@ -53,6 +53,10 @@ public struct RedisKeys: Sendable, Hashable {
     /// entry it published, `recent`, the ids of its latest events (`|id|id|…|`, at most `HERALD_DEDUP_WINDOW`),
     /// and their `count`, for de-duplication.
     public func threadLogState(_ threadID: String) -> String { "\(prefix):thread:{\(threadID)}:state" }
+    /// The outline of the thread's live run: its frames that open or close an agent or a tool call, in order, kept
+    /// whole however long its answer streams and dropped when it ends. The watchdog closes a dead worker's run
+    /// from it (with the run's events still in its partition), never from the trimmed history.
+    public func threadLiveRunOutline(_ threadID: String) -> String { "\(prefix):thread:{\(threadID)}:outline" }
     /// The conversation so far: a list of JSON turns `{"role":…,"content":…}`.
     public func threadConversation(_ threadID: String) -> String { "\(prefix):thread:{\(threadID)}:conversation" }
     /// Pub/sub channel carrying the thread's event frames.

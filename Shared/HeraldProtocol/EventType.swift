@@ -8,6 +8,15 @@ public enum EventType: String, Sendable, Codable, CaseIterable {
     case finalReport = "final_report"
     case agentCompleted = "agent_completed"
     case agentError = "agent_error"
+
+    /// Whether the event opens or closes an agent or a tool call: what `RunProgress` needs to close a run whose
+    /// worker died. A run's outline is these events alone, so it stays small however long the answer streams.
+    public var opensOrCloses: Bool {
+        switch self {
+        case .agentStarted, .toolExecuting, .toolCompleted, .agentCompleted, .agentError: true
+        case .agentThinking, .partialResult, .finalReport: false
+        }
+    }
 }
 
 /// How a tool call ended.

@@ -16,6 +16,12 @@ public struct RunProgress: Sendable, Equatable {
 
     public init() {}
 
+    /// Takes the run as ended (its terminal event was published), whatever else was seen of it.
+    public mutating func markEnded() {
+        started = true
+        ended = true
+    }
+
     public mutating func apply(_ event: AgentEvent) {
         switch event.payload {
         case .agentStarted(let started):

@@ -130,4 +130,23 @@ private func plan(_ items: [EventPublisher.Item], _ logs: [String: ThreadLog], d
         cache.forget("thr_0")
         #expect(cache.log(of: "thr_0") == nil)
     }
+
+    @Test func aBatchTellsTheScriptWhereTheLiveRunStartsAndEndsAndWhatOutlinesIt() throws {
+        let start = AgentEvent(threadID: "thr_l", runID: "run_2", agentName: AgentName.supervisor, payload: .agentStarted(.init(agentName: AgentName.supervisor)))
+        let streamed = (1...3).map { AgentEvent(threadID: "thr_l", runID: "run_2", agentName: "assistant", payload: .partialResult(.init(content: "w\($0)", isComplete: false))) }
+        let log = ThreadLog(epoch: "ep", seq: 10, lastEntry: nil, recentEventIDs: [])
+        // The previous run's end, then the next run's start: the batch starts a live run at seq 12.
+        let result = plan(items([completed("thr_l", "run_1"), start] + streamed), ["thr_l": log])
+        let append = try #require(result.appends.first)
+        let startBytes = append.frames[1...].reduce(0) { $0 + $1.utf8.count }
+        #expect(append.liveRun == .starts(seq: 12, bytes: startBytes))
+        #expect(append.outline == [2])
+        // Streamed text alone continues the live run, with its bytes; a terminal event ends it.
+        let more = plan(items(streamed, firstEntry: 10), ["thr_l": append.log])
+        #expect(more.appends.first?.liveRun == .continues(bytes: more.appends[0].frames.reduce(0) { $0 + $1.utf8.count }))
+        #expect(more.appends.first?.outline == [])
+        let end = plan(items([completed("thr_l", "run_2")], firstEntry: 20), ["thr_l": append.log])
+        #expect(end.appends.first?.liveRun == .ends)
+        #expect(end.appends.first?.outline == [])
+    }
 }

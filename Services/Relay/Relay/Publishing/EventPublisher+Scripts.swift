@@ -6,29 +6,38 @@ extension EventPublisher {
     static let publishScript = RedisScript(
         """
         -- KEYS: partition lease, partition cursor, partition stream, then per thread: log state (hash: epoch, seq,
-        --       entry, recent, count), history, active run, then the run-ended marker of each of its listed runs
+        --       entry, recent, count, live, livebytes), history, active run, live run's outline, then the run-ended
+        --       marker of each of its listed runs
         -- ARGV: lease holder, cursor entry id ('' = leave it), smallest entry id to keep, history size, ttl seconds,
-        --       thread count, then per thread: epoch, starts-log flag, expected seq, frame count, channel, newest
-        --       entry id ('' = unchanged), recent ids ('' = unchanged), their count, renew-expiry flag, run count,
-        --       then per run its id and flags (1: the batch ends it, 2: check it had not ended, 3: both), then the frames
+        --       thread count, live run byte ceiling, then per thread: epoch, starts-log flag, expected seq, frame count,
+        --       channel, newest entry id ('' = unchanged), recent ids ('' = unchanged), their count, renew-expiry flag,
+        --       live run change ('' = none, '0' = it ended, else the seq its supervisor started at), the bytes of
+        --       this batch's frames that are the live run's, the positions of its outline frames ('' = none, else
+        --       positions from 1 among the frames, space-separated), run count, then per run its id and flags (1: the batch
+        --       ends it, 2: check it had not ended, 3: both), then the frames
+        -- History keeps the latest `history size` events, and besides them every event of the live run (from its
+        -- start seq) while that run's frames take at most the byte ceiling. The live run's outline holds its frames
+        -- that open or close an agent or tool call, untrimmed, until it ends.
         -- Returns nil when the lease is not ours; 1 when done; else, with nothing done, per thread whose log is not
         -- as planned: {thread number, epoch or '', seq, newest entry or '', recent ids or '', {ended runs' numbers}}
         if redis.call('GET', KEYS[1]) ~= ARGV[1] then
           return false
         end
-        local historySize, ttl = tonumber(ARGV[4]), tonumber(ARGV[5])
+        local historySize, ttl, liveCeiling = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[7])
         local plans, differing = {}, {}
-        local a, k = 7, 4
+        local a, k = 8, 4
         for t = 1, tonumber(ARGV[6]) do
           local p = {
             k = k, epoch = ARGV[a], starts = ARGV[a + 1] == '1', seq = tonumber(ARGV[a + 2]),
             frames = tonumber(ARGV[a + 3]), channel = ARGV[a + 4], entry = ARGV[a + 5], recent = ARGV[a + 6],
-            count = ARGV[a + 7], renew = ARGV[a + 8] == '1', runs = tonumber(ARGV[a + 9]), runAt = a + 10
+            count = ARGV[a + 7], renew = ARGV[a + 8] == '1', live = ARGV[a + 9], liveBytes = tonumber(ARGV[a + 10]),
+            outline = ARGV[a + 11], runs = tonumber(ARGV[a + 12]), runAt = a + 13
           }
           p.frameAt = p.runAt + 2 * p.runs
           a = p.frameAt + p.frames
-          k = k + 3 + p.runs
-          local head = redis.call('HMGET', KEYS[p.k], 'epoch', 'seq')
+          k = k + 4 + p.runs
+          local head = redis.call('HMGET', KEYS[p.k], 'epoch', 'seq', 'live', 'livebytes')
+          p.liveStart, p.liveTotal = tonumber(head[3] or '0'), tonumber(head[4] or '0')
           local fits
           if p.starts then
             fits = not head[1]
@@ -37,7 +46,7 @@ extension EventPublisher {
           end
           local ended = {}
           for r = 1, p.runs do
-            if tonumber(ARGV[p.runAt + 2 * r - 1]) >= 2 and redis.call('EXISTS', KEYS[p.k + 2 + r]) == 1 then
+            if tonumber(ARGV[p.runAt + 2 * r - 1]) >= 2 and redis.call('EXISTS', KEYS[p.k + 3 + r]) == 1 then
               ended[#ended + 1] = r
             end
           end
@@ -52,12 +61,25 @@ extension EventPublisher {
           return differing
         end
         for _, p in ipairs(plans) do
-          local stateKey, historyKey, activeKey = KEYS[p.k], KEYS[p.k + 1], KEYS[p.k + 2]
+          local stateKey, historyKey, activeKey, outlineKey = KEYS[p.k], KEYS[p.k + 1], KEYS[p.k + 2], KEYS[p.k + 3]
           local update = {}
           if p.starts then
             -- A new (or expired) log: a new epoch, counting from 1.
             redis.call('DEL', stateKey, historyKey)
             update[1], update[2] = 'epoch', p.epoch
+            p.liveStart, p.liveTotal = 0, 0
+          end
+          local liveChanged = p.liveBytes > 0 and p.liveStart > 0
+          if p.live == '0' then
+            if p.liveStart > 0 then redis.call('HDEL', stateKey, 'live', 'livebytes') end
+            p.liveStart, p.liveTotal, liveChanged = 0, 0, false
+          elseif p.live ~= '' then
+            p.liveStart, p.liveTotal, liveChanged = tonumber(p.live), 0, true
+          end
+          if liveChanged then
+            p.liveTotal = p.liveTotal + p.liveBytes
+            local n = #update
+            update[n + 1], update[n + 2], update[n + 3], update[n + 4] = 'live', p.liveStart, 'livebytes', p.liveTotal
           end
           if p.frames > 0 then
             local first, last = p.frameAt, p.frameAt + p.frames - 1
@@ -67,8 +89,12 @@ extension EventPublisher {
             for from = first, last, 100 do
               length = redis.call('RPUSH', historyKey, unpack(ARGV, from, math.min(from + 99, last)))
             end
-            if length > historySize then
-              redis.call('LTRIM', historyKey, -historySize, -1)
+            local keep = historySize
+            if p.liveStart > 0 and p.liveTotal <= liveCeiling then
+              keep = math.max(keep, p.seq + p.frames - p.liveStart + 1)
+            end
+            if length > keep then
+              redis.call('LTRIM', historyKey, -keep, -1)
             end
             -- A list RPUSH just created has no expiry yet.
             if length == p.frames and not p.renew then
@@ -76,10 +102,22 @@ extension EventPublisher {
             end
             redis.call('PUBLISH', p.channel, table.concat(ARGV, '\\n', first, last))
           end
+          if p.live ~= '' then
+            -- A run started or ended: the outline of the one before is of no more use.
+            redis.call('DEL', outlineKey)
+          end
+          if p.outline ~= '' then
+            local outline = {}
+            for position in string.gmatch(p.outline, '%d+') do
+              outline[#outline + 1] = ARGV[p.frameAt + tonumber(position) - 1]
+            end
+            redis.call('RPUSH', outlineKey, unpack(outline))
+            redis.call('EXPIRE', outlineKey, ttl)
+          end
           for r = 1, p.runs do
             if tonumber(ARGV[p.runAt + 2 * r - 1]) % 2 == 1 then
               local run = ARGV[p.runAt + 2 * r - 2]
-              redis.call('SET', KEYS[p.k + 2 + r], '1', 'EX', ttl)
+              redis.call('SET', KEYS[p.k + 3 + r], '1', 'EX', ttl)
               if redis.call('GET', activeKey) == run then
                 redis.call('DEL', activeKey)
               end

@@ -32,20 +32,30 @@ public struct EventPublisher: Sendable {
         case afterRunEnded
     }
 
+    /// `HERALD_HISTORY_MAX_RUN_BYTES`'s default: a 10,000-event answer sent token by token takes about 2.5 MiB.
+    public static let defaultLiveRunHistoryBytes = 16 * 1_048_576
+
     /// Times a batch is planned again because a log differed from what this relay knew, before giving up.
     static let maxAttempts = 4
 
     public let keys: RedisKeys
     public let historySize: Int
+    /// The most bytes of a live run's frames history keeps beyond `historySize` (`HERALD_HISTORY_MAX_RUN_BYTES`);
+    /// past it, the live run's oldest events are trimmed like any others.
+    public let liveRunHistoryBytes: Int
     public let historyTTLSeconds: Int
     public let dedupWindow: Int
     /// The most events one script call appends (`HERALD_RELAY_SCRIPT_EVENTS`): Redis runs nothing else meanwhile.
     public let eventsPerCall: Int
 
-    public init(keys: RedisKeys, historySize: Int, historyTTLSeconds: Int, dedupWindow: Int, eventsPerCall: Int = 512) {
+    public init(
+        keys: RedisKeys, historySize: Int, historyTTLSeconds: Int, dedupWindow: Int, eventsPerCall: Int = 512,
+        liveRunHistoryBytes: Int = EventPublisher.defaultLiveRunHistoryBytes
+    ) {
         precondition(eventsPerCall > 0, "a script call appends at least one event")
         self.keys = keys
         self.historySize = historySize
+        self.liveRunHistoryBytes = liveRunHistoryBytes
         self.historyTTLSeconds = historyTTLSeconds
         self.dedupWindow = dedupWindow
         self.eventsPerCall = eventsPerCall
@@ -226,7 +236,10 @@ public struct EventPublisher: Sendable {
         var keys = [self.keys.partitionLease(source.partition), self.keys.partitionCursor(source.partition), self.keys.eventPartition(source.partition)]
         for append in plan.appends {
             let thread = append.threadID
-            keys += [self.keys.threadLogState(thread), self.keys.threadHistory(thread), self.keys.threadActiveRun(thread)]
+            keys += [
+                self.keys.threadLogState(thread), self.keys.threadHistory(thread), self.keys.threadActiveRun(thread),
+                self.keys.threadLiveRunOutline(thread),
+            ]
             keys += append.listedRuns.map { self.keys.runEnded($0.id) }
         }
         return keys
@@ -238,8 +251,9 @@ public struct EventPublisher: Sendable {
             // Nothing to trim past the largest id there is.
             RedisArgument(cursor.flatMap { StreamEntryID($0)?.next?.description } ?? ""),
             RedisArgument(historySize), RedisArgument(historyTTLSeconds), RedisArgument(plan.appends.count),
+            RedisArgument(liveRunHistoryBytes),
         ]
-        arguments.reserveCapacity(arguments.count + plan.outcomes.count + plan.appends.count * 12)
+        arguments.reserveCapacity(arguments.count + plan.outcomes.count + plan.appends.count * 14)
         for append in plan.appends {
             let log = append.log
             let listed = append.listedRuns
@@ -248,7 +262,15 @@ public struct EventPublisher: Sendable {
                 RedisArgument(append.frames.count), RedisArgument(keys.threadChannel(append.threadID)),
                 RedisArgument(append.entryChanged ? log.lastEntry?.description ?? "" : ""),
                 RedisArgument(append.recentChanged ? "|" + log.recentEventIDs.joined(separator: "|") + "|" : ""),
-                RedisArgument(log.recentEventIDs.count), append.renewsExpiry ? "1" : "0", RedisArgument(listed.count),
+                RedisArgument(log.recentEventIDs.count), append.renewsExpiry ? "1" : "0",
+            ]
+            switch append.liveRun {
+            case .continues(let bytes): arguments += ["", RedisArgument(bytes)]
+            case .starts(let seq, let bytes): arguments += [RedisArgument(seq), RedisArgument(bytes)]
+            case .ends: arguments += ["0", "0"]
+            }
+            arguments += [
+                RedisArgument(append.outline.map(String.init).joined(separator: " ")), RedisArgument(listed.count),
             ]
             for run in listed {
                 arguments += [RedisArgument(run.id), RedisArgument((run.ends ? 1 : 0) + (run.check ? 2 : 0))]

@@ -1,4 +1,5 @@
 import HeraldCore
+import HeraldProtocol
 
 /// What one batch appends to each of its threads' logs, worked out by the relay from what it knows of the logs:
 /// each event's fate (numbered, a duplicate, or late for a run that ended), its frame, and each log afterwards.
@@ -27,6 +28,22 @@ struct PublishPlan: Sendable {
         var recentChanged: Bool
         /// Whether the script renews the expiry of the log's keys.
         var renewsExpiry: Bool
+        /// What this batch does to the thread's live run, whose events history keeps beyond its event cap.
+        var liveRun: LiveRunChange
+        /// The positions (from 1) in `frames` of the live run's events that open or close an agent or a tool call,
+        /// which the script adds to the run's outline (what the watchdog reads to close the run).
+        var outline: [Int]
+    }
+
+    /// What a batch does to the thread's live run: the run whose supervisor started and has not ended. History
+    /// keeps all of its events (up to a byte ceiling), however many, so a tab that resumes mid-answer catches up.
+    enum LiveRunChange: Sendable, Equatable {
+        /// No run started or ended: `bytes` more of frames, which count towards the live run if there is one.
+        case continues(bytes: Int)
+        /// A run started at `seq`; its frames in this batch take `bytes`.
+        case starts(seq: Int, bytes: Int)
+        /// The live run ended (its terminal event is in this batch); the event cap applies again.
+        case ends
     }
 
     var appends: [ThreadAppend] = []
@@ -73,6 +90,8 @@ struct PublishPlan: Sendable {
         var frames: [String] = []
         frames.reserveCapacity(group.count)
         var runs: [(id: String, ends: Bool, check: Bool)] = []
+        var liveRun = LiveRunChange.continues(bytes: 0)
+        var outline: [Int] = []
         // Consecutive events mostly share a run: whether it had ended is worked out once per run.
         var checkedRun: (id: String, ended: Bool)?
         // Entries come in id order: only a leading run of them can have been published already.
@@ -96,7 +115,14 @@ struct PublishPlan: Sendable {
                 continue
             }
             log.seq += 1
-            frames.append(Self.frame(seq: log.seq, epoch: epoch, json: items[itemIndex].event.json))
+            let frame = Self.frame(seq: log.seq, epoch: epoch, json: items[itemIndex].event.json)
+            frames.append(frame)
+            liveRun.note(items[itemIndex].event, seq: log.seq, bytes: frame.utf8.count)
+            switch liveRun {
+            case .starts(let start, _) where start == log.seq: outline = [frames.count]
+            case .ends: outline = []
+            default: if items[itemIndex].event.type.opensOrCloses { outline.append(frames.count) }
+            }
             log.recent.append(eventID)
             if log.recent.count > 2 * dedupWindow {
                 log.recent.keepLatest(dedupWindow)
@@ -134,7 +160,9 @@ struct PublishPlan: Sendable {
             runs: runs,
             entryChanged: entryChanged,
             recentChanged: !frames.isEmpty,
-            renewsExpiry: renewsExpiry
+            renewsExpiry: renewsExpiry,
+            liveRun: liveRun,
+            outline: outline
         )
     }
 
@@ -174,3 +202,25 @@ struct PublishPlan: Sendable {
         }
     }
 }
+
+extension PublishPlan.LiveRunChange {
+    /// Takes in the next numbered event of the thread.
+    mutating func note(_ event: PartitionEntry, seq: Int, bytes: Int) {
+        if event.isRunTerminal {
+            self = .ends
+            return
+        }
+        switch self {
+        case _ where event.agentName == AgentName.supervisor && event.type == .agentStarted:
+            self = .starts(seq: seq, bytes: bytes)
+        case .continues(let total):
+            self = .continues(bytes: total + bytes)
+        case .starts(let start, let total):
+            self = .starts(seq: start, bytes: total + bytes)
+        case .ends:
+            // Late events after the end are dropped before they are numbered; anything else starts no run.
+            break
+        }
+    }
+}
+

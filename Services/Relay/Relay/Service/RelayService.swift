@@ -30,7 +30,8 @@ public final class RelayService: Service {
             historySize: settings.common.historySize,
             historyTTLSeconds: settings.common.historyTTLSeconds,
             dedupWindow: settings.dedupWindow,
-            eventsPerCall: settings.scriptEvents
+            eventsPerCall: settings.scriptEvents,
+            liveRunHistoryBytes: settings.liveRunHistoryBytes
         )
     }
 

@@ -20,10 +20,13 @@ public struct RelaySettings: Sendable {
     /// How many threads' logs each partition's consumer remembers (`HERALD_RELAY_THREAD_CACHE`), to number and
     /// de-duplicate their events without reading them back; a forgotten thread costs one read when it returns.
     public var threadCacheSize: Int
+    /// The most bytes of a live run's events a thread's history keeps beyond `HERALD_HISTORY_SIZE`
+    /// (`HERALD_HISTORY_MAX_RUN_BYTES`): a run in progress is never cut short below it, however many events it has.
+    public var liveRunHistoryBytes: Int
     public var adminHost: String
     public var adminPort: Int
 
-    public init(common: CommonSettings, relayID: String = Identifier.make("relay"), leaseDuration: Duration = .seconds(5), batchSize: Int = 2_048, scriptEvents: Int = 512, dedupWindow: Int = 32, threadCacheSize: Int = 1_000, adminHost: String = "0.0.0.0", adminPort: Int = 9092) {
+    public init(common: CommonSettings, relayID: String = Identifier.make("relay"), leaseDuration: Duration = .seconds(5), batchSize: Int = 2_048, scriptEvents: Int = 512, dedupWindow: Int = 32, threadCacheSize: Int = 1_000, liveRunHistoryBytes: Int = EventPublisher.defaultLiveRunHistoryBytes, adminHost: String = "0.0.0.0", adminPort: Int = 9092) {
         self.common = common
         self.relayID = relayID
         self.leaseDuration = leaseDuration
@@ -31,6 +34,7 @@ public struct RelaySettings: Sendable {
         self.scriptEvents = scriptEvents
         self.dedupWindow = dedupWindow
         self.threadCacheSize = threadCacheSize
+        self.liveRunHistoryBytes = liveRunHistoryBytes
         self.adminHost = adminHost
         self.adminPort = adminPort
     }
@@ -61,6 +65,9 @@ public struct RelayOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("thread-cache"), help: "Thread logs each partition's consumer remembers, to number events without reading the log back (HERALD_RELAY_THREAD_CACHE; default 1000)")
     public var threadCacheSize: Int?
 
+    @Option(name: .customLong("history-max-run-bytes"), help: "Bytes of a run in progress a thread's history keeps beyond the event cap, so a resume mid-answer recovers however many events the run has (HERALD_HISTORY_MAX_RUN_BYTES; default 16777216)")
+    public var liveRunHistoryBytes: Int?
+
     public init() {}
 
     public func resolve(_ resolver: SettingsResolver = SettingsResolver()) throws -> RelaySettings {
@@ -71,6 +78,7 @@ public struct RelayOptions: ParsableArguments, Sendable {
             scriptEvents: try resolver.int(scriptEvents, env: "HERALD_RELAY_SCRIPT_EVENTS", default: 512, in: 1...10_000),
             dedupWindow: try resolver.int(dedupWindow, env: "HERALD_DEDUP_WINDOW", default: 32, in: 1...1_000),
             threadCacheSize: try resolver.int(threadCacheSize, env: "HERALD_RELAY_THREAD_CACHE", default: 1_000, in: 1...1_000_000),
+            liveRunHistoryBytes: try resolver.int(liveRunHistoryBytes, env: "HERALD_HISTORY_MAX_RUN_BYTES", default: EventPublisher.defaultLiveRunHistoryBytes, in: 0...1_073_741_824),
             adminHost: resolver.string(adminHost, env: "HERALD_ADMIN_HOST", default: "0.0.0.0"),
             adminPort: try resolver.int(adminPort, env: "HERALD_ADMIN_PORT", default: 9092, in: 0...65535)
         )

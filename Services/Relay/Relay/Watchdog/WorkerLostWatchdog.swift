@@ -8,8 +8,9 @@ import Redis
 ///
 /// A worker holds each run it executes under a lease it renews. A run still unacknowledged on the
 /// run queue whose lease has lapsed belongs to a dead worker: the watchdog claims it (the claim is
-/// atomic, so among many relays exactly one handles it), works out from the events already emitted
-/// what is still open, and appends the events that close it — failed tool calls, failed agents and
+/// atomic, so among many relays exactly one handles it), works out from the run's outline (its events that
+/// open or close an agent or tool call, kept whole however long its answer) what is still open, and appends the
+/// events that close it — failed tool calls, failed agents and
 /// the supervisor's `agent_error` `worker_lost` — behind the dead worker's own events, in the
 /// thread's partition, so the relay publishes them in order like any other events.
 struct WorkerLostWatchdog: Sendable {
@@ -61,25 +62,42 @@ struct WorkerLostWatchdog: Sendable {
         }
     }
 
-    /// The run's events so far: those still waiting in its partition, then those already published.
-    /// Reading the partition first means an event moving from one to the other meanwhile is seen at
-    /// least once (the relay writes history before the partition is trimmed).
+    /// The run's events so far: those already published, from the thread's live-run outline, then those still
+    /// waiting in its partition. Neither depends on how many events the run streamed: the outline is never trimmed
+    /// and the partition holds only what the relay has not published.
+    ///
+    /// The partition is read first, so an event the relay publishes meanwhile is seen at least once (it moves to
+    /// the outline, or ends the run, in the same script that trims it from the partition); a run whose end was
+    /// published is ended by its marker, even though its outline is gone.
     private func progress(of request: RunRequest) async throws -> RunProgress {
         let partition = keys.eventPartition(RedisKeys.partition(of: request.threadID, partitions: partitions))
         let pendingEvents = try await redis.xrange(partition).compactMap { entry -> AgentEvent? in
-            guard let pending = PartitionEntry(entry), pending.runID == request.runID else { return nil }
+            guard let pending = PartitionEntry(entry), pending.runID == request.runID, pending.type.opensOrCloses else { return nil }
             return try? AgentEvent.decode(pending.json)
         }
-        let history = try await redis.send("LRANGE", keys.threadHistory(request.threadID), "0", "-1")
-        let publishedEvents = (history.array ?? []).compactMap { value -> AgentEvent? in
-            guard let text = value.string, let frame = try? EventFrame.decode(text), frame.runID == request.runID else { return nil }
-            return frame.event
+        var progress = RunProgress()
+        if try await redis.send("EXISTS", keys.runEnded(request.runID)).int == 1 {
+            progress.markEnded()
+            return progress
+        }
+        var publishedEvents = try await frames(of: request, in: keys.threadLiveRunOutline(request.threadID))
+        if publishedEvents.isEmpty {
+            // Runs outlined before the outline existed (a relay of an earlier release published their start).
+            publishedEvents = try await frames(of: request, in: keys.threadHistory(request.threadID))
         }
         var seen = Set<String>()
-        var progress = RunProgress()
         for event in publishedEvents + pendingEvents where seen.insert(event.eventID).inserted {
             progress.apply(event)
         }
         return progress
+    }
+
+    /// The events of the run in a list of frames (the outline, or the history).
+    private func frames(of request: RunRequest, in list: String) async throws -> [AgentEvent] {
+        let reply = try await redis.send("LRANGE", list, "0", "-1")
+        return (reply.array ?? []).compactMap { value -> AgentEvent? in
+            guard let text = value.string, let frame = try? EventFrame.decode(text), frame.runID == request.runID else { return nil }
+            return frame.event
+        }
     }
 }

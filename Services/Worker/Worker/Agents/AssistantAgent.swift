@@ -64,14 +64,39 @@ public struct AssistantAgent: Agent {
         ["tool_calls": .number(Double(output.toolOutcomes.count)), "model": .string(model.name)]
     }
 
-    /// Streams one model call, forwarding its text as it comes; returns the text and tool calls.
+    /// What the streaming loop waits for: the model's next event, its end, or held text falling due.
+    private enum StreamInput: Sendable {
+        case model(ModelStreamEvent)
+        case ended
+        case failed(any Error)
+        case due
+    }
+
+    /// Streams one model call, forwarding its text as `partial_result` events coalesced by
+    /// `configuration.streamCoalescing`; returns the text and tool calls.
+    ///
+    /// One loop emits everything, so events keep the order the model gave: the model is read by a child task and
+    /// timers for held text are child tasks too, all feeding the loop. Held text is flushed before the tool calls
+    /// are dispatched, before the answer's end marker, and before a model failure ends the run.
     private func stream(_ request: ModelRequest, into answer: inout AssistantAnswer, in run: RunContext) async throws -> (String, [ModelToolCall]) {
         var text = ""
         var calls: [ModelToolCall] = []
-        do {
-            for try await event in model.stream(request) {
-                switch event {
-                case .textDelta(var delta):
+        var coalescer = PartialResultCoalescer(interval: configuration.streamCoalescing)
+        let (inputs, feed) = AsyncStream<StreamInput>.makeStream()
+        let model = self.model
+        let failure: (any Error)? = try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                do {
+                    for try await event in model.stream(request) { feed.yield(.model(event)) }
+                    feed.yield(.ended)
+                } catch {
+                    feed.yield(.failed(error))
+                }
+            }
+            defer { group.cancelAll() }
+            for await input in inputs {
+                switch input {
+                case .model(.textDelta(var delta)):
                     guard !delta.isEmpty else { continue }
                     if text.isEmpty, let last = answer.text.last, !last.isWhitespace {
                         // A new round's text starts a new paragraph of the same answer.
@@ -79,25 +104,48 @@ public struct AssistantAgent: Agent {
                     }
                     text += delta
                     answer.text += delta
-                    try await sink.emit(.partialResult(.init(content: delta, isComplete: false)), agent: name, in: run)
-                case .toolCall(let call):
+                    switch coalescer.receive(delta, at: .now) {
+                    case .emit(let content):
+                        try await emitText(content, in: run)
+                    case .held(let dueAt?):
+                        group.addTask {
+                            try? await Task.sleep(until: dueAt, clock: .continuous)
+                            feed.yield(.due)
+                        }
+                    case .held(nil):
+                        break
+                    }
+                case .model(.toolCall(let call)):
                     calls.append(call)
-                case .usage(let usage):
+                case .model(.usage(let usage)):
                     answer.usage = answer.usage + usage
-                case .finish:
+                case .model(.finish):
                     break
+                case .due:
+                    if let content = coalescer.due(at: .now) { try await emitText(content, in: run) }
+                case .ended:
+                    if let content = coalescer.flush(at: .now) { try await emitText(content, in: run) }
+                    return nil
+                case .failed(let error):
+                    // What the model did send reaches the user before the run ends with its error.
+                    if let content = coalescer.flush(at: .now), !Task.isCancelled { try await emitText(content, in: run) }
+                    return error
                 }
             }
-        } catch let error as EventDeliveryError {
-            throw error
-        } catch let error as ModelError {
-            throw error
-        } catch {
-            if Task.isCancelled || error is CancellationError { throw CancellationError() }
-            throw ModelError("\(error)")
+            // The stream ends without `.ended` only when this task is cancelled.
+            return CancellationError()
+        }
+        if let failure {
+            if let error = failure as? ModelError { throw error }
+            if Task.isCancelled || failure is CancellationError { throw CancellationError() }
+            throw ModelError("\(failure)")
         }
         // A stream ends quietly when its consumer is cancelled: tell that apart from an answer.
         try Task.checkCancellation()
         return (text, calls)
+    }
+
+    private func emitText(_ content: String, in run: RunContext) async throws {
+        try await sink.emit(.partialResult(.init(content: content, isComplete: false)), agent: name, in: run)
     }
 }

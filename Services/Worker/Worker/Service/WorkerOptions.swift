@@ -15,6 +15,9 @@ public struct WorkerOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("offline-delay-ms"), help: "The offline model's pause before each streamed word, in milliseconds (HERALD_OFFLINE_DELAY_MS; default 20)")
     public var offlineDelayMs: Int?
 
+    @Option(name: .customLong("stream-coalesce-ms"), help: "Least milliseconds between two partial_result events of an answer; text streamed meanwhile is merged, the first delta goes at once; 0 sends every delta (HERALD_STREAM_COALESCE_MS; default 40)")
+    public var streamCoalesceMs: Int?
+
     @Option(name: .customLong("docs-dir"), help: "Folder of markdown docs that search_docs searches (HERALD_DOCS_DIR; default ./docs, else a docs folder above the executable)")
     public var docsDirectory: String?
 
@@ -106,6 +109,7 @@ public struct WorkerOptions: ParsableArguments, Sendable {
             workerID: workerID,
             concurrency: try resolver.int(concurrency, env: "HERALD_WORKER_CONCURRENCY", default: 8, in: 1...1024),
             offlineDelay: .milliseconds(try resolver.int(offlineDelayMs, env: "HERALD_OFFLINE_DELAY_MS", default: 20, in: 0...60_000)),
+            streamCoalescing: .milliseconds(try resolver.int(streamCoalesceMs, env: "HERALD_STREAM_COALESCE_MS", default: 40, in: 0...5_000)),
             docsDirectory: docs,
             toolTimeout: .seconds(try resolver.int(toolTimeoutSeconds, env: "HERALD_TOOL_TIMEOUT_SECONDS", default: 30, in: 1...3600)),
             runTimeout: runTimeout == 0 ? nil : .seconds(runTimeout),

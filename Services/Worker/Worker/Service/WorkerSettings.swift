@@ -10,6 +10,8 @@ public struct WorkerSettings: Sendable {
     public var concurrency: Int
     /// The offline model's pause before each streamed word (`HERALD_OFFLINE_DELAY_MS`).
     public var offlineDelay: Duration
+    /// The least time between two `partial_result` events of an answer (`HERALD_STREAM_COALESCE_MS`).
+    public var streamCoalescing: Duration
     /// The docs `search_docs` searches (`HERALD_DOCS_DIR`, else found next to the working directory or the executable).
     public var docsDirectory: URL?
     /// Time limit of a tool call for tools without their own (`HERALD_TOOL_TIMEOUT_SECONDS`).
@@ -34,6 +36,7 @@ public struct WorkerSettings: Sendable {
         workerID: String = Identifier.make("worker"),
         concurrency: Int = 8,
         offlineDelay: Duration = .milliseconds(20),
+        streamCoalescing: Duration = EngineConfiguration.defaultStreamCoalescing,
         docsDirectory: URL? = nil,
         toolTimeout: Duration = .seconds(30),
         runTimeout: Duration? = .seconds(900),
@@ -49,6 +52,7 @@ public struct WorkerSettings: Sendable {
         self.workerID = workerID
         self.concurrency = concurrency
         self.offlineDelay = offlineDelay
+        self.streamCoalescing = streamCoalescing
         self.docsDirectory = docsDirectory
         self.toolTimeout = toolTimeout
         self.runTimeout = runTimeout
@@ -69,6 +73,7 @@ public struct WorkerSettings: Sendable {
         let configuration = EngineConfiguration(
             toolTimeout: toolTimeout,
             runTimeout: runTimeout,
+            streamCoalescing: streamCoalescing,
             emitRetry: EmitRetryPolicy(maximumDuration: redisRetry))
         return agentPrompts.map(configuration.prompting(with:)) ?? configuration
     }

@@ -10,9 +10,9 @@ import NIOPosix
 /// encoding), and then the end, a dropped connection, or silence; a step may wait for the test first.
 /// Every reply closes its connection (`Connection: close`), so each request arrives on a connection
 /// of its own.
-final class ScriptedModelServer: Sendable {
+public final class ScriptedModelServer: Sendable {
     /// One step of a reply.
-    enum Step: Sendable {
+    public enum Step: Sendable {
         /// The status line and headers (chunked transfer encoding is added).
         case head(status: Int, headers: [(String, String)])
         /// One chunk of the body, written and flushed by itself; it may end inside a character.
@@ -26,15 +26,17 @@ final class ScriptedModelServer: Sendable {
         /// Nothing more is sent until `condition` returns, so a test can order the reply's next step
         /// after something the client did (a drop that must come after text reached the user).
         case waitUntil(@Sendable () async -> Void)
+        /// Nothing is sent for this long: a model's pace between tokens.
+        case pause(Duration)
     }
 
     /// A request as the server received it.
-    struct RecordedRequest: Sendable {
-        var method: String
-        var path: String
+    public struct RecordedRequest: Sendable {
+        public var method: String
+        public var path: String
         /// Header names in lower case.
-        var headers: [String: String]
-        var body: JSONValue
+        public var headers: [String: String]
+        public var body: JSONValue
     }
 
     private actor State {
@@ -43,7 +45,7 @@ final class ScriptedModelServer: Sendable {
         var closed = 0
         var closeWaiters: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
 
-        func enqueue(_ steps: [Step]) { replies.append(steps) }
+        public func enqueue(_ steps: [Step]) { replies.append(steps) }
 
         func take(_ request: RecordedRequest) -> [Step] {
             requests.append(request)
@@ -66,7 +68,7 @@ final class ScriptedModelServer: Sendable {
         }
     }
 
-    let port: Int
+    public let port: Int
     private let channel: any Channel
     private let state: State
 
@@ -77,9 +79,9 @@ final class ScriptedModelServer: Sendable {
     }
 
     /// The API root the model is configured with.
-    var baseURL: String { "http://127.0.0.1:\(port)/v1" }
+    public var baseURL: String { "http://127.0.0.1:\(port)/v1" }
 
-    static func start() async throws -> ScriptedModelServer {
+    public static func start() async throws -> ScriptedModelServer {
         let state = State()
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -92,14 +94,14 @@ final class ScriptedModelServer: Sendable {
         return ScriptedModelServer(channel: channel, port: channel.localAddress?.port ?? 0, state: state)
     }
 
-    func enqueue(_ steps: [Step]) async { await state.enqueue(steps) }
+    public func enqueue(_ steps: [Step]) async { await state.enqueue(steps) }
 
-    func requests() async -> [RecordedRequest] { await state.requests }
+    public func requests() async -> [RecordedRequest] { await state.requests }
 
     /// Returns once `count` connections have been closed (by either side).
-    func waitForClosedConnections(_ count: Int) async { await state.waitForClosed(count) }
+    public func waitForClosedConnections(_ count: Int) async { await state.waitForClosed(count) }
 
-    func stop() async throws {
+    public func stop() async throws {
         try await channel.close()
     }
 
@@ -107,14 +109,33 @@ final class ScriptedModelServer: Sendable {
 
     /// A `text/event-stream` reply: `transcript` cut into pieces of `pieceBytes` bytes (so pieces
     /// end anywhere: inside a line, an escape, a UTF-8 character or a CRLF), then `end`.
-    static func stream(_ transcript: String, pieceBytes: Int = 16, end: Step = .end) -> [Step] {
+    public static func stream(_ transcript: String, pieceBytes: Int = 16, end: Step = .end) -> [Step] {
         let bytes = Array(transcript.utf8)
         let pieces = stride(from: 0, to: bytes.count, by: pieceBytes).map { Step.chunk(Array(bytes[$0..<min($0 + pieceBytes, bytes.count)])) }
         return [.head(status: 200, headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")])] + pieces + [end]
     }
 
+    /// A long OpenAI-style streamed answer, one chunk per token as a real model sends them: the role chunk, each
+    /// token (`pace` apart, when given), `stop` and `[DONE]`. `after` runs a step after the token of that number
+    /// (from 1), so a test can hold the answer at a point (`.waitUntil`) until it has done something.
+    public static func tokenStream(_ tokens: [String], pace: Duration? = nil, after: [Int: Step] = [:]) -> [Step] {
+        var steps: [Step] = [
+            .head(status: 200, headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")]),
+            .chunk(Array(ProviderTranscripts.openAIChunk(#"{"role":"assistant","content":"","refusal":null}"#).utf8)),
+        ]
+        steps.reserveCapacity(tokens.count * 2 + 4)
+        for (index, token) in tokens.enumerated() {
+            if let pace { steps.append(.pause(pace)) }
+            steps.append(.chunk(Array(ProviderTranscripts.openAIChunk(#"{"content":\#(ProviderTranscripts.quoted(token))}"#).utf8)))
+            if let step = after[index + 1] { steps.append(step) }
+        }
+        steps.append(.chunk(Array((ProviderTranscripts.openAIChunk("{}", finish: "stop") + ProviderTranscripts.done).utf8)))
+        steps.append(.end)
+        return steps
+    }
+
     /// An error status with a JSON body.
-    static func status(_ code: Int, body: String, headers: [(String, String)] = []) -> [Step] {
+    public static func status(_ code: Int, body: String, headers: [(String, String)] = []) -> [Step] {
         [.head(status: code, headers: [("Content-Type", "application/json")] + headers), .chunk(Array(body.utf8)), .end]
     }
 
@@ -141,6 +162,8 @@ final class ScriptedModelServer: Sendable {
                 return
             case .waitUntil(let condition):
                 await condition()
+            case .pause(let duration):
+                try? await Task.sleep(for: duration)
             }
         }
     }
