@@ -67,11 +67,13 @@ public struct Gateway: Sendable {
     }
 
     private func makeApplication(onServerRunning: @escaping @Sendable (Int) async -> Void) -> some Service {
-        let router = Router()
+        let router = Router(context: GatewayRequestContext.self)
         // Pages and scripts change with deployments: browsers revalidate instead of running a stale copy.
         let noCache = CacheControl([(.text, [.noCache]), (.application, [.noCache])])
         router.add(middleware: FileMiddleware(publicDirectory(), cacheControl: noCache, searchForIndexHtml: true, logger: logger))
         OperatorRoutes.add(to: router, redis: redis, registry: registry)
+        let streams = StandardStreams(authenticator: authenticator, services: connections)
+        AGUIRoutes(streams: streams).add(to: router)
 
         let gate = WebSocketGate(authenticator: authenticator, connections: connections, allowedOrigins: settings.allowedOrigins)
         let settings = self.settings

@@ -15,6 +15,10 @@ public struct GatewayMetrics: Sendable {
     let runsQueued: Counter
     let catchUps: Counter
     let limitRefusals: [GatewayLimit: Counter]
+    /// Open server-sent-event streams and those opened, by endpoint (`agui`, `ai_sdk`).
+    let streams: [String: Gauge]
+    let streamsOpened: [String: Counter]
+    static let streamEndpoints = ["agui", "ai_sdk"]
 
     public init(registry: PrometheusCollectorRegistry) {
         func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
@@ -30,7 +34,7 @@ public struct GatewayMetrics: Sendable {
         )
         framesSent = registry.makeCounter(descriptor: name("frames_sent", "total", "Event frames written to WebSocket connections, live or replayed"))
         eventLatency = registry.makeValueHistogram(
-            descriptor: name("event_latency", "seconds", "Time from the worker's emit (frame timestamp) to the write on a live WebSocket"),
+            descriptor: name("event_latency", "seconds", "Time from the worker's emit (frame timestamp) to the write on a live WebSocket or SSE stream"),
             buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
         )
         var errors: [ErrorCode: Counter] = [:]
@@ -53,6 +57,25 @@ public struct GatewayMetrics: Sendable {
             )
         }
         self.limitRefusals = limitRefusals
+        var streams: [String: Gauge] = [:]
+        var streamsOpened: [String: Counter] = [:]
+        for endpoint in Self.streamEndpoints {
+            streams[endpoint] = registry.makeGauge(
+                descriptor: name("sse_streams", "", "Open server-sent-event streams (AG-UI, AI SDK), by endpoint"), labels: [("endpoint", endpoint)])
+            streamsOpened[endpoint] = registry.makeCounter(
+                descriptor: name("sse_streams_opened", "total", "Server-sent-event streams started, by endpoint"), labels: [("endpoint", endpoint)])
+        }
+        self.streams = streams
+        self.streamsOpened = streamsOpened
+    }
+
+    func streamOpened(_ endpoint: String) {
+        streams[endpoint]?.increment()
+        streamsOpened[endpoint]?.increment()
+    }
+
+    func streamClosed(_ endpoint: String) {
+        streams[endpoint]?.decrement()
     }
 
     func recordError(_ code: ErrorCode) {

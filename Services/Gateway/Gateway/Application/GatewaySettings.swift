@@ -41,6 +41,9 @@ public struct GatewaySettings: Sendable {
     public var idleTimeout: Duration
     /// Browser origins allowed to open a WebSocket; others get 403 (`HERALD_ALLOWED_ORIGINS`).
     public var allowedOrigins: OriginAllowList
+    /// Largest request body of the standard stream endpoints (`POST /agui`, `POST /api/chat`), which carry the
+    /// conversation; a bigger one gets 413 (`HERALD_MAX_REQUEST_BYTES`).
+    public var maxRequestBytes: Int
 
     public init(
         common: CommonSettings,
@@ -60,7 +63,8 @@ public struct GatewaySettings: Sendable {
         maxThreadsPerConnection: Int = 100,
         upgradeTimeout: Duration = .seconds(10),
         idleTimeout: Duration = .seconds(90),
-        allowedOrigins: OriginAllowList = .any
+        allowedOrigins: OriginAllowList = .any,
+        maxRequestBytes: Int = 1_048_576
     ) {
         self.common = common
         self.host = host
@@ -80,6 +84,7 @@ public struct GatewaySettings: Sendable {
         self.upgradeTimeout = upgradeTimeout
         self.idleTimeout = idleTimeout
         self.allowedOrigins = allowedOrigins
+        self.maxRequestBytes = maxRequestBytes
     }
 }
 
@@ -138,6 +143,9 @@ public struct GatewayOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("allowed-origins"), help: "Comma-separated browser origins (https://chat.example.com) allowed to open a WebSocket, others get 403; empty or * allows any; requests without Origin are allowed (HERALD_ALLOWED_ORIGINS)")
     public var allowedOrigins: String?
 
+    @Option(name: .customLong("max-request-bytes"), help: "Largest request body of POST /agui and POST /api/chat, which carry the conversation; bigger gets 413 (HERALD_MAX_REQUEST_BYTES; default 1048576)")
+    public var maxRequestBytes: Int?
+
     public init() {}
 
     public func resolve(_ resolver: SettingsResolver = SettingsResolver()) throws -> GatewaySettings {
@@ -187,7 +195,8 @@ public struct GatewayOptions: ParsableArguments, Sendable {
             maxThreadsPerConnection: try resolver.int(maxThreadsPerConnection, env: "HERALD_MAX_THREADS_PER_CONNECTION", default: 100, in: 1...1_000_000),
             upgradeTimeout: .seconds(try resolver.int(upgradeTimeoutSeconds, env: "HERALD_UPGRADE_TIMEOUT_SECONDS", default: 10, in: 1...3600)),
             idleTimeout: .seconds(idleTimeout),
-            allowedOrigins: allowedOrigins
+            allowedOrigins: allowedOrigins,
+            maxRequestBytes: try resolver.int(maxRequestBytes, env: "HERALD_MAX_REQUEST_BYTES", default: 1_048_576, in: 1024...268_435_456)
         )
     }
 }

@@ -4,12 +4,12 @@ import Logging
 import NIOCore
 import NIOWebSocket
 
-/// One browser's WebSocket: its bounded outbound queue and, for each thread it watches, how far
-/// that thread's log has been sent to it.
+/// One client's stream of frames (a WebSocket, or an SSE response): its bounded outbound queue and, for each
+/// thread it watches, how far that thread's log has been sent to it.
 ///
 /// Everything that reaches the socket passes through here, in order: replies, live frames from
 /// the thread feeds and frames replayed from history. The queue goes onto the socket a batch at a
-/// time, written straight to the channel; the next batch waits until the socket took the last.
+/// time, through its transport; the next batch waits until the socket took the last.
 actor Connection {
     /// What is sent next.
     enum Outgoing: Sendable {
@@ -31,7 +31,7 @@ actor Connection {
     let history: ThreadHistory
     let metrics: GatewayMetrics
     let logger: Logger
-    private let channel: any Channel
+    private let transport: any ConnectionTransport
     private let queueLimit: Int
     private let closeTimeout: Duration
     /// Most threads this connection may watch (`HERALD_MAX_THREADS_PER_CONNECTION`).
@@ -60,7 +60,7 @@ actor Connection {
     init(
         id: String,
         identity: ConnectionIdentity,
-        channel: any Channel,
+        transport: any ConnectionTransport,
         history: ThreadHistory,
         queueLimit: Int,
         closeTimeout: Duration,
@@ -70,7 +70,7 @@ actor Connection {
     ) {
         self.id = id
         self.identity = identity
-        self.channel = channel
+        self.transport = transport
         self.history = history
         self.queueLimit = queueLimit
         self.closeTimeout = closeTimeout
@@ -132,37 +132,14 @@ actor Connection {
         let size = batch.reduce(0) { $0 + $1.byteCount }
         queuedBytes -= size
         inFlightBytes = size
-        var frames: [WebSocketFrame] = []
-        frames.reserveCapacity(batch.count)
-        for item in batch {
-            switch item {
-            case .text(let text, let isEvent, let emittedAt):
-                // The frame's bytes are shared by every watcher: no per-connection copy or re-encoding.
-                frames.append(WebSocketFrame(fin: true, opcode: .text, data: text))
-                if isEvent {
-                    metrics.framesSent.increment()
-                    if let emittedAt { metrics.recordLatency(since: emittedAt) }
-                }
-            case .close(let code, let reason):
-                var data = ByteBuffer()
-                data.writeInteger(code)
-                data.writeString(reason)
-                frames.append(WebSocketFrame(fin: true, opcode: .connectionClose, data: data))
-            }
+        for case .text(_, true, let emittedAt) in batch {
+            metrics.framesSent.increment()
+            if let emittedAt { metrics.recordLatency(since: emittedAt) }
         }
-        let channel = self.channel
-        let written = frames
-        channel.eventLoop.execute {
-            var last = channel.eventLoop.makeSucceededVoidFuture()
-            for frame in written {
-                last = channel.write(frame)
-            }
-            channel.flush()
-            // The socket took the batch (or the connection is gone): the next may follow.
-            last.whenComplete { [weak self] result in
-                guard let self else { return }
-                Task { await self.batchWritten(failed: (try? result.get()) == nil) }
-            }
+        // The socket took the batch (or the connection is gone): the next may follow.
+        transport.write(batch).whenComplete { [weak self] result in
+            guard let self else { return }
+            Task { await self.batchWritten(failed: (try? result.get()) == nil) }
         }
     }
 
@@ -217,7 +194,7 @@ actor Connection {
         let delay = max(0, expiresAt.timeIntervalSinceNow)
         // Beyond NIO's range of deadlines (and any socket's life): no timer at all.
         guard delay < Self.longestTimerSeconds else { return }
-        expiry = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(delay * 1_000_000_000))) { [weak self] in
+        expiry = transport.eventLoop.scheduleTask(in: .nanoseconds(Int64(delay * 1_000_000_000))) { [weak self] in
             guard let self else { return }
             Task { await self.close(code: HeraldCloseCode.tokenExpired, reason: "token expired") }
         }
@@ -227,10 +204,10 @@ actor Connection {
     private static let longestTimerSeconds: Double = 1_000_000_000
 
     private func armForceClose() {
-        let channel = self.channel
+        let transport = self.transport
         // A client that neither reads nor answers the close must not hold the socket forever.
-        forceClose = channel.eventLoop.scheduleTask(in: TimeAmount(closeTimeout)) {
-            channel.close(promise: nil)
+        forceClose = transport.eventLoop.scheduleTask(in: TimeAmount(closeTimeout)) {
+            transport.abort()
         }
     }
 

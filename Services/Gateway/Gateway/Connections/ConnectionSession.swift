@@ -10,9 +10,12 @@ struct ConnectionSession: Sendable {
     let services: ConnectionServices
     let connection: Connection
     let logger: Logger
+    /// A WebSocket (counted in `herald_gateway_connections`), not a standard stream (counted by its endpoint).
+    private let isWebSocket: Bool
 
-    init(identity: ConnectionIdentity, channel: any Channel, services: ConnectionServices) {
-        let id = Identifier.make("conn")
+    init(identity: ConnectionIdentity, transport: any ConnectionTransport, services: ConnectionServices, isWebSocket: Bool = true) {
+        self.isWebSocket = isWebSocket
+        let id = Identifier.make(isWebSocket ? "conn" : "sse")
         var logger = services.logger
         logger[metadataKey: "connection"] = "\(id)"
         logger[metadataKey: "user"] = "\(identity.userID)"
@@ -21,7 +24,7 @@ struct ConnectionSession: Sendable {
         connection = Connection(
             id: id,
             identity: identity,
-            channel: channel,
+            transport: transport,
             history: services.history,
             queueLimit: services.settings.outboundQueueBytes,
             closeTimeout: services.settings.closeTimeout,
@@ -70,7 +73,7 @@ struct ConnectionSession: Sendable {
             await services.fanout.unwatch(thread, by: connection)
         }
         await services.registry.remove(connection)
-        services.metrics.connections.decrement()
+        if isWebSocket { services.metrics.connections.decrement() }
         let reason = await connection.closeCause?.description ?? "closed by the client or the network"
         logger.info("connection closed", metadata: ["reason": "\(reason)"])
     }
@@ -138,29 +141,48 @@ struct ConnectionSession: Sendable {
     // MARK: user_message
 
     private func submit(_ message: ClientMessage.UserMessage) async {
-        let ref = message.clientMessageID
-        guard !message.content.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-            return await reject(.badRequest, "field 'content' must not be empty", ref: ref)
+        let outcome = await startRun(content: message.content, threadID: message.threadID, clientMessageID: message.clientMessageID)
+        if case .refused(let error) = outcome {
+            await connection.send(.error(error))
+        }
+    }
+
+    /// How a request to start a run was taken: a `user_message`, or a standard stream's request.
+    enum RunSubmission: Sendable, Equatable {
+        /// Queued; `run_queued` went out and the connection watches the thread from just before the run.
+        case queued(ServerMessage.RunQueued)
+        case refused(ProtocolError)
+    }
+
+    /// Checks and queues a run on the thread (a new one when `threadID` is nil), the connection watching it from just
+    /// before the run's first event. `runID` is the run's id when the client chose one (a standard stream's request).
+    func startRun(content: String, threadID requestedThread: String?, runID requestedRun: String? = nil, clientMessageID: String?) async -> RunSubmission {
+        let ref = clientMessageID
+        guard !content.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            return .refused(ProtocolError(.badRequest, "field 'content' must not be empty", ref: ref))
         }
         let limit = services.settings.maxMessageCharacters
         // Code points, not bytes: the frame size limit bounds bytes already; this bounds what a model is asked to read.
-        guard message.content.unicodeScalars.count <= limit else {
+        guard content.unicodeScalars.count <= limit else {
             services.metrics.recordRefusal(.messageLength)
-            return await reject(.tooLarge, "field 'content' is longer than \(limit) characters", ref: ref)
+            return .refused(ProtocolError(.tooLarge, "field 'content' is longer than \(limit) characters", ref: ref))
         }
-        if let threadID = message.threadID, !Self.isValidID(threadID) {
-            return await reject(.badRequest, "field 'thread_id' is not a valid thread id", ref: ref)
+        if let threadID = requestedThread, !Self.isValidID(threadID) {
+            return .refused(ProtocolError(.badRequest, "field 'thread_id' is not a valid thread id", ref: ref))
         }
-        let threadID = message.threadID ?? Identifier.make("thr")
+        if let runID = requestedRun, !Self.isValidID(runID) {
+            return .refused(ProtocolError(.badRequest, "the run id is not a valid run id", ref: ref))
+        }
+        let threadID = requestedThread ?? Identifier.make("thr")
         guard await connection.canWatch(threadID) else {
-            return await refuseThreadOverLimit(ref: ref)
+            return .refused(refusalOverThreadLimit(ref: ref))
         }
         let request = RunRequest(
-            runID: Identifier.make("run"),
+            runID: requestedRun ?? Identifier.make("run"),
             threadID: threadID,
             userID: connection.identity.userID,
-            content: message.content,
-            clientMessageID: message.clientMessageID
+            content: content,
+            clientMessageID: clientMessageID
         )
         // Hold the thread's frames and subscribe before the run exists, so none of its events is missed
         // and `run_queued` goes out before the first of them.
@@ -171,7 +193,7 @@ struct ConnectionSession: Sendable {
             } catch {
                 await connection.forget(threadID)
                 logger.warning("cannot subscribe to thread", metadata: ["thread": "\(threadID)", "error": "\(error)"])
-                return await reject(.internal, "cannot subscribe to the thread now; try again", ref: ref)
+                return .refused(ProtocolError(.internal, "cannot subscribe to the thread now; try again", ref: ref))
             }
         }
         let outcome: RunStore.SubmitOutcome
@@ -180,20 +202,24 @@ struct ConnectionSession: Sendable {
         } catch {
             await undoHold(threadID, isNewWatch: isNewWatch)
             logger.warning("cannot queue run", metadata: ["thread": "\(threadID)", "error": "\(error)"])
-            return await reject(.internal, "cannot queue the run now; try again", ref: ref)
+            return .refused(ProtocolError(.internal, "cannot queue the run now; try again", ref: ref))
         }
         switch outcome {
         case .queued(let lastSeq, let epoch):
             services.metrics.runsQueued.increment()
             logger.info("run queued", metadata: ["run": "\(request.runID)", "thread": "\(threadID)"])
-            let queued = ServerMessage.RunQueued(runID: request.runID, threadID: threadID, clientMessageID: message.clientMessageID)
+            let queued = ServerMessage.RunQueued(runID: request.runID, threadID: threadID, clientMessageID: clientMessageID)
             await connection.release(threadID, position: isNewWatch ? (lastSeq, epoch) : nil, reply: .runQueued(queued))
+            return .queued(queued)
         case .forbidden:
             await undoHold(threadID, isNewWatch: isNewWatch)
-            await reject(.forbidden, "thread \(threadID) belongs to another user", ref: ref)
+            return .refused(ProtocolError(.forbidden, "thread \(threadID) belongs to another user", ref: ref))
         case .busy(let activeRunID):
             await undoHold(threadID, isNewWatch: isNewWatch)
-            await reject(.threadBusy, "a run is already active on thread \(threadID)", ref: activeRunID)
+            return .refused(ProtocolError(.threadBusy, "a run is already active on thread \(threadID)", ref: activeRunID))
+        case .runExists:
+            await undoHold(threadID, isNewWatch: isNewWatch)
+            return .refused(ProtocolError(.badRequest, "run \(request.runID) ran before; a new run needs a new id", ref: ref))
         }
     }
 
@@ -232,28 +258,36 @@ struct ConnectionSession: Sendable {
     // MARK: resume
 
     private func resume(_ resume: ClientMessage.Resume) async {
-        let threadID = resume.threadID
+        if let refusal = await watch(resume.threadID, afterSeq: resume.afterSeq, epoch: resume.epoch) {
+            await connection.send(.error(refusal))
+        }
+    }
+
+    /// Checks the thread is the user's, then watches it from `afterSeq`: history first, then live frames. Nil when
+    /// watching, else why not. With `awaitingCatchUp` false it returns before history is sent (a stream whose reader
+    /// starts only after the answer), else after.
+    func watch(_ threadID: String, afterSeq: Int, epoch: String?, awaitingCatchUp: Bool = true) async -> ProtocolError? {
         guard Self.isValidID(threadID) else {
-            return await reject(.badRequest, "field 'thread_id' is not a valid thread id", ref: nil)
+            return ProtocolError(.badRequest, "field 'thread_id' is not a valid thread id", ref: nil)
         }
         guard await connection.canWatch(threadID) else {
-            return await refuseThreadOverLimit(ref: threadID)
+            return refusalOverThreadLimit(ref: threadID)
         }
         let owner: String?
         do {
             owner = try await services.runs.owner(ofThread: threadID)
         } catch {
             logger.warning("cannot look up thread owner", metadata: ["thread": "\(threadID)", "error": "\(error)"])
-            return await reject(.internal, "cannot resume the thread now; try again", ref: threadID)
+            return ProtocolError(.internal, "cannot resume the thread now; try again", ref: threadID)
         }
         guard let owner else {
-            return await reject(.notFound, "no thread \(threadID)", ref: threadID)
+            return ProtocolError(.notFound, "no thread \(threadID)", ref: threadID)
         }
         guard owner == connection.identity.userID else {
-            return await reject(.forbidden, "thread \(threadID) belongs to another user", ref: threadID)
+            return ProtocolError(.forbidden, "thread \(threadID) belongs to another user", ref: threadID)
         }
-        let epoch = resume.epoch.flatMap { $0.isEmpty ? nil : $0 }
-        let (isNewWatch, mustRun) = await connection.beginResume(threadID, afterSeq: resume.afterSeq, epoch: epoch)
+        let epoch = epoch.flatMap { $0.isEmpty ? nil : $0 }
+        let (isNewWatch, mustRun) = await connection.beginResume(threadID, afterSeq: afterSeq, epoch: epoch)
         if isNewWatch {
             // Subscribed before history is read: whatever is published after the read arrives live.
             do {
@@ -261,20 +295,25 @@ struct ConnectionSession: Sendable {
             } catch {
                 await connection.forget(threadID)
                 logger.warning("cannot subscribe to thread", metadata: ["thread": "\(threadID)", "error": "\(error)"])
-                return await reject(.internal, "cannot subscribe to the thread now; try again", ref: threadID)
+                return ProtocolError(.internal, "cannot subscribe to the thread now; try again", ref: threadID)
             }
         }
         if mustRun {
-            await connection.runCatchUp(threadID)
+            if awaitingCatchUp {
+                await connection.runCatchUp(threadID)
+            } else {
+                Task { [connection] in await connection.runCatchUp(threadID) }
+            }
         }
+        return nil
     }
 
     /// A message that would make the connection watch one thread more than `HERALD_MAX_THREADS_PER_CONNECTION`.
     /// DESIGN.md has no code of its own for it: `rate_limited` is the one for a limit of use.
-    private func refuseThreadOverLimit(ref: String?) async {
+    private func refusalOverThreadLimit(ref: String?) -> ProtocolError {
         services.metrics.recordRefusal(.threadsPerConnection)
         let limit = services.settings.maxThreadsPerConnection
-        await reject(.rateLimited, "this connection already watches \(limit) threads, the most allowed; reconnect to watch others", ref: ref)
+        return ProtocolError(.rateLimited, "this connection already watches \(limit) threads, the most allowed; reconnect to watch others", ref: ref)
     }
 
     /// Ids that go into Redis keys: letters, digits, `_` and `-`, at most 64 of them.

@@ -60,7 +60,7 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
 
     init(identity: ConnectionIdentity, channel: any Channel, services: ConnectionServices) {
         let settings = services.settings
-        session = ConnectionSession(identity: identity, channel: channel, services: services)
+        session = ConnectionSession(identity: identity, transport: WebSocketTransport(channel: channel), services: services)
         maxMessageBytes = settings.maxFrameBytes
         bucket = TokenBucket(ratePerSecond: settings.rateLimitPerSecond, burst: settings.rateLimitBurst, now: .now)
     }

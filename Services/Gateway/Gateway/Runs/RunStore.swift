@@ -16,6 +16,8 @@ struct RunStore: Sendable {
         case forbidden
         /// A run is already active on the thread.
         case busy(activeRunID: String)
+        /// A run with this id exists already (a client chose the id, and used it before).
+        case runExists
     }
 
     /// How a `cancel_run` was taken.
@@ -42,6 +44,9 @@ struct RunStore: Sendable {
         local active = redis.call('GET', KEYS[2])
         if active then
           return {'busy', active}
+        end
+        if redis.call('EXISTS', KEYS[3]) == 1 then
+          return {'exists'}
         end
         redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[5])
         redis.call('HSET', KEYS[3], 'thread_id', ARGV[3], 'user_id', ARGV[1], 'status', 'queued', 'created_at', ARGV[4])
@@ -100,6 +105,8 @@ struct RunStore: Sendable {
             return .busy(activeRunID: parts[1].string ?? "")
         case "forbidden":
             return .forbidden
+        case "exists":
+            return .runExists
         default:
             throw RedisError(kind: .decoding, message: "submit script returned \(reply)")
         }
@@ -118,6 +125,29 @@ struct RunStore: Sendable {
             arguments: [RedisArgument(runID), RedisArgument(ttlSeconds), RedisArgument(keys.cancelChannel)]
         )
         return reply.int == 1 ? .cancelled(threadID: threadID) : .alreadyFinished
+    }
+
+    /// The run active on a thread, and where its events start in the thread's log.
+    struct ActiveRun: Sendable, Equatable {
+        var runID: String
+        /// Watching from here shows the run from its first event: the seq before its supervisor's start (the live
+        /// run the relay records), or, before it started, the log's position now.
+        var afterSeq: Int
+        var epoch: String?
+    }
+
+    /// The thread's active run, nil when it has none.
+    func activeRun(ofThread threadID: String) async throws -> ActiveRun? {
+        let replies = try await redis.pipeline([
+            ["GET", RedisArgument(keys.threadActiveRun(threadID))],
+            ["HMGET", RedisArgument(keys.threadLogState(threadID)), "seq", "epoch", "live"],
+        ])
+        guard let runID = try replies[0].get().string else { return nil }
+        let head = try replies[1].get().array ?? []
+        let seq = head.first?.string.flatMap { Int($0) } ?? 0
+        let epoch = head.count > 1 ? head[1].string : nil
+        let liveStart = head.count > 2 ? head[2].string.flatMap { Int($0) } : nil
+        return ActiveRun(runID: runID, afterSeq: liveStart.map { $0 - 1 } ?? seq, epoch: epoch)
     }
 
     /// The thread's owner, or nil when the thread does not exist; a thread that is looked at lives on.

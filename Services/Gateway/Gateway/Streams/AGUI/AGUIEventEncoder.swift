@@ -1,0 +1,134 @@
+import HeraldProtocol
+import NIOCore
+
+/// Herald's events of one run as AG-UI 1.0 events (docs/agui.md has the table).
+///
+/// Text and reasoning messages are opened before their first content and closed before a tool call starts or the
+/// run ends, so the stream passes the AG-UI client's ordering checks. Each event carries the Herald event it comes
+/// from in `metadata.herald`, since AG-UI drops unknown top-level fields.
+struct AGUIEventEncoder: StreamEventEncoder {
+    /// The ids the client chose, echoed in `RUN_STARTED` and `RUN_FINISHED`.
+    let clientThreadID: String
+    let clientRunID: String
+    /// The Herald run this stream shows; other runs' events on the thread are skipped.
+    let runID: String
+
+    private(set) var isFinished = false
+    private var openTextMessage: String?
+    private var messagesOpened = 0
+    private var report: String?
+
+    init(clientThreadID: String, clientRunID: String, runID: String) {
+        self.clientThreadID = clientThreadID
+        self.clientRunID = clientRunID
+        self.runID = runID
+    }
+
+    mutating func encode(_ frame: EventFrame, into buffer: inout ByteBuffer) {
+        for event in events(for: frame) {
+            buffer.writeServerSentEvent(JSONValue.object(event).jsonString())
+        }
+    }
+
+    /// The AG-UI events for one Herald event, each an object with `type`, `timestamp` and `metadata`.
+    mutating func events(for frame: EventFrame) -> [[String: JSONValue]] {
+        guard !isFinished, frame.runID == runID else { return [] }
+        let event = frame.event
+        var out: [[String: JSONValue]] = []
+        func add(_ type: String, _ fields: [String: JSONValue] = [:]) {
+            var object = fields
+            object["type"] = .string(type)
+            if let seconds = HeraldTimestamp.secondsSince1970(event.timestamp) {
+                object["timestamp"] = .number((seconds * 1000).rounded())
+            }
+            object["metadata"] = [
+                "herald": [
+                    "seq": .number(Double(frame.seq)), "epoch": .string(frame.epoch), "event_id": .string(event.eventID),
+                    "run_id": .string(event.runID), "thread_id": .string(event.threadID),
+                ]
+            ]
+            out.append(object)
+        }
+        func closeText() {
+            if let message = openTextMessage {
+                add("TEXT_MESSAGE_END", ["messageId": .string(message)])
+                openTextMessage = nil
+            }
+        }
+        let isSupervisor = event.agentName == AgentName.supervisor
+        switch event.payload {
+        case .agentStarted(let started):
+            if isSupervisor {
+                add("RUN_STARTED", ["threadId": .string(clientThreadID), "runId": .string(clientRunID)])
+            } else {
+                add("STEP_STARTED", ["stepName": .string(started.agentName)])
+            }
+        case .agentThinking(let thinking):
+            guard !thinking.thought.isEmpty else { break }
+            closeText()
+            let message = nextMessageID("reasoning")
+            add("REASONING_START", ["messageId": .string(message)])
+            add("REASONING_MESSAGE_START", ["messageId": .string(message), "role": "reasoning"])
+            add("REASONING_MESSAGE_CONTENT", ["messageId": .string(message), "delta": .string(thinking.thought)])
+            add("REASONING_MESSAGE_END", ["messageId": .string(message)])
+            add("REASONING_END", ["messageId": .string(message)])
+        case .partialResult(let part):
+            if !part.content.isEmpty {
+                let message: String
+                if let open = openTextMessage {
+                    message = open
+                } else {
+                    message = nextMessageID("text")
+                    openTextMessage = message
+                    add("TEXT_MESSAGE_START", ["messageId": .string(message), "role": "assistant"])
+                }
+                add("TEXT_MESSAGE_CONTENT", ["messageId": .string(message), "delta": .string(part.content)])
+            }
+            if part.isComplete { closeText() }
+        case .toolExecuting(let tool):
+            closeText()
+            add("TOOL_CALL_START", ["toolCallId": .string(tool.toolCallID), "toolCallName": .string(tool.toolName)])
+            add("TOOL_CALL_ARGS", ["toolCallId": .string(tool.toolCallID), "delta": .string(tool.arguments.jsonString())])
+            add("TOOL_CALL_END", ["toolCallId": .string(tool.toolCallID)])
+        case .toolCompleted(let tool):
+            var content: JSONValue = tool.result ?? ["status": .string(tool.status.rawValue)]
+            if tool.status != .success {
+                content = ["status": .string(tool.status.rawValue), "error": tool.error.map(JSONValue.string) ?? .null]
+            }
+            add("TOOL_CALL_RESULT", [
+                "messageId": .string("\(tool.toolCallID)-result"), "toolCallId": .string(tool.toolCallID),
+                "content": .string(content.jsonString()), "role": "tool",
+            ])
+        case .finalReport(let final):
+            report = final.report
+            add("CUSTOM", ["name": "herald.final_report", "value": ["report": .string(final.report), "total_duration_ms": .number(Double(final.totalDurationMs))]])
+        case .agentCompleted(let completed):
+            guard isSupervisor else {
+                add("STEP_FINISHED", ["stepName": .string(completed.agentName)])
+                break
+            }
+            closeText()
+            var finished: [String: JSONValue] = [
+                "threadId": .string(clientThreadID), "runId": .string(clientRunID),
+                "outcome": ["type": .string(completed.status == .cancelled ? "cancelled" : "success")],
+            ]
+            if let report { finished["result"] = .string(report) }
+            add("RUN_FINISHED", finished)
+            isFinished = true
+        case .agentError(let error):
+            guard isSupervisor else {
+                add("STEP_FINISHED", ["stepName": .string(error.agentName)])
+                break
+            }
+            closeText()
+            add("RUN_ERROR", ["message": .string(error.message), "code": .string(error.code.rawValue)])
+            isFinished = true
+        }
+        return out
+    }
+
+    private mutating func nextMessageID(_ kind: String) -> String {
+        messagesOpened += 1
+        return "\(runID)-\(kind)-\(messagesOpened)"
+    }
+}
