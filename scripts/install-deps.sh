@@ -3,7 +3,8 @@
 # CI and deploy/Dockerfile alike, so every path exercises the same steps.
 #   scripts/install-deps.sh           build and run: hiredis, redis-server, pkg-config
 #   scripts/install-deps.sh --runtime only what the built executables need (libhiredis, CA certs)
-#   scripts/install-deps.sh --test    also what the tests use: chromium, its driver, selenium, nginx, docker-compose
+#   scripts/install-deps.sh --test    also what the tests use: chromium, its driver, selenium, nginx, docker-compose,
+#                                     the AG-UI Python SDK (ag-ui-protocol) and websockets
 set -euo pipefail
 
 mode=${1:-build}
@@ -32,5 +33,12 @@ if [ ${#packages[@]} -gt 0 ]; then
 fi
 
 if [ "$mode" = "--test" ]; then
-  python3 -c "import selenium" 2>/dev/null || python3 -m pip install -q selenium 2>/dev/null || python3 -m pip install -q --break-system-packages selenium
+  # Python packages of the tests, each only when missing: selenium (Tests/browser), the AG-UI Python SDK
+  # (ag-ui-protocol, imported as ag_ui) and websockets (Tests/agui).
+  pip_need() { # import name, then the PyPI package
+    python3 -c "import $1" 2>/dev/null || python3 -m pip install -q "$2" 2>/dev/null || python3 -m pip install -q --break-system-packages "$2"
+  }
+  pip_need selenium selenium
+  pip_need ag_ui.core ag-ui-protocol
+  pip_need websockets.sync.client websockets
 fi

@@ -2,12 +2,15 @@
 # Runs Herald's whole test suite: installs what is missing, builds, runs the Swift tests
 # (each suite starts its own redis-server and the built executables), fuzzes the two parsers of untrusted
 # bytes for a bounded time, then drives the chat page
-# in headless Chromium against a deployment started from the same build.
+# in headless Chromium against a deployment started from the same build, and speaks AG-UI to that deployment
+# the way an outside client does (Tests/agui).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh --test
 python3 -m pytest -q Tests/deploy
+# The port of the AG-UI client's ordering checks, by itself (no deployment needed).
+python3 -m pytest -q Tests/agui/test_agui_verify.py
 swift build --build-tests
 bin=$(swift build --show-bin-path)
 # At most HERALD_TEST_PARALLELISM tests at a time (default 6). Many tests start a redis-server and two to
@@ -46,3 +49,5 @@ if [ -z "$url" ] || ! kill -0 $deployment 2>/dev/null; then
   exit 1
 fi
 HERALD_URL="$url" python3 -m pytest -q Tests/browser || { show_deployment >&2; exit 1; }
+# The AG-UI endpoint (POST /agui, GET /agui/{threadId}) as an outside client sees it, against the same deployment.
+HERALD_URL="$url" python3 -m pytest -q Tests/agui || { show_deployment >&2; exit 1; }

@@ -1,0 +1,299 @@
+"""Herald's AG-UI endpoint from the outside, against a running deployment (HERALD_URL; guest mode, offline model).
+
+Each test sends a RunAgentInput to `POST /agui` the way `HttpAgent` does and reads the `text/event-stream` as
+it comes. Every event must validate with the official Python SDK's model (`ag-ui-protocol`), carry
+`timestamp` and `metadata.herald` {seq, epoch, event_id, run_id, thread_id}, and the stream must pass the
+port of the TypeScript client's ordering checks (agui_verify.py), end-of-stream check included. The same
+run is watched over Herald's own `/ws` (same guest, `resume` from seq 0) and the two must agree: text,
+thoughts, tool calls and results, steps, report, outcome, and each AG-UI event's Herald event and emit time.
+
+The contract is docs/agui.md; DESIGN.md section 8.
+"""
+
+import hashlib
+import json
+import time
+import uuid
+
+import pytest
+
+from agui_client import (
+    AguiStream,
+    WsWatcher,
+    compare_with_ws,
+    get_agui,
+    new_guest_token,
+    post_agui,
+    requires_deployment,
+    run_input,
+    ws_send,
+)
+
+pytestmark = requires_deployment
+
+
+def start_run(text, *, token=None, thread_id=None, run_id=None):
+    body = run_input(text, thread_id=thread_id, run_id=run_id)
+    stream = post_agui(body, token=token)
+    assert stream.status == 200 and stream.is_event_stream, f"POST /agui: {stream.describe()}"
+    assert token or stream.guest_token, "a request without a token in guest mode gets X-Herald-Guest-Token"
+    return stream, body, token or stream.guest_token
+
+
+def watch_over_ws(stream: AguiStream, token: str) -> WsWatcher:
+    first = stream.events[0]["metadata"]["herald"]
+    watcher = WsWatcher(token, first["thread_id"], first["run_id"])
+    watcher.start()
+    return watcher
+
+
+def run_and_compare(text):
+    """Runs `text` over /agui while /ws watches the same run; checks they agree; returns the stream."""
+    stream, body, token = start_run(text)
+    first = stream.read_until(lambda e: True, timeout=30)
+    assert first["type"] == "RUN_STARTED", f"the first event is {first['type']}"
+    watcher = watch_over_ws(stream, token)  # live, while the run goes on
+    stream.read_to_end(timeout=60)
+    ws_events = watcher.result()
+    check_ids(stream, body)
+    compare_with_ws(stream, ws_events, body["threadId"], body["runId"])
+    return stream
+
+
+def check_ids(stream: AguiStream, body):
+    """A uuid is a Herald id as it is: the run and thread are the client's own."""
+    herald = stream.herald(0)
+    assert herald["thread_id"] == body["threadId"], herald
+    assert herald["run_id"] == body["runId"], herald
+
+
+def finished(stream: AguiStream, outcome="success"):
+    last = stream.events[-1]
+    assert last["type"] == "RUN_FINISHED", f"the stream ends with {stream.types()[-3:]}"
+    assert (last.get("outcome") or {}).get("type", "success") == outcome, last
+    return last
+
+
+# ----------------------------------------------------------------------------------------- the offline model's runs
+
+def test_calculator():
+    stream = run_and_compare("what is (17*3)+4?")
+    finished(stream)
+    calls = stream.tool_calls()
+    assert [c["name"] for c in calls] == ["calculator"], calls
+    assert calls[0]["arguments"] == {"expression": "(17*3)+4"}
+    assert calls[0]["result"]["value"] == 55, calls[0]
+    assert "55" in stream.text()
+
+
+def test_clock():
+    stream = run_and_compare("what time is it?")
+    finished(stream)
+    calls = stream.tool_calls()
+    assert [c["name"] for c in calls] == ["clock"], calls
+    assert "time" in calls[0]["result"], calls[0]
+    assert calls[0]["result"]["time"] in stream.text()
+
+
+def test_several_tools_in_order():
+    stream = run_and_compare("what is 2+2 and what time is it?")
+    finished(stream)
+    calls = stream.tool_calls()
+    assert [c["name"] for c in calls] == ["calculator", "clock"], calls
+    # Each call is whole (START, ARGS, END) and has its result before the next starts.
+    order = [(e["type"], e.get("toolCallId")) for e in stream.events if e["type"].startswith("TOOL_CALL_")]
+    first, second = calls[0]["id"], calls[1]["id"]
+    assert order == [("TOOL_CALL_START", first), ("TOOL_CALL_ARGS", first), ("TOOL_CALL_END", first),
+                     ("TOOL_CALL_RESULT", first), ("TOOL_CALL_START", second), ("TOOL_CALL_ARGS", second),
+                     ("TOOL_CALL_END", second), ("TOOL_CALL_RESULT", second)], order
+    assert "2+2 = 4" in stream.text()
+
+
+def test_division_by_zero_is_a_tool_error_not_a_run_error():
+    stream = run_and_compare("what is 1/0?")
+    finished(stream)
+    calls = stream.tool_calls()
+    assert [c["name"] for c in calls] == ["calculator"], calls
+    assert calls[0]["result"]["status"] == "error", calls[0]
+    assert "division by zero" in calls[0]["result"]["error"], calls[0]
+    assert "division by zero" in stream.text()
+
+
+def test_streamed_direct_answer():
+    stream = run_and_compare("hello there")
+    finished(stream)
+    assert not stream.tool_calls()
+    assert stream.text().startswith("Hello!"), stream.text()
+    assert len(stream.of_type("TEXT_MESSAGE_CONTENT")) >= 2, "the answer comes in pieces as it is written"
+    assert len(stream.of_type("TEXT_MESSAGE_START")) == len(stream.of_type("TEXT_MESSAGE_END")) == 1
+    # The events arrived as they happened, not all at once at the end.
+    assert stream.arrival[-1] - stream.arrival[0] > 0.05, stream.arrival
+
+
+# ----------------------------------------------------------------------------------------- cancel
+
+def test_cancel_over_ws_ends_the_stream_as_cancelled():
+    stream, body, token = start_run("wait 30 seconds")
+    call = stream.read_until(lambda e: e["type"] == "TOOL_CALL_START" and e["toolCallName"] == "wait", timeout=30)
+    herald_run = call["metadata"]["herald"]["run_id"]
+    cancelled_at = time.monotonic()
+    ws_send(token, {"type": "cancel_run", "run_id": herald_run})
+    stream.read_to_end(timeout=15)
+    took = time.monotonic() - cancelled_at
+    assert took < 5, f"the stream ended {took:.1f}s after cancel_run"
+    finished(stream, outcome="cancelled")
+    results = [c["result"] for c in stream.tool_calls() if c["name"] == "wait"]
+    assert len(results) == 1 and isinstance(results[0], dict) and results[0].get("status") == "cancelled", \
+        f"the wait's TOOL_CALL_RESULT: {results}"
+    # /ws shows the same run, ended the same way.
+    herald = stream.herald(0)
+    watcher = WsWatcher(token, herald["thread_id"], herald["run_id"])
+    watcher.start()
+    compare_with_ws(stream, watcher.result(), body["threadId"], body["runId"])
+
+
+# ----------------------------------------------------------------------------------------- reconnect
+
+RECONNECT_QUESTION = "wait 3 seconds and then tell me what is 6*7"
+
+
+def test_reconnect_with_get_streams_the_run_from_its_start():
+    stream, body, token = start_run(RECONNECT_QUESTION)
+    stream.read_until(lambda e: e["type"] == "TOOL_CALL_START", timeout=30)
+    before = list(stream.events)
+    stream.close()  # the client goes away; the run goes on
+
+    again = get_agui(body["threadId"], token=token)
+    assert again.status == 200 and again.is_event_stream, f"GET /agui/{{threadId}} during the run: {again.describe()}"
+    again.read_to_end(timeout=60)
+    assert again.events[0]["type"] == "RUN_STARTED"
+    assert again.events[: len(before)] == before, "the re-attached stream starts with the very events the first one had"
+    finished(again)
+    check_ids(again, body)
+    herald = again.herald(0)
+    watcher = WsWatcher(token, herald["thread_id"], herald["run_id"])
+    watcher.start()
+    compare_with_ws(again, watcher.result(), body["threadId"], body["runId"])
+    assert "6*7 = 42" in again.text(), again.text()
+
+    # An unbroken stream of an identical run ends in the same messages.
+    unbroken, _, _ = start_run(RECONNECT_QUESTION, token=token)
+    unbroken.read_to_end(timeout=60)
+    finished(unbroken)
+    assert unbroken.text() == again.text()
+    strip = lambda calls: [(c["name"], c["arguments"], c["result"]) for c in calls]
+    assert strip(unbroken.tool_calls()) == strip(again.tool_calls())
+
+    # The run is over: nothing to re-attach to.
+    idle = get_agui(body["threadId"], token=token)
+    assert idle.status == 204, f"GET /agui/{{threadId}} with no active run: {idle.describe()}"
+    assert not idle.is_event_stream
+
+
+def test_post_of_the_active_run_again_reattaches():
+    stream, body, token = start_run("wait 2 seconds and then tell me what is 2+3")
+    stream.read_until(lambda e: e["type"] == "TOOL_CALL_START", timeout=30)
+    before = list(stream.events)
+    stream.close()
+
+    retry = post_agui(body, token=token)  # same threadId and runId: the run it started, not 409
+    assert retry.status == 200 and retry.is_event_stream, f"POST of the active run again: {retry.describe()}"
+    retry.read_to_end(timeout=60)
+    assert retry.events[: len(before)] == before
+    finished(retry)
+    assert "2+3 = 5" in retry.text(), retry.text()
+
+
+def test_reconnect_with_an_id_herald_maps():
+    client_thread = f"support ticket #{uuid.uuid4()}"  # not a Herald id as it is: mapped
+    client_run = f"run:{uuid.uuid4()}"
+    stream, body, token = start_run("wait 2 seconds and then tell me what is 3*3", thread_id=client_thread, run_id=client_run)
+    first = stream.read_until(lambda e: True, timeout=30)
+    herald = first["metadata"]["herald"]
+    assert herald["thread_id"] == "agui-" + hashlib.sha256(client_thread.encode()).hexdigest()[:40], herald
+    assert herald["run_id"] == "agui-" + hashlib.sha256(client_run.encode()).hexdigest()[:40], herald
+    assert first["threadId"] == client_thread and first["runId"] == client_run, first
+    stream.read_until(lambda e: e["type"] == "TOOL_CALL_START", timeout=30)
+    stream.close()
+
+    again = get_agui(client_thread, token=token)  # the client's id, percent-encoded in the path
+    assert again.status == 200 and again.is_event_stream, f"GET /agui/{{threadId}}: {again.describe()}"
+    again.read_to_end(timeout=60)
+    last = finished(again)
+    assert last["threadId"] == client_thread and last["runId"] == client_run, last
+    assert {e["threadId"] for e in again.events if "threadId" in e} == {client_thread}
+
+    # The same client thread id maps to the same Herald thread every time.
+    second, _, _ = start_run("what is 1+2?", token=token, thread_id=client_thread)
+    second.read_to_end(timeout=60)
+    finished(second)
+    assert second.herald(0)["thread_id"] == herald["thread_id"]
+
+
+# ----------------------------------------------------------------------------------------- errors before the stream
+
+def assert_error(stream: AguiStream, status: int, code: str):
+    assert stream.status == status, f"expected {status} {code}, got {stream.describe()}"
+    assert not stream.is_event_stream, "an error before the stream is not a text/event-stream"
+    assert stream.content_type.split(";")[0].strip() == "application/json", stream.content_type
+    body = stream.json_body()
+    assert body.get("error") == code and isinstance(body.get("message"), str), body
+    return body
+
+
+def _input(**changes):
+    body = run_input("what is 1+1?")
+    body.update(changes)
+    return body
+
+
+@pytest.mark.parametrize("data", [
+    pytest.param(b'{"threadId": "t", "runId": ', id="malformed-json"),
+    pytest.param(b"not json at all", id="not-json"),
+    pytest.param(b"[1, 2, 3]", id="json-array"),
+    pytest.param(json.dumps({"threadId": str(uuid.uuid4())}).encode(), id="not-a-run-agent-input"),
+    pytest.param(json.dumps(_input(messages=[])).encode(), id="no-messages"),
+    pytest.param(json.dumps(_input(messages=[{"id": "m1", "role": "assistant", "content": "hi"}])).encode(), id="no-user-message"),
+    pytest.param(json.dumps(_input(messages=[{"id": "m1", "role": "user", "content": ""}])).encode(), id="user-message-without-text"),
+    pytest.param(json.dumps(_input(threadId="")).encode(), id="empty-thread-id"),
+    pytest.param(json.dumps(_input(threadId="t" * 129)).encode(), id="thread-id-over-128"),
+    pytest.param(json.dumps(_input(threadId="tab\there")).encode(), id="thread-id-not-printable"),
+    pytest.param(json.dumps(_input(threadId="thread-é")).encode(), id="thread-id-not-ascii"),
+    pytest.param(json.dumps(_input(runId="")).encode(), id="empty-run-id"),
+])
+def test_bad_request_is_400(data):
+    assert_error(post_agui(data=data), 400, "bad_request")
+
+
+def test_someone_elses_thread_is_404():
+    owner, body, token = start_run("hello there")
+    owner.read_to_end(timeout=60)
+    finished(owner)
+    stranger = new_guest_token()
+    assert stranger != token
+    answer = post_agui(run_input("what is 1+1?", thread_id=body["threadId"]), token=stranger)
+    assert_error(answer, 404, "not_found")
+    peek = get_agui(body["threadId"], token=stranger)
+    assert peek.status != 200 and not peek.is_event_stream, f"GET of someone else's thread: {peek.describe()}"
+
+
+def test_second_run_on_a_busy_thread_is_409_and_strangers_get_404():
+    stream, body, token = start_run("wait 20 seconds")
+    call = stream.read_until(lambda e: e["type"] == "TOOL_CALL_START", timeout=30)
+    herald_run = call["metadata"]["herald"]["run_id"]
+    try:
+        busy = post_agui(run_input("what is 1+1?", thread_id=body["threadId"]), token=token)
+        error = assert_error(busy, 409, "thread_busy")
+        assert error.get("ref") == herald_run, error
+
+        stranger = new_guest_token()
+        assert_error(post_agui(run_input("what is 1+1?", thread_id=body["threadId"]), token=stranger), 404, "not_found")
+        peek = get_agui(body["threadId"], token=stranger)
+        assert peek.status == 404 and not peek.is_event_stream, \
+            f"GET of someone else's thread with an active run: {peek.describe()}"
+        # The same run again by someone else is no way in either.
+        assert_error(post_agui(body, token=stranger), 404, "not_found")
+    finally:
+        ws_send(token, {"type": "cancel_run", "run_id": herald_run})
+    stream.read_to_end(timeout=15)
+    finished(stream, outcome="cancelled")
