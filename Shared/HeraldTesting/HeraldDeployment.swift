@@ -13,6 +13,8 @@ public final class HeraldDeployment: @unchecked Sendable {
     public private(set) var gateway: ServiceProcess?
     public private(set) var workers: [ServiceProcess] = []
     public private(set) var relays: [ServiceProcess] = []
+    /// Gateways started besides the first (`startAnotherGateway`), for a client that moves from one to another.
+    public private(set) var otherGateways: [ServiceProcess] = []
     private var started = 0
 
     private init(redis: RedisServerProcess, logDirectory: URL, environment: [String: String]) {
@@ -64,15 +66,26 @@ public final class HeraldDeployment: @unchecked Sendable {
     }
 
     public func startGateway() async throws {
-        gateway = try await Self.launchOnFreePort { port in
-            let process = try ServiceProcess(
-                name: "gateway", executable: "herald-gateway", port: port,
+        gateway = try await launchGateway(name: "gateway")
+        gatewayPort = gateway?.port ?? 0
+    }
+
+    /// Starts one more gateway on the same Redis; its `port` is where clients reach it.
+    @discardableResult
+    public func startAnotherGateway() async throws -> ServiceProcess {
+        let process = try await launchGateway(name: "gateway-\(otherGateways.count + 2)")
+        otherGateways.append(process)
+        return process
+    }
+
+    private func launchGateway(name: String) async throws -> ServiceProcess {
+        try await Self.launchOnFreePort { port in
+            try ServiceProcess(
+                name: name, executable: "herald-gateway", port: port,
                 environment: self.environment.merging(["HERALD_HOST": "127.0.0.1", "HERALD_PORT": String(port)]) { _, new in new },
                 logDirectory: self.logDirectory
             )
-            return process
         }
-        gatewayPort = gateway?.port ?? 0
     }
 
     private func launch(_ executable: String, name: String, extra: [String: String] = [:]) async throws -> ServiceProcess {
@@ -123,12 +136,12 @@ public final class HeraldDeployment: @unchecked Sendable {
 
     /// Every process's log, for a failing test's report.
     public var logs: String {
-        ([gateway].compactMap { $0 } + relays + workers).map { "== \($0.name)\n\($0.log)" }.joined(separator: "\n")
+        ([gateway].compactMap { $0 } + otherGateways + relays + workers).map { "== \($0.name)\n\($0.log)" }.joined(separator: "\n")
     }
 
     /// Stops every process gracefully, then Redis.
     public func stop() async {
-        let all = ([gateway].compactMap { $0 } + workers + relays).filter(\.isRunning)
+        let all = ([gateway].compactMap { $0 } + otherGateways + workers + relays).filter(\.isRunning)
         for process in all { process.terminate() }
         for process in all { _ = await process.waitForExit() }
         await redis.stop()

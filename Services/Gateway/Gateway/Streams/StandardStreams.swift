@@ -29,9 +29,14 @@ struct StandardStreams: Sendable {
             self.init(status: status, code: code.rawValue, message: message)
         }
 
-        /// A refused run or watch, with the HTTP status that fits its code.
+        /// A refused run or watch, with the HTTP status that fits its code. Someone else's thread is not found, with
+        /// nothing that tells it exists (no probing which threads there are).
         init(_ error: ProtocolError) {
-            self.init(status: StandardStreams.status(of: error.code), code: error.code.rawValue, message: error.message, ref: error.ref)
+            if error.code == .forbidden {
+                self.init(status: .notFound, .notFound, "no such thread")
+            } else {
+                self.init(status: StandardStreams.status(of: error.code), code: error.code.rawValue, message: error.message, ref: error.ref)
+            }
         }
     }
 
