@@ -14,6 +14,7 @@ import hashlib
 import json
 import time
 import uuid
+from urllib.parse import quote
 
 import pytest
 
@@ -146,10 +147,7 @@ def test_cancel_over_ws_ends_the_stream_as_cancelled():
     assert len(results) == 1 and isinstance(results[0], dict) and results[0].get("status") == "cancelled", \
         f"the wait's TOOL_CALL_RESULT: {results}"
     # /ws shows the same run, ended the same way.
-    herald = stream.herald(0)
-    watcher = WsWatcher(token, herald["thread_id"], herald["run_id"])
-    watcher.start()
-    compare_with_ws(stream, watcher.result(), body["threadId"], body["runId"])
+    compare_with_ws(stream, watch_over_ws(stream, token).result(), body["threadId"], body["runId"])
 
 
 # ----------------------------------------------------------------------------------------- reconnect
@@ -170,10 +168,7 @@ def test_reconnect_with_get_streams_the_run_from_its_start():
     assert again.events[: len(before)] == before, "the re-attached stream starts with the very events the first one had"
     finished(again)
     check_ids(again, body)
-    herald = again.herald(0)
-    watcher = WsWatcher(token, herald["thread_id"], herald["run_id"])
-    watcher.start()
-    compare_with_ws(again, watcher.result(), body["threadId"], body["runId"])
+    compare_with_ws(again, watch_over_ws(again, token).result(), body["threadId"], body["runId"])
     assert "6*7 = 42" in again.text(), again.text()
 
     # An unbroken stream of an identical run ends in the same messages.
@@ -204,30 +199,56 @@ def test_post_of_the_active_run_again_reattaches():
     assert "2+3 = 5" in retry.text(), retry.text()
 
 
-def test_reconnect_with_an_id_herald_maps():
-    client_thread = f"support ticket #{uuid.uuid4()}"  # not a Herald id as it is: mapped
+def mapped(client_id: str) -> str:
+    """docs/agui.md: an id that is not a Herald id as it is becomes `agui-` + 40 hex digits of its SHA-256."""
+    return "agui-" + hashlib.sha256(client_id.encode()).hexdigest()[:40]
+
+
+def test_ids_that_are_not_herald_ids_are_mapped_the_same_every_time():
+    client_thread = f"support ticket #{uuid.uuid4()}"
     client_run = f"run:{uuid.uuid4()}"
-    stream, body, token = start_run("wait 2 seconds and then tell me what is 3*3", thread_id=client_thread, run_id=client_run)
-    first = stream.read_until(lambda e: True, timeout=30)
-    herald = first["metadata"]["herald"]
-    assert herald["thread_id"] == "agui-" + hashlib.sha256(client_thread.encode()).hexdigest()[:40], herald
-    assert herald["run_id"] == "agui-" + hashlib.sha256(client_run.encode()).hexdigest()[:40], herald
+    stream, body, token = start_run("what is 3*3?", thread_id=client_thread, run_id=client_run)
+    stream.read_to_end(timeout=60)
+    last = finished(stream)
+    herald = stream.herald(0)
+    assert herald["thread_id"] == mapped(client_thread), herald
+    assert herald["run_id"] == mapped(client_run), herald
+    # Events carry the client's ids, metadata.herald Herald's.
+    first = stream.events[0]
     assert first["threadId"] == client_thread and first["runId"] == client_run, first
-    stream.read_until(lambda e: e["type"] == "TOOL_CALL_START", timeout=30)
-    stream.close()
-
-    again = get_agui(client_thread, token=token)  # the client's id, percent-encoded in the path
-    assert again.status == 200 and again.is_event_stream, f"GET /agui/{{threadId}}: {again.describe()}"
-    again.read_to_end(timeout=60)
-    last = finished(again)
     assert last["threadId"] == client_thread and last["runId"] == client_run, last
-    assert {e["threadId"] for e in again.events if "threadId" in e} == {client_thread}
 
-    # The same client thread id maps to the same Herald thread every time.
     second, _, _ = start_run("what is 1+2?", token=token, thread_id=client_thread)
     second.read_to_end(timeout=60)
     finished(second)
-    assert second.herald(0)["thread_id"] == herald["thread_id"]
+    assert second.herald(0)["thread_id"] == herald["thread_id"], "the same client thread id, the same Herald thread"
+
+
+def test_reconnect_with_get_of_a_mapped_thread_id():
+    client_thread = f"support ticket #{uuid.uuid4()}"  # spaces and '#': percent-encoded in the path
+    stream, body, token = start_run("wait 2 seconds and then tell me what is 3*3", thread_id=client_thread)
+    stream.read_until(lambda e: e["type"] == "TOOL_CALL_START", timeout=30)
+    stream.close()
+
+    again = get_agui(client_thread, token=token)
+    assert again.status == 200 and again.is_event_stream, \
+        f"GET /agui/{quote(client_thread, safe='')} (Herald thread {mapped(client_thread)}) during the run: {again.describe()}"
+    again.read_to_end(timeout=60)
+    last = finished(again)
+    assert last["threadId"] == client_thread, last
+    assert {e["threadId"] for e in again.events if "threadId" in e} == {client_thread}
+
+
+def test_user_message_as_text_parts():
+    body = run_input("x")
+    body["messages"] = [{"id": str(uuid.uuid4()), "role": "user",
+                         "content": [{"type": "text", "text": "what is"}, {"type": "text", "text": "(17*3)+4?"}]}]
+    stream = post_agui(body)
+    assert stream.status == 200 and stream.is_event_stream, f"POST /agui: {stream.describe()}"
+    stream.read_to_end(timeout=60)
+    finished(stream)
+    assert [c["name"] for c in stream.tool_calls()] == ["calculator"], stream.tool_calls()
+    assert "55" in stream.text()
 
 
 # ----------------------------------------------------------------------------------------- errors before the stream
@@ -263,6 +284,14 @@ def _input(**changes):
 ])
 def test_bad_request_is_400(data):
     assert_error(post_agui(data=data), 400, "bad_request")
+
+
+@pytest.mark.parametrize("chars", [
+    pytest.param(4 << 20, id="body-over-the-limit"),  # well over any usual HERALD_MAX_*_BODY_BYTES (default 1 MiB)
+    pytest.param(500_000, id="message-over-the-limit"),  # a body under 1 MiB, a message over HERALD_MAX_MESSAGE_CHARS
+])
+def test_too_large_is_413(chars):
+    assert_error(post_agui(run_input("what is 1+1? " + "z" * chars)), 413, "too_large")
 
 
 def test_someone_elses_thread_is_404():
