@@ -74,6 +74,7 @@ public struct Gateway: Sendable {
         OperatorRoutes.add(to: router, redis: redis, registry: registry)
         let streams = StandardStreams(authenticator: authenticator, services: connections)
         AGUIRoutes(streams: streams).add(to: router)
+        AISDKRoutes(streams: streams).add(to: router)
 
         let gate = WebSocketGate(authenticator: authenticator, connections: connections, allowedOrigins: settings.allowedOrigins)
         let settings = self.settings

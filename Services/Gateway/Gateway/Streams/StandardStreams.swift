@@ -144,4 +144,110 @@ struct StandardStreams: Sendable {
         case .internal: .serviceUnavailable
         }
     }
+
+    // MARK: Runs
+
+    /// What a standard's request asks for, in Herald's terms.
+    struct RunRequest: Sendable {
+        /// The Herald thread.
+        var threadID: String
+        /// The Herald run id the client chose; nil lets Herald choose.
+        var runID: String?
+        /// The user's message.
+        var message: String
+        /// The message's id, when the client gave one (the run's `client_msg_id`).
+        var messageID: String?
+        /// The ids as the client wrote them, echoed in its stream.
+        var clientThreadID: String
+        var clientRunID: String?
+    }
+
+    /// Answers a request to start a run (or pick up the active one it names): who is asking, its body of at most
+    /// `HERALD_MAX_REQUEST_BYTES` read by `parse`, the run queued, then the stream `encoder` makes of the run; any
+    /// refusal before the stream as JSON.
+    func run<Encoder: StreamEventEncoder>(
+        _ request: Request, channel: any Channel, endpoint: String, trailer: String? = nil,
+        parse: (ByteBuffer) throws(Refusal) -> RunRequest, encoder: (RunRequest, _ runID: String) -> Encoder
+    ) async -> Response {
+        var headers = HTTPFields()
+        do throws(Refusal) {
+            let identity = try await identify(request)
+            headers = identityHeaders(identity)
+            let wanted = try parse(try await Self.body(of: request, limit: services.settings.maxRequestBytes))
+            let (session, transport) = try await open(for: identity, channel: channel)
+            let runID: String
+            do {
+                runID = try await start(message: wanted.message, messageID: wanted.messageID, threadID: wanted.threadID, runID: wanted.runID, in: session)
+            } catch {
+                await close(session)
+                throw error
+            }
+            return response(session, transport, encoder: encoder(wanted, runID), endpoint: endpoint, headers: headers, trailer: trailer)
+        } catch {
+            var refusal = error
+            refusal.headers.append(contentsOf: headers)
+            return Self.errorResponse(refusal)
+        }
+    }
+
+    /// Queues the run for a stream; a request naming the thread's active run (a client retrying) watches that run
+    /// from its start instead. Returns the Herald id of the run the stream shows.
+    private func start(
+        message: String, messageID: String?, threadID: String, runID requestedRun: String?, in session: ConnectionSession
+    ) async throws(Refusal) -> String {
+        let active: RunStore.ActiveRun?
+        do {
+            active = try await services.runs.activeRun(ofThread: threadID)
+        } catch {
+            throw Refusal(status: .serviceUnavailable, .internal, "cannot reach the thread now; try again")
+        }
+        if let active, active.runID == requestedRun {
+            if let refusal = await session.watch(threadID, afterSeq: active.afterSeq, epoch: active.epoch, awaitingCatchUp: false) {
+                throw Refusal(refusal)
+            }
+            return active.runID
+        }
+        let messageID = messageID.flatMap { StandardIDs.isAcceptable($0) ? $0 : nil }
+        switch await session.startRun(content: message, threadID: threadID, runID: requestedRun, clientMessageID: messageID) {
+        case .queued(let queued):
+            return queued.runID
+        case .refused(let error):
+            throw Refusal(error)
+        }
+    }
+
+    /// Answers a request to pick up a thread's active run: 204 when it has none, else the run's stream from its start
+    /// (history, then live), made with the encoder `encoder` gives for the active run's id.
+    func reattach<Encoder: StreamEventEncoder>(
+        _ request: Request, channel: any Channel, threadID: String, endpoint: String, encoder: (String) -> Encoder, trailer: String? = nil
+    ) async -> Response {
+        var headers = HTTPFields()
+        do throws(Refusal) {
+            let identity = try await identify(request)
+            headers = identityHeaders(identity)
+            let active: RunStore.ActiveRun?
+            do {
+                // Someone else's thread is not found either: no probing.
+                guard try await services.runs.owner(ofThread: threadID) == identity.userID else {
+                    throw Refusal(status: .notFound, .notFound, "no such thread")
+                }
+                active = try await services.runs.activeRun(ofThread: threadID)
+            } catch let refusal as Refusal {
+                throw refusal
+            } catch {
+                throw Refusal(status: .serviceUnavailable, .internal, "cannot reach the thread now; try again")
+            }
+            guard let active else { return Response(status: .noContent, headers: headers) }
+            let (session, transport) = try await open(for: identity, channel: channel)
+            if let refusal = await session.watch(threadID, afterSeq: active.afterSeq, epoch: active.epoch, awaitingCatchUp: false) {
+                await close(session)
+                throw Refusal(refusal)
+            }
+            return response(session, transport, encoder: encoder(active.runID), endpoint: endpoint, headers: headers, trailer: trailer)
+        } catch {
+            var refusal = error
+            refusal.headers.append(contentsOf: headers)
+            return Self.errorResponse(refusal)
+        }
+    }
 }
