@@ -1,4 +1,5 @@
 import Foundation
+import HeraldProtocol
 import HeraldTesting
 import Testing
 
@@ -31,6 +32,62 @@ struct SlowConsumerTests {
             try await waitUntil("the thread is unsubscribed") { await harness.gateway.watchedThreadCount == 0 }
             #expect(harness.metric("herald_gateway_slow_consumer_disconnects_total") == 1)
             #expect(await harness.gateway.connectionCount == 0)
+        }
+    }
+}
+
+extension SlowConsumerTests {
+    @Test("an SSE reader that stops reading is cut off like a slow WebSocket; another stream gets all its events")
+    func stalledServerSentEventStreamIsCutOff() async throws {
+        try await GatewayHarness.with({ $0.outboundQueueBytes = 64 * 1024 }) { harness in
+            // A stream that sends its request, reads only the answer's head, then never reads again.
+            let body = #"{"threadId":"thr_sse_slow","runId":"run_sse_slow","messages":[{"id":"m","role":"user","content":"hello"}]}"#
+            let stalled = try await Blocking.run { () throws -> Int32 in
+                let fd = try LoopbackSocket.connect(port: harness.port, receiveTimeoutSeconds: 20, receiveBufferBytes: 4096)
+                let request = "POST /agui HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+                try LoopbackSocket.write(fd, Array(request.utf8))
+                var head: [UInt8] = []
+                var byte: UInt8 = 0
+                while !head.suffix(4).elementsEqual([13, 10, 13, 10]) {
+                    guard recv(fd, &byte, 1, 0) == 1 else { throw TestFailure("no answer head") }
+                    head.append(byte)
+                }
+                guard String(decoding: head, as: UTF8.self).hasPrefix("HTTP/1.1 200") else {
+                    throw TestFailure("refused: \(String(decoding: head, as: UTF8.self))")
+                }
+                return fd
+            }
+            defer { _ = Glibc.close(stalled) }
+            // A reader that keeps up, on a thread of its own.
+            let reader = SSETestClient(port: harness.port)
+            let readerBody = #"{"threadId":"thr_sse_fast","runId":"run_sse_fast","messages":[{"id":"m","role":"user","content":"hello"}]}"#
+            let readerStream = Task { try await reader.send(.POST, "/agui", json: readerBody, until: { $0.contains("word 49") }) }
+            try await waitUntil("both runs are queued", timeout: .seconds(20)) {
+                let slow = try await harness.redis.send("EXISTS", harness.keys.threadActiveRun("thr_sse_slow")).int
+                let fast = try await harness.redis.send("EXISTS", harness.keys.threadActiveRun("thr_sse_fast")).int
+                return slow == 1 && fast == 1
+            }
+            let chunk = String(repeating: "x", count: 32 * 1024)
+            for _ in 0..<400 {
+                try await harness.appendEvent(thread: "thr_sse_slow", run: "run_sse_slow", epoch: "ep_s", text: chunk)
+                if harness.metric("herald_gateway_slow_consumer_disconnects_total") == 1 { break }
+            }
+            try await waitUntil("the slow stream is cut off", timeout: .seconds(10)) {
+                harness.metric("herald_gateway_slow_consumer_disconnects_total") == 1
+            }
+            // The other stream's connection stays.
+            try await waitUntil("its connection is gone", timeout: .seconds(20)) {
+                await harness.gateway.connectionCount == 1
+            }
+            for index in 0..<50 {
+                try await harness.appendEvent(thread: "thr_sse_fast", run: "run_sse_fast", epoch: "ep_f", text: "word \(index)")
+            }
+            let answer = try await readerStream.value
+            let texts = answer.events.compactMap { try? JSONValue.parse($0) }.filter { $0["type"]?.stringValue == "TEXT_MESSAGE_CONTENT" }
+                .compactMap { $0["delta"]?.stringValue }
+            #expect(texts == (0..<50).map { "word \($0)" })
+            #expect(harness.metric("herald_gateway_slow_consumer_disconnects_total") == 1)
+            await reader.shutdown()
         }
     }
 }
