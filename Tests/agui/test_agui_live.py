@@ -287,7 +287,7 @@ def test_bad_request_is_400(data):
 
 
 @pytest.mark.parametrize("chars", [
-    pytest.param(4 << 20, id="body-over-the-limit"),  # well over any usual HERALD_MAX_*_BODY_BYTES (default 1 MiB)
+    pytest.param(4 << 20, id="body-over-the-limit"),  # well over HERALD_MAX_REQUEST_BYTES (default 1 MiB)
     pytest.param(500_000, id="message-over-the-limit"),  # a body under 1 MiB, a message over HERALD_MAX_MESSAGE_CHARS
 ])
 def test_too_large_is_413(chars):
