@@ -150,3 +150,9 @@ public enum EventPayload: Sendable, Equatable {
         }
     }
 }
+
+/// How a call of a client tool (an AG-UI front-end tool) shows in Herald's events: paired like any call (run rule 3),
+/// with this result, while the client runs it; the client's next request carries what it returned.
+public enum ClientToolHandover {
+    public static let result: JSONValue = ["handed_to_client": true]
+}

@@ -156,9 +156,13 @@ struct ConnectionSession: Sendable {
 
     /// Checks and queues a run on the thread (a new one when `threadID` is nil), the connection watching it from just
     /// before the run's first event. `runID` is the run's id when the client chose one (a standard stream's request).
-    func startRun(content: String, threadID requestedThread: String?, runID requestedRun: String? = nil, clientMessageID: String?) async -> RunSubmission {
+    /// `toolResults` continue a run that handed client tool calls over; then `content` may be empty.
+    func startRun(
+        content: String, threadID requestedThread: String?, runID requestedRun: String? = nil, clientMessageID: String?,
+        clientTools: [ClientTool] = [], toolResults: [ClientToolResult] = []
+    ) async -> RunSubmission {
         let ref = clientMessageID
-        guard !content.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+        guard !toolResults.isEmpty || !content.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             return .refused(ProtocolError(.badRequest, "field 'content' must not be empty", ref: ref))
         }
         let limit = services.settings.maxMessageCharacters
@@ -182,7 +186,9 @@ struct ConnectionSession: Sendable {
             threadID: threadID,
             userID: connection.identity.userID,
             content: content,
-            clientMessageID: clientMessageID
+            clientMessageID: clientMessageID,
+            clientTools: clientTools.isEmpty ? nil : clientTools,
+            toolResults: toolResults.isEmpty ? nil : toolResults
         )
         // Hold the thread's frames and subscribe before the run exists, so none of its events is missed
         // and `run_queued` goes out before the first of them.

@@ -160,6 +160,9 @@ struct StandardStreams: Sendable {
         /// The ids as the client wrote them, echoed in its stream.
         var clientThreadID: String
         var clientRunID: String?
+        /// Tools the client runs itself, and the results of those the last run handed over (AG-UI).
+        var clientTools: [ClientTool] = []
+        var toolResults: [ClientToolResult] = []
     }
 
     /// Answers a request to start a run (or pick up the active one it names): who is asking, its body of at most
@@ -177,7 +180,7 @@ struct StandardStreams: Sendable {
             let (session, transport) = try await open(for: identity, channel: channel)
             let runID: String
             do {
-                runID = try await start(message: wanted.message, messageID: wanted.messageID, threadID: wanted.threadID, runID: wanted.runID, in: session)
+                runID = try await start(wanted, in: session)
             } catch {
                 await close(session)
                 throw error
@@ -192,23 +195,25 @@ struct StandardStreams: Sendable {
 
     /// Queues the run for a stream; a request naming the thread's active run (a client retrying) watches that run
     /// from its start instead. Returns the Herald id of the run the stream shows.
-    private func start(
-        message: String, messageID: String?, threadID: String, runID requestedRun: String?, in session: ConnectionSession
-    ) async throws(Refusal) -> String {
+    private func start(_ wanted: RunRequest, in session: ConnectionSession) async throws(Refusal) -> String {
+        let threadID = wanted.threadID
         let active: RunStore.ActiveRun?
         do {
             active = try await services.runs.activeRun(ofThread: threadID)
         } catch {
             throw Refusal(status: .serviceUnavailable, .internal, "cannot reach the thread now; try again")
         }
-        if let active, active.runID == requestedRun {
+        if let active, active.runID == wanted.runID {
             if let refusal = await session.watch(threadID, afterSeq: active.afterSeq, epoch: active.epoch, awaitingCatchUp: false) {
                 throw Refusal(refusal)
             }
             return active.runID
         }
-        let messageID = messageID.flatMap { StandardIDs.isAcceptable($0) ? $0 : nil }
-        switch await session.startRun(content: message, threadID: threadID, runID: requestedRun, clientMessageID: messageID) {
+        let messageID = wanted.messageID.flatMap { StandardIDs.isAcceptable($0) ? $0 : nil }
+        let outcome = await session.startRun(
+            content: wanted.message, threadID: threadID, runID: wanted.runID, clientMessageID: messageID,
+            clientTools: wanted.clientTools, toolResults: wanted.toolResults)
+        switch outcome {
         case .queued(let queued):
             return queued.runID
         case .refused(let error):

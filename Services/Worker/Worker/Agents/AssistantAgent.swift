@@ -6,6 +6,11 @@ public struct AssistantAnswer: Sendable, Equatable {
     public var text: String
     public var toolOutcomes: [ToolOutcome]
     public var usage: ModelUsage
+    /// Calls of client tools handed to the client, which ended the run; empty when the model answered.
+    public var handedOver: [ModelToolCall] = []
+    /// The turns the conversation keeps for a run that handed calls over: the assistant's turn with its calls and
+    /// the worker's own tools' results of that round, so the run that continues from the client's results sees them.
+    public var handoverTurns: [ConversationTurn] = []
 }
 
 /// Runs the language model and its tool calls until the model answers, streaming the answer
@@ -31,17 +36,16 @@ public struct AssistantAgent: Agent {
             system += "\n\nTriage's notes on this message: \(notes)"
         }
         var messages: [ModelMessage] = [.system(system)]
-        for turn in run.input.history {
-            messages.append(turn.role == .user ? .user(turn.content) : .assistant(turn.content))
-        }
-        messages.append(.user(run.input.message))
+        messages += (run.input.history + run.input.openingTurns).map(Self.message(of:))
+        let clientTools = Self.clientTools(run.input.clientTools, besides: plan.tools)
+        let offered = plan.tools + clientTools
 
         // Triage's tokens count towards the run's usage too.
         var answer = AssistantAnswer(text: "", toolOutcomes: [], usage: plan.usage)
         let rounds = configuration.maximumModelRounds
         for round in 1...rounds {
             // The last round offers no tools, so the model has to answer.
-            let request = ModelRequest(messages: messages, tools: round < rounds ? plan.tools : [])
+            let request = ModelRequest(messages: messages, tools: round < rounds ? offered : [])
             let (text, calls) = try await stream(request, into: &answer, in: run)
             guard !calls.isEmpty else { break }
             guard round < rounds else {
@@ -50,14 +54,42 @@ public struct AssistantAgent: Agent {
             let names = calls.map(\.name).joined(separator: ", ")
             try await sink.emit(.agentThinking(.init(thought: "Calling \(names).", stepNumber: round)), agent: name, in: run)
             messages.append(.assistant(text, toolCalls: calls))
-            for call in calls {
+            let clientNames = Set(clientTools.map(\.name))
+            var roundTurns = [ConversationTurn(role: .assistant, content: text, toolCalls: calls.map { .init(id: $0.id, name: $0.name, arguments: $0.arguments) })]
+            for call in calls where !clientNames.contains(call.name) {
                 let outcome = try await dispatcher.dispatch(call, agent: name, in: run)
                 answer.toolOutcomes.append(outcome)
                 messages.append(.tool(callID: call.id, content: outcome.modelContent))
+                roundTurns.append(ConversationTurn(role: .tool, content: outcome.modelContent, toolCallID: call.id))
+            }
+            let handedOver = calls.filter { clientNames.contains($0.name) }
+            if !handedOver.isEmpty {
+                // The client runs these: the run ends here, and the client's next request continues it with their results.
+                for call in handedOver {
+                    try await dispatcher.handOver(call, agent: name, in: run)
+                }
+                answer.handedOver = handedOver
+                answer.handoverTurns = roundTurns
+                break
             }
         }
         try await sink.emit(.partialResult(.init(content: "", isComplete: true)), agent: name, in: run)
         return answer
+    }
+
+    /// A conversation turn as the model reads it.
+    static func message(of turn: ConversationTurn) -> ModelMessage {
+        switch turn.role {
+        case .user: .user(turn.content)
+        case .assistant: .assistant(turn.content, toolCalls: (turn.toolCalls ?? []).map { ModelToolCall(id: $0.id, name: $0.name, arguments: $0.arguments) })
+        case .tool: .tool(callID: turn.toolCallID ?? "", content: turn.content)
+        }
+    }
+
+    /// The client's tools as the model is told of them, leaving out any whose name a worker tool has.
+    static func clientTools(_ tools: [ClientTool], besides own: [ToolSpec]) -> [ToolSpec] {
+        let taken = Set(own.map(\.name))
+        return tools.filter { !taken.contains($0.name) }.map { ToolSpec(name: $0.name, description: $0.description, parameters: $0.parameters) }
     }
 
     public func summary(of output: AssistantAnswer) -> JSONValue? {

@@ -53,6 +53,9 @@ public struct ReportingAgent: Agent {
     static func report(from answer: AssistantAnswer) -> String {
         let text = answer.text.trimmingCharacters(in: .whitespacesAndNewlines)
         if !text.isEmpty { return text }
+        if !answer.handedOver.isEmpty {
+            return "Waiting for the client to run \(answer.handedOver.map(\.name).joined(separator: ", "))."
+        }
         guard !answer.toolOutcomes.isEmpty else {
             return "The model returned no answer."
         }

@@ -1,9 +1,12 @@
+import HeraldCore
 import HeraldProtocol
 
 /// What the supervisor's run produced.
 public struct SupervisorResult: Sendable, Equatable {
     public var report: String
     public var toolCalls: Int
+    /// The turns to keep when the run handed client tool calls over (empty when it answered).
+    public var handoverTurns: [ConversationTurn] = []
 }
 
 /// The agent every run opens with: runs `triage`, `assistant` and `reporting` in turn through an
@@ -26,6 +29,6 @@ public struct Supervisor: Sendable {
         let plan = try await runner.execute(triage, run.input, in: run)
         let answer = try await runner.execute(assistant, plan, in: run)
         let report = try await runner.execute(reporting, answer, in: run)
-        return SupervisorResult(report: report, toolCalls: answer.toolOutcomes.count)
+        return SupervisorResult(report: report, toolCalls: answer.toolOutcomes.count + answer.handedOver.count, handoverTurns: answer.handoverTurns)
     }
 }

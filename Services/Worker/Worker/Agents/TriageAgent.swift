@@ -41,10 +41,15 @@ public struct TriageAgent: Agent {
             return try await consult(model, prompt: prompt, input: input, in: run)
         }
         let plan = TriagePlan(
-            expectedCalls: OfflinePlanner.plan(input.message).filter { tools.tool(named: $0.toolName) != nil },
+            expectedCalls: OfflinePlanner.plan(input.message).filter { call in
+                tools.tool(named: call.toolName) != nil || input.clientTools.contains { $0.name == call.toolName }
+            },
             recallsConversation: OfflinePlanner.asksAboutEarlierMessages(input.message),
             tools: tools.specs)
-        try await sink.emit(.agentThinking(.init(thought: Self.thought(for: plan, input: input), stepNumber: 1, totalSteps: 3)), agent: name, in: run)
+        let thought = input.toolResults.isEmpty
+            ? Self.thought(for: plan, input: input)
+            : "Continuing with what the client's tools returned (\(input.toolResults.count) result\(input.toolResults.count == 1 ? "" : "s"))."
+        try await sink.emit(.agentThinking(.init(thought: thought, stepNumber: 1, totalSteps: 3)), agent: name, in: run)
         return plan
     }
 
@@ -58,7 +63,8 @@ public struct TriageAgent: Agent {
         let specs = tools.specs
         let toolList = specs.isEmpty ? "(none)" : specs.map { "- \($0.name): \($0.description)" }.joined(separator: "\n")
         var messages: [ModelMessage] = [.system(prompt + "\n\nTools the assistant can call:\n" + toolList)]
-        for turn in input.history {
+        // Triage reads what was said; tool calls and their results are the assistant's business.
+        for turn in input.history where turn.role != .tool {
             messages.append(turn.role == .user ? .user(turn.content) : .assistant(turn.content))
         }
         messages.append(.user(input.message))

@@ -47,7 +47,7 @@ public struct ExecutionEngine: Sendable {
         let closing: EventPayload
         switch result {
         case .success(let done):
-            outcome = .completed(report: done.report)
+            outcome = done.handoverTurns.isEmpty ? .completed(report: done.report) : .handedToClient(report: done.report, turns: done.handoverTurns)
             closing = .agentCompleted(.init(agentName: AgentName.supervisor, status: .success, durationMs: durationMs, result: ["tool_calls": .number(Double(done.toolCalls))]))
         case .failure(let error as EventDeliveryError):
             return .eventsLost(message: "\(error)")

@@ -8,16 +8,33 @@ public struct RunInput: Sendable, Equatable {
     public var message: String
     /// Earlier turns of the thread, oldest first.
     public var history: [ConversationTurn]
+    /// Tools the client runs itself, offered to the model besides the worker's own; a call to one ends the run.
+    public var clientTools: [ClientTool]
+    /// The results of the client tools the previous run handed over: this run continues from them, not a message.
+    public var toolResults: [ClientToolResult]
 
-    public init(runID: String, threadID: String, userID: String, message: String, history: [ConversationTurn] = []) {
+    public init(
+        runID: String, threadID: String, userID: String, message: String, history: [ConversationTurn] = [],
+        clientTools: [ClientTool] = [], toolResults: [ClientToolResult] = []
+    ) {
         self.runID = runID
         self.threadID = threadID
         self.userID = userID
         self.message = message
         self.history = history
+        self.clientTools = clientTools
+        self.toolResults = toolResults
     }
 
     public init(request: RunRequest, history: [ConversationTurn]) {
-        self.init(runID: request.runID, threadID: request.threadID, userID: request.userID, message: request.content, history: history)
+        self.init(
+            runID: request.runID, threadID: request.threadID, userID: request.userID, message: request.content, history: history,
+            clientTools: request.clientTools ?? [], toolResults: request.toolResults ?? [])
+    }
+
+    /// The turns this run adds to the conversation before its answer: the user's message, or the client's results.
+    public var openingTurns: [ConversationTurn] {
+        if toolResults.isEmpty { return [ConversationTurn(role: .user, content: message)] }
+        return toolResults.map { ConversationTurn(role: .tool, content: $0.content, toolCallID: $0.toolCallID) }
     }
 }

@@ -1,9 +1,13 @@
+import HeraldCore
 import HeraldProtocol
 
 /// How a run ended, as its terminal event said.
 public enum RunOutcome: Sendable, Equatable {
     /// The supervisor completed with status `success`; `report` is the final report.
     case completed(report: String)
+    /// The supervisor completed with status `success` after the model called client tools, which the client runs:
+    /// `turns` are what the conversation keeps so the client's next request continues the run.
+    case handedToClient(report: String, turns: [ConversationTurn])
     /// The supervisor completed with status `cancelled`.
     case cancelled
     /// The supervisor ended with `agent_error`.
@@ -16,6 +20,7 @@ public enum RunOutcome: Sendable, Equatable {
     public var label: String {
         switch self {
         case .completed: "completed"
+        case .handedToClient: "handed_to_client"
         case .cancelled: "cancelled"
         case .failed(let code, _): code.rawValue
         case .eventsLost: "events_lost"

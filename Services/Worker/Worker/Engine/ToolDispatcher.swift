@@ -93,6 +93,18 @@ public struct ToolDispatcher: Sendable {
         return outcome
     }
 
+    /// Hands a call of a client tool to the client: `tool_executing`, then `tool_completed` `success` whose result
+    /// says the client has it (`ClientToolHandover.result`), so every call is still paired (run rule 3) while the
+    /// client runs it after the run ends.
+    public func handOver(_ call: ModelToolCall, agent: String, in run: RunContext) async throws {
+        let parsed = try? JSONValue.parse(call.arguments.isEmpty ? "{}" : call.arguments)
+        let arguments: JSONValue = if case .object? = parsed { parsed ?? [:] } else { ["raw": .string(call.arguments)] }
+        try await sink.emit(.toolExecuting(.init(toolCallID: call.id, toolName: call.name, arguments: arguments)), agent: agent, in: run)
+        try await sink.emit(
+            .toolCompleted(.init(toolCallID: call.id, toolName: call.name, status: .success, result: ClientToolHandover.result, durationMs: 0)),
+            agent: agent, in: run)
+    }
+
     /// Runs the tool against its time limit. The tool runs as a child task, so cancelling the run
     /// cancels it too; when the time is up it is cancelled and awaited, which a tool honouring
     /// cancellation makes immediate.

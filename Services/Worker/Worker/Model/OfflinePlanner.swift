@@ -29,8 +29,23 @@ public enum OfflinePlanner {
         }
     }
 
+    /// `use <tool> with <JSON arguments>`: a call of any tool by name (a client's, an MCP server's), so a person can
+    /// try one without a language model.
+    nonisolated(unsafe) private static let usePattern = #/(?is)\buse\s+([A-Za-z0-9_.\-]+)\s+with\s+(\{.*\})/#
+
+    /// The call `use <tool> with <JSON arguments>` asks for; nil when the message says no such thing, or its
+    /// arguments are not a JSON object.
+    public static func namedCall(in message: String) -> PlannedCall? {
+        guard let match = message.firstMatch(of: Self.usePattern),
+            let arguments = try? JSONValue.parse(String(match.output.2)), arguments.objectValue != nil
+        else { return nil }
+        return PlannedCall(toolName: String(match.output.1), arguments: arguments)
+    }
+
     /// The calls `message` asks for, in the order it asks for them, without repeats.
     public static func plan(_ message: String) -> [PlannedCall] {
+        // A named call takes the whole message: its JSON may hold anything the clause rules would cut.
+        if let named = namedCall(in: message) { return [named] }
         var calls: [PlannedCall] = []
         for clause in clauses(of: message) {
             for call in plan(clause: clause) where !calls.contains(call) {

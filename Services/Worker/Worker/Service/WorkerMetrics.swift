@@ -31,7 +31,7 @@ public struct WorkerMetrics: Sendable {
     func record(_ outcome: RunOutcome, duration: Duration) {
         runDuration.record(duration)
         switch outcome {
-        case .completed: runsCompleted.increment()
+        case .completed, .handedToClient: runsCompleted.increment()
         case .cancelled: runsCancelled.increment()
         case .failed(let code, _): failures(code.rawValue).increment()
         case .eventsLost: failures("events_lost").increment()

@@ -35,7 +35,7 @@ extension WorkerService {
             if case .failed(_, let message) = outcome { details["message"] = "\(LogText.truncated(message))" }
             if case .eventsLost(let message) = outcome { details["message"] = "\(LogText.truncated(message))" }
             switch outcome {
-            case .completed, .cancelled: logger.info("run finished", metadata: details)
+            case .completed, .handedToClient, .cancelled: logger.info("run finished", metadata: details)
             case .failed: logger.notice("run finished", metadata: details)
             case .eventsLost: logger.error("run abandoned: its events could not be delivered", metadata: details)
             }
@@ -93,9 +93,11 @@ extension WorkerService {
             // watchdog reports the run lost.
             return outcome
         }
-        var answered = [ConversationTurn(role: .user, content: request.content)]
-        if case .completed(let report) = outcome {
-            answered.append(ConversationTurn(role: .assistant, content: report))
+        var answered = RunInput(request: request, history: []).openingTurns
+        switch outcome {
+        case .completed(let report): answered.append(ConversationTurn(role: .assistant, content: report))
+        case .handedToClient(_, let handover): answered += handover
+        case .cancelled, .failed, .eventsLost: break
         }
         let turns = answered
         _ = await retry.run("save the conversation", metadata: ids) { try await conversation.append(turns, to: request.threadID) }

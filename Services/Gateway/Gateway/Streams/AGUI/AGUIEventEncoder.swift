@@ -13,6 +13,9 @@ struct AGUIEventEncoder: StreamEventEncoder {
     /// The Herald run this stream shows; other runs' events on the thread are skipped.
     let runID: String
 
+    /// The AG-UI version these streams speak, declared in `RUN_STARTED`.
+    static let protocolVersion = "1.0"
+
     private(set) var isFinished = false
     private var openTextMessage: String?
     private var messagesOpened = 0
@@ -59,7 +62,7 @@ struct AGUIEventEncoder: StreamEventEncoder {
         switch event.payload {
         case .agentStarted(let started):
             if isSupervisor {
-                add("RUN_STARTED", ["threadId": .string(clientThreadID), "runId": .string(clientRunID)])
+                add("RUN_STARTED", ["threadId": .string(clientThreadID), "runId": .string(clientRunID), "protocolVersion": .string(Self.protocolVersion)])
             } else {
                 add("STEP_STARTED", ["stepName": .string(started.agentName)])
             }
@@ -90,6 +93,9 @@ struct AGUIEventEncoder: StreamEventEncoder {
             add("TOOL_CALL_START", ["toolCallId": .string(tool.toolCallID), "toolCallName": .string(tool.toolName)])
             add("TOOL_CALL_ARGS", ["toolCallId": .string(tool.toolCallID), "delta": .string(tool.arguments.jsonString())])
             add("TOOL_CALL_END", ["toolCallId": .string(tool.toolCallID)])
+        case .toolCompleted(let tool) where tool.result == ClientToolHandover.result:
+            // The client runs it: its result comes with the client's next request, not from here.
+            break
         case .toolCompleted(let tool):
             var content: JSONValue = tool.result ?? ["status": .string(tool.status.rawValue)]
             if tool.status != .success {

@@ -28,14 +28,15 @@ struct AGUIRoutes: Sendable {
             }
             return StandardStreams.RunRequest(
                 threadID: StandardIDs.herald(for: input.threadID, prefix: "agui"), runID: StandardIDs.herald(for: input.runID, prefix: "agui"),
-                message: input.message, messageID: input.messageID, clientThreadID: input.threadID, clientRunID: input.runID)
+                message: input.message, messageID: input.messageID, clientThreadID: input.threadID, clientRunID: input.runID,
+                clientTools: input.tools, toolResults: input.toolResults)
         } encoder: { wanted, runID in
             AGUIEventEncoder(clientThreadID: wanted.clientThreadID, clientRunID: wanted.clientRunID ?? runID, runID: runID)
         }
     }
 
     private func reattach(_ request: Request, context: GatewayRequestContext) async -> Response {
-        guard let clientThreadID = context.parameters.get("threadId"), StandardIDs.isAcceptable(clientThreadID) else {
+        guard let clientThreadID = StandardIDs.pathParameter("threadId", of: context), StandardIDs.isAcceptable(clientThreadID) else {
             return StandardStreams.errorResponse(.init(status: .badRequest, .badRequest, "the thread id must be 1 to 128 printable ASCII characters"))
         }
         // The client's run id, when it says which it started; else the run's Herald id.

@@ -1,10 +1,12 @@
 import Foundation
+import HeraldCore
 import HeraldProtocol
 
-/// The part of an AG-UI 1.0 `RunAgentInput` Herald reads: the ids and the newest user message.
+/// The part of an AG-UI 1.0 `RunAgentInput` Herald reads: the ids, the newest user message, or, when the messages end
+/// with `tool` messages, the results of the front-end tools the last run handed over, and the front-end `tools`.
 ///
-/// Everything else (`tools`, `context`, `state`, `forwardedProps`, `resume`, earlier messages) may be present and is
-/// not read: the thread's own conversation is the history a run sees.
+/// Everything else (`context`, `state`, `forwardedProps`, `resume`, earlier messages) may be present and is not read:
+/// the thread's own conversation is the history a run sees.
 struct AGUIRunInput: Sendable, Equatable {
     var threadID: String
     var runID: String
@@ -12,6 +14,13 @@ struct AGUIRunInput: Sendable, Equatable {
     var message: String
     /// That message's id, when it has one (echoed as the run's `client_msg_id`).
     var messageID: String?
+    /// The front-end tools the client offers.
+    var tools: [ClientTool] = []
+    /// The results of front-end tool calls, when the messages end with them (then `message` is empty).
+    var toolResults: [ClientToolResult] = []
+
+    /// Front-end tools one request may offer.
+    static let maximumTools = 128
 
     /// Why a body is not a usable `RunAgentInput`.
     struct Invalid: Error, Equatable, CustomStringConvertible {
@@ -35,16 +44,48 @@ struct AGUIRunInput: Sendable, Equatable {
         guard case .array(let messages)? = object["messages"] else {
             throw Invalid(description: "'messages' must be an array")
         }
+        self.threadID = threadID
+        self.runID = runID
+        self.message = ""
+        self.tools = try Self.tools(object["tools"])
+        // Messages that end with tool results continue the run that handed those calls to the client.
+        let trailingResults = messages.reversed().prefix { $0["role"]?.stringValue == "tool" }
+        if !trailingResults.isEmpty {
+            var results: [ClientToolResult] = []
+            for message in trailingResults.reversed() {
+                guard let callID = message["toolCallId"]?.stringValue, !callID.isEmpty else {
+                    throw Invalid(description: "a tool message has no 'toolCallId'")
+                }
+                let content = Self.text(of: message["content"]) ?? message["content"].map { $0.jsonString() } ?? ""
+                results.append(ClientToolResult(toolCallID: callID, content: content))
+            }
+            toolResults = results
+            return
+        }
         guard let last = messages.last(where: { $0["role"]?.stringValue == "user" }) else {
             throw Invalid(description: "'messages' holds no user message")
         }
         guard let text = Self.text(of: last["content"]), !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw Invalid(description: "the last user message has no text")
         }
-        self.threadID = threadID
-        self.runID = runID
         self.message = text
         self.messageID = last["id"]?.stringValue
+    }
+
+    /// The request's front-end tools: each a name, a description and a JSON schema of its arguments.
+    static func tools(_ value: JSONValue?) throws(Invalid) -> [ClientTool] {
+        guard let value, value != .null else { return [] }
+        guard case .array(let items) = value else { throw Invalid(description: "'tools' must be an array") }
+        guard items.count <= maximumTools else { throw Invalid(description: "'tools' offers more than \(maximumTools) tools") }
+        var tools: [ClientTool] = []
+        for item in items {
+            guard let name = item["name"]?.stringValue, !name.isEmpty, name.utf8.count <= 64 else {
+                throw Invalid(description: "a tool needs a 'name' of 1 to 64 characters")
+            }
+            let parameters = item["parameters"] ?? ["type": "object", "properties": [:]]
+            tools.append(ClientTool(name: name, description: item["description"]?.stringValue ?? "", parameters: parameters))
+        }
+        return tools
     }
 
     /// A message's text: a string, or its `text` parts joined.

@@ -18,7 +18,7 @@ struct AISDKRoutes: Sendable {
             Self.marked(await run(request, context: context))
         }
         router.get("api/chat/:id/stream") { request, context in
-            guard let chatID = context.parameters.get("id"), StandardIDs.isAcceptable(chatID) else {
+            guard let chatID = StandardIDs.pathParameter("id", of: context), StandardIDs.isAcceptable(chatID) else {
                 return StandardStreams.errorResponse(.init(status: .badRequest, .badRequest, "the chat id must be 1 to 128 printable ASCII characters"))
             }
             let response = await streams.reattach(

@@ -76,6 +76,9 @@ struct UIMessageStreamEncoder: StreamEventEncoder {
         case .toolExecuting(let tool):
             closeText()
             add("tool-input-available", ["toolCallId": .string(tool.toolCallID), "toolName": .string(tool.toolName), "input": tool.arguments])
+        case .toolCompleted(let tool) where tool.result == ClientToolHandover.result:
+            // The client runs it (`addToolResult`): no output from here.
+            break
         case .toolCompleted(let tool):
             if tool.status == .success {
                 add("tool-output-available", ["toolCallId": .string(tool.toolCallID), "output": tool.result ?? .null])
