@@ -116,4 +116,99 @@ struct AGUITests {
             await other.shutdown()
         }
     }
+
+    @Test func aFrontEndToolIsOfferedToTheModelHandedToTheClientAndItsResultContinuesTheRun() async throws {
+        let model = try await ScriptedModelServer.start()
+        let tool: JSONValue = [
+            "name": "confirm_booking", "description": "Asks the user to confirm a booking",
+            "parameters": ["type": "object", "properties": ["date": ["type": "string"]], "required": ["date"]],
+        ]
+        // Run 1: triage, then the model calls the front-end tool. Run 2 (the tool's result): the model answers.
+        await model.enqueue(ScriptedModelServer.stream(ProviderTranscripts.triage("The assistant should ask the user to confirm.")))
+        let call = ProviderTranscripts.openAIChunk(#"{"role":"assistant","content":null,"tool_calls":[{"index":0,"id":"call_fe1","type":"function","function":{"name":"confirm_booking","arguments":""}}]}"#)
+            + ProviderTranscripts.openAIChunk(#"{"tool_calls":[{"index":0,"function":{"arguments":"{\"date\":\"2026-12-24\"}"}}]}"#)
+            + ProviderTranscripts.openAIChunk("{}", finish: "tool_calls") + ProviderTranscripts.done
+        await model.enqueue(ScriptedModelServer.stream(call))
+        await model.enqueue(ScriptedModelServer.stream(ProviderTranscripts.openAIText(["Booked", " for the 24th."])))
+        let environment = ["HERALD_LLM_BASE_URL": model.baseURL, "HERALD_LLM_MODEL": "scripted-tools"]
+        try await withDeployment(workers: 1, environment: environment) { deployment in
+            let client = SSETestClient(port: deployment.gatewayPort)
+            let thread = "agui-\(UUID().uuidString)"
+            let first: JSONValue = [
+                "threadId": .string(thread), "runId": "run-fe-1", "tools": [tool], "context": [], "state": [:], "forwardedProps": [:],
+                "messages": [["id": "u1", "role": "user", "content": "book me in for Christmas Eve"]],
+            ]
+            let handed = try await client.send(.POST, "/agui", json: first.jsonString())
+            #expect(handed.status == 200)
+            let token = try #require(handed.header("x-herald-guest-token"))
+            let events = Self.decoded(handed.events)
+            #expect(Array(Self.types(events).suffix(2)).last == "RUN_FINISHED")
+            let start = events.first { $0["type"] == "TOOL_CALL_START" }
+            #expect(start?["toolCallName"] == "confirm_booking")
+            #expect(start?["toolCallId"] == "call_fe1")
+            let arguments = events.first { $0["type"] == "TOOL_CALL_ARGS" }?["delta"]?.stringValue.flatMap { try? JSONValue.parse($0) }
+            #expect(arguments == ["date": "2026-12-24"])
+            #expect(Self.types(events).contains("TOOL_CALL_END"))
+            #expect(!Self.types(events).contains("TOOL_CALL_RESULT"), "the client runs the tool: no result from Herald")
+            // The model was offered the tool with its schema as the client wrote it.
+            let requests = await model.requests()
+            let offered = requests.count > 1 ? requests[1].body["tools"] : nil
+            guard case .array(let offeredTools)? = offered else {
+                Issue.record("the assistant's request offered no tools: \(String(describing: offered))")
+                return
+            }
+            let function = offeredTools.first { $0["function"]?["name"] == "confirm_booking" }?["function"]
+            #expect(function?["parameters"] == tool["parameters"])
+
+            // The client ran it; its next request carries the result and continues the conversation.
+            let second: JSONValue = [
+                "threadId": .string(thread), "runId": "run-fe-2", "tools": [tool],
+                "messages": [
+                    ["id": "u1", "role": "user", "content": "book me in for Christmas Eve"],
+                    ["id": "a1", "role": "assistant", "toolCalls": [["id": "call_fe1", "type": "function", "function": ["name": "confirm_booking", "arguments": #"{"date":"2026-12-24"}"#]]]],
+                    ["id": "t1", "role": "tool", "toolCallId": "call_fe1", "content": "confirmed by the user"],
+                ],
+            ]
+            let continued = try await client.send(.POST, "/agui", json: second.jsonString(), headers: Self.bearer(token))
+            #expect(continued.status == 200)
+            let answer = Self.decoded(continued.events)
+            #expect(Self.types(answer).first == "RUN_STARTED")
+            #expect(Self.types(answer).last == "RUN_FINISHED")
+            #expect(Self.text(answer) == "Booked for the 24th.")
+            // The model saw its own call and the client's result, in order.
+            let all = await model.requests()
+            guard all.count == 3, case .array(let messages)? = all[2].body["messages"] else {
+                Issue.record("expected three model requests, got \(all.count)")
+                return
+            }
+            let assistant = messages.last { $0["role"] == "assistant" }
+            let firstCall: JSONValue? = if case .array(let calls)? = assistant?["tool_calls"] { calls.first } else { nil }
+            #expect(firstCall?["id"] == "call_fe1")
+            #expect(messages.last?["role"] == "tool")
+            #expect(messages.last?["tool_call_id"] == "call_fe1")
+            #expect(messages.last?["content"] == "confirmed by the user")
+            await client.shutdown()
+        }
+        try await model.stop()
+    }
+
+    @Test func theOfflineModelCallsAFrontEndToolItIsAskedToUseByName() async throws {
+        try await withDeployment(workers: 1) { deployment in
+            let client = SSETestClient(port: deployment.gatewayPort)
+            let body: JSONValue = [
+                "threadId": .string("agui-\(UUID().uuidString)"), "runId": .string(UUID().uuidString),
+                "tools": [["name": "show_map", "description": "Shows a map", "parameters": ["type": "object"]]],
+                "messages": [["id": "u1", "role": "user", "content": #"use show_map with {"city": "Lisbon", "zoom": 12}"#]],
+            ]
+            let answer = try await client.send(.POST, "/agui", json: body.jsonString())
+            let events = Self.decoded(answer.events)
+            #expect(events.first { $0["type"] == "TOOL_CALL_START" }?["toolCallName"] == "show_map")
+            let raw = answer.events.first { $0.contains(#""type":"TOOL_CALL_ARGS""#) } ?? "{}"
+            let delta = (try? JSONValue.parse(raw))?["delta"]?.stringValue ?? ""
+            let arguments = try? JSONValue.parse(delta)
+            #expect(arguments == ["city": "Lisbon", "zoom": 12], "TOOL_CALL_ARGS: \(raw)")
+            #expect(Self.types(events).last == "RUN_FINISHED")
+            await client.shutdown()
+        }
+    }
 }
