@@ -51,11 +51,10 @@ final class SSETransport: ConnectionTransport {
     /// Writes the stream until the run ends, the connection closes it, or the client goes away; a comment line every
     /// `heartbeat` keeps proxies from timing out a quiet stream and notices a client that left.
     func stream(to writer: inout any ResponseBodyWriter, encoder: inout some StreamEventEncoder, heartbeat: Duration) async -> Ending {
-        let beats = Task { [feed] in
-            while !Task.isCancelled {
-                try? await Task.sleep(for: heartbeat)
-                if case .terminated = feed.yield(.heartbeat) { return }
-            }
+        // A timer on the socket's event loop, not a sleeping task: an idle stream then keeps no task of its own.
+        let interval = TimeAmount(heartbeat)
+        let beats = channel.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [feed] task in
+            if case .terminated = feed.yield(.heartbeat) { task.cancel() }
         }
         var pending = items.makeAsyncIterator()
         let ending = await stream(from: &pending, to: &writer, encoder: &encoder)
