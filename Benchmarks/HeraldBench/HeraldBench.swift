@@ -15,10 +15,12 @@ struct HeraldBench: AsyncParsableCommand {
             fanout   the gateway's fan-out alone: frames/s to many watchers of a thread
             idle     the gateway's resident memory per idle connection
             ceiling  redis-benchmark's pipelined PUBLISH and XADD on the same Redis
+            stream   long answers at a model's pace, per HERALD_STREAM_COALESCE_MS value:
+                     events, bytes, TTFT, CPU (its own model server and deployments)
             report   one table of every figure in a --results file
 
-            scripts/bench.sh builds, starts a private deployment, runs them all.
+            scripts/bench.sh builds, starts a private deployment, runs them all but stream.
             """,
-        subcommands: [LoadCommand.self, RelayCommand.self, FanoutCommand.self, IdleCommand.self, CeilingCommand.self, ReportCommand.self]
+        subcommands: [LoadCommand.self, RelayCommand.self, FanoutCommand.self, IdleCommand.self, CeilingCommand.self, StreamCommand.self, ReportCommand.self]
     )
 }
