@@ -1,9 +1,18 @@
 import ArgumentParser
 import Foundation
+import HeraldTesting
 import Logging
 
-/// `herald-bench idle`: the gateway's resident memory per idle connection.
+/// `herald-bench idle`: the gateway's resident memory per idle connection (WebSocket) or stream (SSE).
 struct IdleCommand: AsyncParsableCommand {
+    /// What the idle clients hold open.
+    enum Transport: String, ExpressibleByArgument, CaseIterable {
+        /// WebSockets that only received `connection_established`.
+        case ws
+        /// AG-UI streams (`POST /agui`) of runs that have not produced an event: each watches its own thread.
+        case sse
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "idle",
         abstract: "Opens idle WebSocket connections and measures the gateway's resident memory per connection.",
@@ -13,8 +22,14 @@ struct IdleCommand: AsyncParsableCommand {
             once it has settled. Per connection = (RSS now - RSS before the first) / connections open. Run it \
             against a freshly started gateway: memory freed by earlier load and kept by the allocator would hide \
             part of the cost. Needs `ulimit -n` above the largest count, for this process and the gateway.
+            With --transport sse each client is an AG-UI stream (`POST /agui`, a new guest, its own thread) of a \
+            run that no worker has taken (run it against a deployment without workers): an idle stream that \
+            watches a thread, which costs the gateway its thread subscription too.
             """
     )
+
+    @Option(help: "What the clients hold open: ws (idle WebSockets) or sse (idle AG-UI streams).")
+    var transport = Transport.ws
 
     @OptionGroup var gateway: GatewayOptions
 
@@ -54,25 +69,34 @@ struct IdleCommand: AsyncParsableCommand {
         print("idle: \(target), gateway pid \(gatewayPid): \(String(format: "%.1f", before / 1024)) MiB resident before any connection")
 
         var sockets: [BenchSocket] = []
+        var streams: [Int32] = []
         var failures = 0
         var firstFailure: String?
         var sink = ResultSink(path: output.results)
+        let kind = transport == .sse ? "stream" : "connection"
         for count in counts {
             let start = WallClock.now()
-            let needed = count - sockets.count
-            let opened: [Result<BenchSocket, any Error>] = await boundedConcurrentMap(needed, width: connectConcurrency) { _ in
-                do {
-                    return .success(try await BenchSocket.connect(target, logger: logger) { _, _ in })
-                } catch {
-                    return .failure(error)
+            let needed = count - sockets.count - streams.count
+            if transport == .sse {
+                let (opened, failed, failure) = await Self.openStreams(needed, from: streams.count, port: target.port)
+                streams += opened
+                failures += failed
+                if firstFailure == nil { firstFailure = failure }
+            } else {
+                let opened: [Result<BenchSocket, any Error>] = await boundedConcurrentMap(needed, width: connectConcurrency) { _ in
+                    do {
+                        return .success(try await BenchSocket.connect(target, logger: logger) { _, _ in })
+                    } catch {
+                        return .failure(error)
+                    }
                 }
-            }
-            for result in opened {
-                switch result {
-                case .success(let socket): sockets.append(socket)
-                case .failure(let error):
-                    failures += 1
-                    if firstFailure == nil { firstFailure = "\(error)" }
+                for result in opened {
+                    switch result {
+                    case .success(let socket): sockets.append(socket)
+                    case .failure(let error):
+                        failures += 1
+                        if firstFailure == nil { firstFailure = "\(error)" }
+                    }
                 }
             }
             let connectSeconds = WallClock.now() - start
@@ -84,15 +108,18 @@ struct IdleCommand: AsyncParsableCommand {
                 try await Task.sleep(for: .milliseconds(500))
             }
             let rss = readings.sorted()[1]
-            let open = sockets.count
+            let open = sockets.count + streams.count
             let perConnection = open > 0 ? (rss - before) / Double(open) : .nan
-            let gauge = (try? await target.metrics.scrape())?.value("herald_gateway_connections")
-            print("      \(Format.grouped(Double(open))) connections (\(failures) failed, opened in \(String(format: "%.1f", connectSeconds)) s; gateway gauge \(gauge.map { Format.grouped($0) } ?? "-")): " +
-                  "\(String(format: "%.1f", rss / 1024)) MiB resident, \(String(format: "%.1f", perConnection)) KiB per connection")
+            let scrape = try? await target.metrics.scrape()
+            let gauge = transport == .sse
+                ? scrape?.value("herald_gateway_sse_streams") : scrape?.value("herald_gateway_connections")
+            print("      \(Format.grouped(Double(open))) \(kind)s (\(failures) failed, opened in \(String(format: "%.1f", connectSeconds)) s; gateway gauge \(gauge.map { Format.grouped($0) } ?? "-")): " +
+                  "\(String(format: "%.1f", rss / 1024)) MiB resident, \(String(format: "%.1f", perConnection)) KiB per \(kind)")
             let isLargest = count == counts.last
-            sink.add("idle \(count)", "idle.\(count).kib_per_connection", "gateway memory per idle connection (\(Format.grouped(Double(count))))", perConnection, .kibibytes,
+            let key = transport == .sse ? "idle.sse.\(count)" : "idle.\(count)"
+            sink.add("idle \(transport.rawValue) \(count)", "\(key).kib_per_\(kind)", "gateway memory per idle \(transport == .sse ? "SSE stream" : "connection") (\(Format.grouped(Double(count))))", perConnection, .kibibytes,
                      target: isLargest ? .atMost(targetKiB) : nil)
-            sink.add("idle \(count)", "idle.\(count).rss", "gateway resident memory at \(Format.grouped(Double(count))) connections", rss / 1024, .mebibytes)
+            sink.add("idle \(transport.rawValue) \(count)", "\(key).rss", "gateway resident memory at \(Format.grouped(Double(count))) \(kind)s", rss / 1024, .mebibytes)
         }
         sink.add("idle", "idle.errors", "idle connections that failed", Double(failures), .count, target: .atMost(0),
                  note: firstFailure.map { "first failure: \($0)" })
@@ -103,7 +130,42 @@ struct IdleCommand: AsyncParsableCommand {
         _ = await boundedConcurrentMap(opened.count, width: 256) { index in
             await opened[index].close()
         }
-        print("      closed \(opened.count) connections in \(String(format: "%.1f", WallClock.now() - closeStart)) s")
+        for fd in streams { _ = Glibc.close(fd) }
+        print("      closed \(opened.count + streams.count) \(kind)s in \(String(format: "%.1f", WallClock.now() - closeStart)) s")
+    }
+
+    /// Opens `count` AG-UI streams on plain sockets, each a new guest's run on a thread of its own, and reads only
+    /// each answer's head: the streams stay open and idle. Returns the sockets, how many failed and the first failure.
+    static func openStreams(_ count: Int, from first: Int, port: Int) async -> ([Int32], Int, String?) {
+        let prefix = UUID().uuidString.prefix(8)
+        return (try? await Blocking.run { () -> ([Int32], Int, String?) in
+            var opened: [Int32] = []
+            var failed = 0
+            var firstFailure: String?
+            for index in first..<(first + count) {
+                do {
+                    let fd = try LoopbackSocket.connect(port: port, receiveTimeoutSeconds: 20)
+                    let body = #"{"threadId":"idle-\#(prefix)-\#(index)","runId":"idle-run-\#(prefix)-\#(index)","messages":[{"id":"m","role":"user","content":"wait 300 seconds"}]}"#
+                    let request = "POST /agui HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+                    try LoopbackSocket.write(fd, Array(request.utf8))
+                    var head: [UInt8] = []
+                    var byte: UInt8 = 0
+                    while !head.suffix(4).elementsEqual([13, 10, 13, 10]) {
+                        guard recv(fd, &byte, 1, 0) == 1 else { throw ValidationError("the stream's socket closed before its head") }
+                        head.append(byte)
+                    }
+                    guard String(decoding: head, as: UTF8.self).hasPrefix("HTTP/1.1 200") else {
+                        _ = Glibc.close(fd)
+                        throw ValidationError("refused: \(String(decoding: head, as: UTF8.self).prefix(120))")
+                    }
+                    opened.append(fd)
+                } catch {
+                    failed += 1
+                    if firstFailure == nil { firstFailure = "\(error)" }
+                }
+            }
+            return (opened, failed, firstFailure)
+        }) ?? ([], count, "the opening thread failed")
     }
 
     /// VmRSS of a process, in KiB.
