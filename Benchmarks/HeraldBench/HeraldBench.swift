@@ -11,9 +11,10 @@ struct HeraldBench: AsyncParsableCommand {
         abstract: "Load and stage benchmarks for a Herald deployment.",
         discussion: """
             load     the whole path, through the browser protocol: end-to-end latency
+            sse-load the same over AG-UI streams (POST /agui), to compare with load
             relay    the relay alone: events/s sequenced, stored and published
             fanout   the gateway's fan-out alone: frames/s to many watchers of a thread
-            idle     the gateway's resident memory per idle connection
+            idle     the gateway's resident memory per idle connection (or SSE stream)
             ceiling  redis-benchmark's pipelined PUBLISH and XADD on the same Redis
             stream   long answers at a model's pace, per HERALD_STREAM_COALESCE_MS value:
                      events, bytes, TTFT, CPU (its own model server and deployments)
@@ -21,6 +22,6 @@ struct HeraldBench: AsyncParsableCommand {
 
             scripts/bench.sh builds, starts a private deployment, runs them all but stream.
             """,
-        subcommands: [LoadCommand.self, RelayCommand.self, FanoutCommand.self, IdleCommand.self, CeilingCommand.self, StreamCommand.self, ReportCommand.self]
+        subcommands: [LoadCommand.self, SSELoadCommand.self, RelayCommand.self, FanoutCommand.self, IdleCommand.self, CeilingCommand.self, StreamCommand.self, ReportCommand.self]
     )
 }
