@@ -115,3 +115,29 @@ struct AssistantStreamingTests {
         #expect(await texts(sink) == words)
     }
 }
+
+/// The conversation a continued run gives the model.
+@Suite struct AssistantConversationTests {
+    @Test func aToolResultWhoseCallWasTrimmedAwayIsLeftOut() {
+        let turns: [ConversationTurn] = [
+            ConversationTurn(role: .tool, content: "orphan", toolCallID: "call_0"),
+            ConversationTurn(role: .user, content: "book it"),
+            ConversationTurn(role: .assistant, content: "", toolCalls: [.init(id: "call_1", name: "confirm_booking", arguments: "{}")]),
+            ConversationTurn(role: .tool, content: "booked", toolCallID: "call_1"),
+        ]
+        let kept = AssistantAgent.answerable(turns)
+        #expect(kept.map(\.content) == ["book it", "", "booked"])
+        let messages = kept.map(AssistantAgent.message(of:))
+        #expect(messages[1].toolCalls.map(\.id) == ["call_1"])
+        #expect(messages[2].role == .tool && messages[2].toolCallID == "call_1")
+    }
+
+    @Test func clientToolsNamedLikeAWorkerToolAreNotOffered() {
+        let own = [ToolSpec(name: "calculator", description: "adds", parameters: ["type": "object"])]
+        let client = [
+            ClientTool(name: "calculator", description: "the client's", parameters: [:]),
+            ClientTool(name: "show_map", description: "shows a map", parameters: ["type": "object"]),
+        ]
+        #expect(AssistantAgent.clientTools(client, besides: own).map(\.name) == ["show_map"])
+    }
+}

@@ -36,7 +36,7 @@ public struct AssistantAgent: Agent {
             system += "\n\nTriage's notes on this message: \(notes)"
         }
         var messages: [ModelMessage] = [.system(system)]
-        messages += (run.input.history + run.input.openingTurns).map(Self.message(of:))
+        messages += Self.answerable(run.input.history + run.input.openingTurns).map(Self.message(of:))
         let clientTools = Self.clientTools(run.input.clientTools, besides: plan.tools)
         let offered = plan.tools + clientTools
 
@@ -75,6 +75,23 @@ public struct AssistantAgent: Agent {
         }
         try await sink.emit(.partialResult(.init(content: "", isComplete: true)), agent: name, in: run)
         return answer
+    }
+
+    /// The turns a model accepts: a tool result only after the assistant turn that made its call. The conversation is
+    /// trimmed by count (`HERALD_CONVERSATION_TURNS`), which can cut a call away from its result; such a result goes.
+    static func answerable(_ turns: [ConversationTurn]) -> [ConversationTurn] {
+        var calls = Set<String>()
+        return turns.filter { turn in
+            switch turn.role {
+            case .assistant:
+                calls.formUnion((turn.toolCalls ?? []).map(\.id))
+                return true
+            case .tool:
+                return turn.toolCallID.map { calls.contains($0) } ?? false
+            case .user:
+                return true
+            }
+        }
     }
 
     /// A conversation turn as the model reads it.
