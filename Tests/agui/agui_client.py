@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 from datetime import datetime
-from typing import Any, Iterator, Optional
+from typing import Any, Collection, Iterator, Optional
 from urllib.parse import quote, urlencode, urljoin, urlsplit, urlunsplit
 
 import pytest
@@ -450,11 +450,21 @@ def ws_text(ws_events: list[dict]) -> str:
     return "".join(e["payload"].get("content", "") for e in ws_events if e["type"] == "partial_result")
 
 
-def compare_with_ws(stream: AguiStream, ws_events: list[dict], client_thread_id: str, client_run_id: str) -> None:
+# What /ws shows as the result of a front-end tool's call while the client runs it (docs/agui.md, "Front-end tools").
+HANDED_TO_CLIENT = {"handed_to_client": True}
+
+
+def compare_with_ws(stream: AguiStream, ws_events: list[dict], client_thread_id: str, client_run_id: str,
+                    client_tools: Collection[str] = ()) -> None:
     """The AG-UI stream and /ws show the same run: each AG-UI event names a Herald event of the run by seq,
-    event_id and emit time, of the kind the table maps; and text, thoughts, tools, steps, report and outcome agree."""
+    event_id and emit time, of the kind the table maps; and text, thoughts, tools, steps, report and outcome agree.
+
+    `client_tools` are the request's front-end tools: a call of one has no TOOL_CALL_RESULT, and /ws shows its
+    tool_completed as `success` with result {"handed_to_client": true}."""
     events = stream.events
     assert ws_events, "/ws showed nothing of the run"
+    client_calls = {e["payload"]["tool_call_id"] for e in ws_events
+                    if e["type"] == "tool_executing" and e["payload"]["tool_name"] in client_tools}
     by_seq = {e["seq"]: e for e in ws_events}
     supervisor = "supervisor"
     for event in events:
@@ -482,6 +492,10 @@ def compare_with_ws(stream: AguiStream, ws_events: list[dict], client_thread_id:
         if source["type"] == "partial_result" and not payload.get("content"):
             continue
         if source["type"] == "agent_thinking" and not payload.get("thought"):
+            continue
+        if source["type"] == "tool_completed" and payload.get("tool_call_id") in client_calls:
+            assert source["event_id"] not in ids, \
+                f"a front-end tool's tool_completed (seq {source['seq']}) shows in the AG-UI stream"
             continue
         if source["type"] in ("agent_started", "agent_completed", "agent_error", "agent_thinking", "partial_result",
                               "tool_executing", "tool_completed", "final_report"):
@@ -515,6 +529,12 @@ def compare_with_ws(stream: AguiStream, ws_events: list[dict], client_thread_id:
         [(p["tool_call_id"], p["tool_name"], p["arguments"]) for p in executing], f"AG-UI tool calls {calls} ≠ /ws {executing}"
     for call in calls:
         assert call["id"] in completed, f"/ws has no tool_completed for {call['id']}"
+        if call["id"] in client_calls:
+            handover = completed[call["id"]]
+            assert handover.get("status") == "success" and handover.get("result") == HANDED_TO_CLIENT, \
+                f"/ws's tool_completed of the front-end call {call['id']}: {handover}"
+            assert call["result"] is None, f"a TOOL_CALL_RESULT for the front-end call {call['id']}: {call['result']}"
+            continue
         assert tool_content_matches(call["result"], completed[call["id"]]), \
             f"TOOL_CALL_RESULT of {call['id']}: {call['result']} ≠ /ws {completed[call['id']]}"
     for result in stream.of_type("TOOL_CALL_RESULT"):

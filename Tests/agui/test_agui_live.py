@@ -17,8 +17,10 @@ import uuid
 from urllib.parse import quote
 
 import pytest
+from ag_ui.core import RunAgentInput
 
 from agui_client import (
+    HANDED_TO_CLIENT,
     AguiStream,
     WsWatcher,
     compare_with_ws,
@@ -50,15 +52,24 @@ def watch_over_ws(stream: AguiStream, token: str) -> WsWatcher:
 
 def run_and_compare(text):
     """Runs `text` over /agui while /ws watches the same run; checks they agree; returns the stream."""
-    stream, body, token = start_run(text)
+    stream, _, _ = post_and_compare(run_input(text))
+    return stream
+
+
+def post_and_compare(body, *, token=None, client_tools=()):
+    """POSTs `body` while /ws watches the run it starts; checks they agree; returns (stream, /ws events, token)."""
+    stream = post_agui(body, token=token)
+    assert stream.status == 200 and stream.is_event_stream, f"POST /agui: {stream.describe()}"
+    assert token or stream.guest_token, "a request without a token in guest mode gets X-Herald-Guest-Token"
+    token = token or stream.guest_token
     first = stream.read_until(lambda e: True, timeout=30)
     assert first["type"] == "RUN_STARTED", f"the first event is {first['type']}"
     watcher = watch_over_ws(stream, token)  # live, while the run goes on
     stream.read_to_end(timeout=60)
     ws_events = watcher.result()
     check_ids(stream, body)
-    compare_with_ws(stream, ws_events, body["threadId"], body["runId"])
-    return stream
+    compare_with_ws(stream, ws_events, body["threadId"], body["runId"], client_tools=client_tools)
+    return stream, ws_events, token
 
 
 def check_ids(stream: AguiStream, body):
@@ -251,6 +262,80 @@ def test_user_message_as_text_parts():
     assert "55" in stream.text()
 
 
+# ----------------------------------------------------------------------------------------- front-end tools
+
+BOOKING_TOOL = {
+    "name": "confirm_booking",
+    "description": "Asks the user to confirm a booking on a date; answers what the user decided.",
+    "parameters": {"type": "object", "properties": {"date": {"type": "string"}}},
+}
+BOOKING_REQUEST = 'use confirm_booking with {"date": "2026-12-24"}'
+BOOKING_RESULT = "booked for the 24th"
+
+
+def hand_over_booking():
+    """A run whose model calls the front-end tool: (stream, its body, the guest's token, /ws events)."""
+    body = run_input(BOOKING_REQUEST, tools=[BOOKING_TOOL])
+    stream, ws_events, token = post_and_compare(body, client_tools=[BOOKING_TOOL["name"]])
+    return stream, body, token, ws_events
+
+
+def test_front_end_tool_call_is_handed_to_the_client():
+    stream, body, token, ws_events = hand_over_booking()
+    finished(stream)
+    assert not stream.of_type("TOOL_CALL_RESULT"), "the client runs a front-end tool: no TOOL_CALL_RESULT"
+    starts = stream.of_type("TOOL_CALL_START")
+    assert [s["toolCallName"] for s in starts] == ["confirm_booking"], starts
+    call_id = starts[0]["toolCallId"]
+    args = stream.of_type("TOOL_CALL_ARGS")
+    assert [a["toolCallId"] for a in args] == [call_id], args
+    assert json.loads(args[0]["delta"]) == {"date": "2026-12-24"}, args[0]
+    assert [e["toolCallId"] for e in stream.of_type("TOOL_CALL_END")] == [call_id]
+    order = [(e["type"], e["toolCallId"]) for e in stream.events if e["type"].startswith("TOOL_CALL_")]
+    assert order == [("TOOL_CALL_START", call_id), ("TOOL_CALL_ARGS", call_id), ("TOOL_CALL_END", call_id)], order
+
+    # /ws shows the call paired like any other, with the handover as its result.
+    executing = [e["payload"] for e in ws_events if e["type"] == "tool_executing"]
+    completed = [e["payload"] for e in ws_events if e["type"] == "tool_completed"]
+    assert [(p["tool_call_id"], p["tool_name"], p["arguments"]) for p in executing] == \
+        [(call_id, "confirm_booking", {"date": "2026-12-24"})], executing
+    assert [(p["tool_call_id"], p["status"], p.get("result")) for p in completed] == \
+        [(call_id, "success", HANDED_TO_CLIENT)], completed
+
+
+def continuation(body, call_id, arguments, result=BOOKING_RESULT, run_id=None):
+    """The client's next RunAgentInput after running the tool: the same thread and tools, a new run, the
+    messages so far (the user's, the assistant's call) ending with the tool's result."""
+    following = run_input("x", thread_id=body["threadId"], run_id=run_id, tools=body["tools"])
+    following["messages"] = [
+        body["messages"][0],
+        {"id": str(uuid.uuid4()), "role": "assistant",
+         "toolCalls": [{"id": call_id, "type": "function",
+                        "function": {"name": "confirm_booking", "arguments": arguments}}]},
+        {"id": str(uuid.uuid4()), "role": "tool", "toolCallId": call_id, "content": result},
+    ]
+    RunAgentInput.model_validate(following)
+    return following
+
+
+def test_front_end_tool_result_continues_the_run():
+    stream, body, token, _ = hand_over_booking()
+    finished(stream)
+    start = stream.of_type("TOOL_CALL_START")[0]
+    arguments = "".join(e["delta"] for e in stream.of_type("TOOL_CALL_ARGS"))
+
+    following = continuation(body, start["toolCallId"], arguments)
+    assert following["runId"] != body["runId"] and following["threadId"] == body["threadId"]
+    answer, _, _ = post_and_compare(following, token=token, client_tools=[BOOKING_TOOL["name"]])
+    finished(answer)
+    assert answer.herald(0)["thread_id"] == stream.herald(0)["thread_id"], "the same thread"
+    assert answer.herald(0)["run_id"] != stream.herald(0)["run_id"], "a new run"
+    assert not answer.of_type("TOOL_CALL_START"), f"the model answered from the result, yet called {answer.tool_calls()}"
+    text = answer.text()
+    assert BOOKING_RESULT in text, f"the answer does not state the tool's result: {text!r}"
+    assert "confirm_booking" in text, f"the answer does not name the tool: {text!r}"
+
+
 # ----------------------------------------------------------------------------------------- errors before the stream
 
 def assert_error(stream: AguiStream, status: int, code: str):
@@ -281,6 +366,13 @@ def _input(**changes):
     pytest.param(json.dumps(_input(threadId="tab\there")).encode(), id="thread-id-not-printable"),
     pytest.param(json.dumps(_input(threadId="thread-é")).encode(), id="thread-id-not-ascii"),
     pytest.param(json.dumps(_input(runId="")).encode(), id="empty-run-id"),
+    pytest.param(json.dumps(_input(messages=[
+        {"id": "m1", "role": "user", "content": BOOKING_REQUEST},
+        {"id": "m2", "role": "tool", "content": BOOKING_RESULT}])).encode(), id="tool-message-without-tool-call-id"),
+    pytest.param(json.dumps(_input(messages=[
+        {"id": "m1", "role": "user", "content": BOOKING_REQUEST},
+        {"id": "m2", "role": "tool", "toolCallId": "", "content": BOOKING_RESULT}])).encode(),
+        id="tool-message-with-empty-tool-call-id"),
 ])
 def test_bad_request_is_400(data):
     assert_error(post_agui(data=data), 400, "bad_request")
