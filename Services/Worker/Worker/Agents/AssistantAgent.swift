@@ -110,7 +110,7 @@ public struct AssistantAgent: Agent {
     }
 
     public func summary(of output: AssistantAnswer) -> JSONValue? {
-        ["tool_calls": .number(Double(output.toolOutcomes.count)), "model": .string(model.name)]
+        ["tool_calls": .number(Double(output.toolOutcomes.count + output.handedOver.count)), "model": .string(model.name)]
     }
 
     /// What the streaming loop waits for: the model's next event, its end, or held text falling due.
