@@ -80,6 +80,32 @@ struct AGUITests {
         }
     }
 
+    @Test func aStreamIsTheSameAsItsConnectionsFirstRequestAndAfterOthersOnAKeptAliveConnection() async throws {
+        try await withDeployment(workers: 1) { deployment in
+            let client = SSETestClient(port: deployment.gatewayPort)
+            let message = "what is (17*3)+4?"
+            // A new connection's first request: served by the pipeline's own handlers, the socket closes with the stream.
+            let first = try await client.send(.POST, "/agui", json: Self.input(thread: "agui-\(UUID().uuidString)", message: message))
+            #expect(first.status == 200)
+            #expect(first.header("connection") == "close")
+            // A plain request keeps its connection open; the stream after it on that connection is the router's.
+            let health = try await client.send(.GET, "/healthz")
+            #expect(health.status == 200)
+            #expect(health.header("connection") != "close")
+            let second = try await client.send(.POST, "/agui", json: Self.input(thread: "agui-\(UUID().uuidString)", message: message))
+            #expect(second.status == 200)
+            #expect(second.header("connection") != "close")
+            #expect(second.header("content-type") == first.header("content-type"))
+            let firstEvents = Self.decoded(first.events)
+            let secondEvents = Self.decoded(second.events)
+            #expect(Self.types(firstEvents) == Self.types(secondEvents))
+            #expect(Self.types(firstEvents).last == "RUN_FINISHED")
+            #expect(Self.text(firstEvents) == Self.text(secondEvents))
+            #expect(Self.text(firstEvents).contains("55"))
+            await client.shutdown()
+        }
+    }
+
     @Test func aStreamCutOffWithItsGatewayIsPickedUpThroughAnotherFromTheRunsStart() async throws {
         try await withDeployment(workers: 1, environment: ["HERALD_OFFLINE_DELAY_MS": "20"]) { deployment in
             let second = try await deployment.startAnotherGateway()

@@ -9,6 +9,8 @@ struct IdleCommand: AsyncParsableCommand {
     enum Transport: String, ExpressibleByArgument, CaseIterable {
         /// WebSockets that only received `connection_established`.
         case ws
+        /// WebSockets that each started a run no worker has taken: each watches its own thread, as an idle SSE stream does.
+        case wsRun = "ws-run"
         /// AG-UI streams (`POST /agui`) of runs that have not produced an event: each watches its own thread.
         case sse
     }
@@ -24,11 +26,12 @@ struct IdleCommand: AsyncParsableCommand {
             part of the cost. Needs `ulimit -n` above the largest count, for this process and the gateway.
             With --transport sse each client is an AG-UI stream (`POST /agui`, a new guest, its own thread) of a \
             run that no worker has taken (run it against a deployment without workers): an idle stream that \
-            watches a thread, which costs the gateway its thread subscription too.
+            watches a thread, which costs the gateway its thread subscription too. --transport ws-run is the \
+            WebSocket that holds the same: each sends one message (a new thread) whose run no worker takes.
             """
     )
 
-    @Option(help: "What the clients hold open: ws (idle WebSockets) or sse (idle AG-UI streams).")
+    @Option(help: "What the clients hold open: ws (idle WebSockets), ws-run (idle WebSockets watching a queued run) or sse (idle AG-UI streams).")
     var transport = Transport.ws
 
     @OptionGroup var gateway: GatewayOptions
@@ -83,9 +86,12 @@ struct IdleCommand: AsyncParsableCommand {
                 failures += failed
                 if firstFailure == nil { firstFailure = failure }
             } else {
+                let startsRun = transport == .wsRun
                 let opened: [Result<BenchSocket, any Error>] = await boundedConcurrentMap(needed, width: connectConcurrency) { _ in
                     do {
-                        return .success(try await BenchSocket.connect(target, logger: logger) { _, _ in })
+                        let socket = try await BenchSocket.connect(target, logger: logger) { _, _ in }
+                        if startsRun { try await socket.send(.userMessage(.init(content: "wait 300 seconds", clientMessageID: nil))) }
+                        return .success(socket)
                     } catch {
                         return .failure(error)
                     }
@@ -116,8 +122,12 @@ struct IdleCommand: AsyncParsableCommand {
             print("      \(Format.grouped(Double(open))) \(kind)s (\(failures) failed, opened in \(String(format: "%.1f", connectSeconds)) s; gateway gauge \(gauge.map { Format.grouped($0) } ?? "-")): " +
                   "\(String(format: "%.1f", rss / 1024)) MiB resident, \(String(format: "%.1f", perConnection)) KiB per \(kind)")
             let isLargest = count == counts.last
-            let key = transport == .sse ? "idle.sse.\(count)" : "idle.\(count)"
-            sink.add("idle \(transport.rawValue) \(count)", "\(key).kib_per_\(kind)", "gateway memory per idle \(transport == .sse ? "SSE stream" : "connection") (\(Format.grouped(Double(count))))", perConnection, .kibibytes,
+            let (key, what) = switch transport {
+            case .ws: ("idle.\(count)", "connection")
+            case .wsRun: ("idle.ws_run.\(count)", "connection watching a run")
+            case .sse: ("idle.sse.\(count)", "SSE stream")
+            }
+            sink.add("idle \(transport.rawValue) \(count)", "\(key).kib_per_\(kind)", "gateway memory per idle \(what) (\(Format.grouped(Double(count))))", perConnection, .kibibytes,
                      target: isLargest ? .atMost(targetKiB) : nil)
             sink.add("idle \(transport.rawValue) \(count)", "\(key).rss", "gateway resident memory at \(Format.grouped(Double(count))) \(kind)s", rss / 1024, .mebibytes)
         }

@@ -68,13 +68,13 @@ public struct Gateway: Sendable {
 
     private func makeApplication(onServerRunning: @escaping @Sendable (Int) async -> Void) -> some Service {
         let router = Router(context: GatewayRequestContext.self)
+        let streams = StandardStreams(authenticator: authenticator, services: connections)
+        // Before the files: a stream request that follows others on a kept-alive connection.
+        router.add(middleware: StandardStreamMiddleware(streams: streams))
         // Pages and scripts change with deployments: browsers revalidate instead of running a stale copy.
         let noCache = CacheControl([(.text, [.noCache]), (.application, [.noCache])])
         router.add(middleware: FileMiddleware(publicDirectory(), cacheControl: noCache, searchForIndexHtml: true, logger: logger))
         OperatorRoutes.add(to: router, redis: redis, registry: registry)
-        let streams = StandardStreams(authenticator: authenticator, services: connections)
-        AGUIRoutes(streams: streams).add(to: router)
-        AISDKRoutes(streams: streams).add(to: router)
 
         let gate = WebSocketGate(authenticator: authenticator, connections: connections, allowedOrigins: settings.allowedOrigins)
         let settings = self.settings
@@ -83,7 +83,7 @@ public struct Gateway: Sendable {
         let server = HTTPServerBuilder { responder in
             TimeoutChildChannel(
                 // A keep-alive HTTP connection (page, health, metrics) may wait for its next request as long as a new one may take to send its first.
-                base: GatewayChildChannel(responder: responder, httpIdleTimeout: settings.upgradeTimeout, gate: gate, services: connections),
+                base: GatewayChildChannel(responder: responder, httpIdleTimeout: settings.upgradeTimeout, gate: gate, services: connections, streams: streams),
                 upgradeTimeout: settings.upgradeTimeout,
                 pingInterval: settings.pingInterval,
                 idleTimeout: settings.idleTimeout,

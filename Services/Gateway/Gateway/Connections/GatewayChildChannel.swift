@@ -7,18 +7,21 @@ import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 import NIOWebSocket
 
-/// Every accepted connection: HTTP/1.1 for the page, health and metrics, or an upgrade of `/ws` to a
-/// Herald WebSocket.
+/// Every accepted connection: HTTP/1.1 for the page, health and metrics, an upgrade of `/ws` to a
+/// Herald WebSocket, or a standard stream (AG-UI, the AI SDK) as its first request.
 ///
 /// An upgraded connection is served by NIO handlers on its event loop (`WebSocketConnectionHandler`),
 /// not by a task per connection as HummingbirdWebSocket does: an idle socket then keeps no task stack
-/// alive, which was most of its memory. The HTTP side is Hummingbird's, set up as its
+/// alive, which was most of its memory. A connection whose first request is a standard stream is served
+/// the same way (`StandardStreamHandler`). The HTTP side is Hummingbird's, set up as its
 /// `HTTP1WebSocketUpgradeChannel` does.
 struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
     /// How the request on a new connection was answered.
     enum UpgradeResult: Sendable {
         /// Upgraded: the connection lives in its pipeline from now on.
         case webSocket
+        /// A standard stream: served by its pipeline until the stream ends, then closed.
+        case standardStream
         /// A plain HTTP request.
         case notUpgraded(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
         /// An upgrade asked for and refused.
@@ -36,13 +39,18 @@ struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
     private let maxFrameBytes: Int
     private let gate: WebSocketGate
     private let services: ConnectionServices
+    private let streams: StandardStreams
 
-    init(responder: @escaping HTTPChannelHandler.Responder, httpIdleTimeout: Duration, gate: WebSocketGate, services: ConnectionServices) {
+    init(
+        responder: @escaping HTTPChannelHandler.Responder, httpIdleTimeout: Duration, gate: WebSocketGate, services: ConnectionServices,
+        streams: StandardStreams
+    ) {
         self.responder = Self.redirectingUpgrades(to: responder)
         self.httpIdleTimeout = httpIdleTimeout
         self.maxFrameBytes = services.settings.maxFrameBytes
         self.gate = gate
         self.services = services
+        self.streams = streams
     }
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
@@ -50,6 +58,8 @@ struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
             // Both set while the request is answered, on this channel's event loop.
             let upgradeAttempted = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
             let admitted = NIOLoopBoundBox<ConnectionIdentity?>(nil, eventLoop: channel.eventLoop)
+            let firstHead = NIOLoopBoundBox<HTTPRequestHead?>(nil, eventLoop: channel.eventLoop)
+            let streams = self.streams
             let gate = self.gate
             let services = self.services
             let httpIdleTimeout = self.httpIdleTimeout
@@ -84,6 +94,12 @@ struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
                 notUpgradingCompletionHandler: { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+                        if !upgradeAttempted.value, let head = firstHead.value,
+                            let route = StandardStreamRoute(method: HTTPRequest.Method(rawValue: head.method.rawValue) ?? .get, target: head.uri)
+                        {
+                            try channel.pipeline.syncOperations.addHandler(StandardStreamHandler(route: route, streams: streams))
+                            return .standardStream
+                        }
                         try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(idleTimeout: httpIdleTimeout, logger: logger))
                         let asyncChannel = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
                             wrappingChannelSynchronously: channel,
@@ -98,6 +114,8 @@ struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
             configuration.enableErrorHandling = false  // Hummingbird handles these
             configuration.enableResponseHeaderValidation = false  // Swift HTTP Types validate already
             let result = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
+            let upgradeHandler = try channel.pipeline.syncOperations.handler(type: NIOTypedHTTPServerUpgradeHandler<UpgradeResult>.self)
+            try channel.pipeline.syncOperations.addHandler(FirstRequestSniffer(head: firstHead), position: .before(upgradeHandler))
             return Value(upgradeResult: result, channel: channel)
         }
     }
@@ -105,7 +123,7 @@ struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
     func handle(value: Value, logger: Logger) async {
         do {
             switch try await value.upgradeResult.get() {
-            case .webSocket:
+            case .webSocket, .standardStream:
                 // Served by its handlers; the server's task for this connection ends here.
                 return
             case .notUpgraded(let http1):

@@ -1,6 +1,5 @@
 import Foundation
 import Crypto
-import Hummingbird
 
 /// Herald ids for the thread and run ids a standard's client chooses.
 ///
@@ -11,12 +10,6 @@ enum StandardIDs {
     /// Whether `id` is an id a standard's client may choose: 1–128 printable ASCII characters.
     static func isAcceptable(_ id: String) -> Bool {
         !id.isEmpty && id.utf8.count <= 128 && id.utf8.allSatisfy { $0 >= 0x20 && $0 <= 0x7E }
-    }
-
-    /// A path parameter as the client wrote the id: percent-decoded (`support%20ticket` is `support ticket`).
-    static func pathParameter(_ name: String, of context: GatewayRequestContext) -> String? {
-        guard let raw = context.parameters.get(name) else { return nil }
-        return raw.removingPercentEncoding
     }
 
     static func herald(for clientID: String, prefix: String) -> String {

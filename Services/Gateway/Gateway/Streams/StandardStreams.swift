@@ -2,11 +2,11 @@ import Foundation
 import HTTPTypes
 import HeraldCore
 import HeraldProtocol
-import Hummingbird
 import NIOCore
 
-/// What the standard SSE endpoints (AG-UI, the AI SDK) share: the caller's identity, a `Connection` for the stream
-/// (counted, limited and drained like a WebSocket), the streamed response, and JSON errors before it starts.
+/// What the standard SSE endpoints (AG-UI, the AI SDK) answer, whichever path writes it (`StandardStreamHandler` for
+/// a connection's first request, `StandardStreamMiddleware` after others): the caller's identity, a `Connection` for
+/// the stream (counted, limited and drained like a WebSocket), and JSON errors before it starts.
 struct StandardStreams: Sendable {
     /// A request refused before its stream starts: the status and the JSON body `{"error", "message", "ref"?}`.
     struct Refusal: Error, Sendable {
@@ -38,6 +38,11 @@ struct StandardStreams: Sendable {
                 self.init(status: StandardStreams.status(of: error.code), code: error.code.rawValue, message: error.message, ref: error.ref)
             }
         }
+
+        /// A body over `HERALD_MAX_REQUEST_BYTES`.
+        static func tooLarge(_ limit: Int) -> Refusal {
+            Refusal(status: .contentTooLarge, .tooLarge, "the request body is larger than \(limit) bytes")
+        }
     }
 
     /// Where a new guest's token goes, so the next request presents it (`Authorization: Bearer`).
@@ -46,10 +51,87 @@ struct StandardStreams: Sendable {
     let authenticator: TokenAuthenticator
     let services: ConnectionServices
 
+    /// What a request to a standard endpoint gets, whichever path serves it.
+    enum Answer: Sendable {
+        /// Refused before any stream: a JSON error.
+        case refused(Refusal)
+        /// A pick-up request for a thread without an active run: 204.
+        case noActiveRun(HTTPFields)
+        /// The stream starts: the session is registered and watches the run's thread.
+        case stream(Stream)
+    }
+
+    /// A stream about to start: its connection, the encoder that turns the run's frames into the standard's events,
+    /// the response's headers and what ends a finished stream.
+    struct Stream: Sendable {
+        let session: ConnectionSession
+        let encoder: any StreamEventEncoder
+        let headers: HTTPFields
+        let trailer: String?
+        let endpoint: String
+    }
+
+    /// Answers `route`: who is asking (`authorization`, the request's `Authorization` header), its body when the
+    /// route reads one (`body` reads at most `HERALD_MAX_REQUEST_BYTES`), then the run queued or the active run
+    /// found, watched by a connection whose frames go to `transport`.
+    func answer(
+        _ route: StandardStreamRoute, authorization: String?, body: () async throws(Refusal) -> ByteBuffer, transport: any ConnectionTransport
+    ) async -> Answer {
+        var headers = HTTPFields()
+        do throws(Refusal) {
+            let identity = try await identify(authorization)
+            headers = identityHeaders(identity)
+            let started: (ConnectionSession, any StreamEventEncoder)?
+            switch route {
+            case .aguiRun:
+                let input = try AGUIStream.input(try await body())
+                let wanted = AGUIStream.runRequest(input)
+                started = try await run(wanted, identity: identity, transport: transport) { runID in
+                    AGUIEventEncoder(clientThreadID: input.threadID, clientRunID: input.runID, runID: runID)
+                }
+            case .aguiReattach(let clientThreadID, let clientRunID):
+                let threadID = try AGUIStream.threadID(clientThreadID)
+                let acceptableRunID = clientRunID.flatMap { StandardIDs.isAcceptable($0) ? $0 : nil }
+                started = try await reattach(threadID, identity: identity, transport: transport) { runID in
+                    // The client's run id, when it says which it started; else the run's Herald id.
+                    AGUIEventEncoder(clientThreadID: clientThreadID, clientRunID: acceptableRunID ?? runID, runID: runID)
+                }
+            case .chatRun:
+                let wanted = try AISDKStream.runRequest(try await body())
+                started = try await run(wanted, identity: identity, transport: transport) { UIMessageStreamEncoder(runID: $0) }
+            case .chatResume(let chatID):
+                let threadID = try AISDKStream.threadID(chatID)
+                started = try await reattach(threadID, identity: identity, transport: transport) { UIMessageStreamEncoder(runID: $0) }
+            }
+            guard let (session, encoder) = started else { return .noActiveRun(headers) }
+            var streamHeaders = Self.streamHeaders(route)
+            streamHeaders.append(contentsOf: headers)
+            return .stream(Stream(session: session, encoder: encoder, headers: streamHeaders, trailer: Self.trailer(route), endpoint: route.endpoint))
+        } catch {
+            var refusal = error
+            refusal.headers.append(contentsOf: headers)
+            return .refused(refusal)
+        }
+    }
+
+    /// The headers of a stream's response.
+    static func streamHeaders(_ route: StandardStreamRoute) -> HTTPFields {
+        var headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
+        // Proxies that buffer responses (nginx) pass this one on as it is written.
+        headers[HTTPField.Name("X-Accel-Buffering")!] = "no"
+        if route.endpoint == StandardStreamRoute.chatRun.endpoint { headers[AISDKStream.streamHeader] = "v1" }
+        return headers
+    }
+
+    /// What ends a finished stream: the AI SDK's `[DONE]`.
+    static func trailer(_ route: StandardStreamRoute) -> String? {
+        route.endpoint == StandardStreamRoute.chatRun.endpoint ? AISDKStream.done : nil
+    }
+
     /// The caller: `Authorization: Bearer <token>` (a JWT, or a guest token in guest mode); a new guest without one in
     /// guest mode.
-    func identify(_ request: Request) async throws(Refusal) -> ConnectionIdentity {
-        let token = request.headers[.authorization].flatMap(PresentedCredentials.bearerToken)
+    private func identify(_ authorization: String?) async throws(Refusal) -> ConnectionIdentity {
+        let token = authorization.flatMap(PresentedCredentials.bearerToken)
         do {
             return try await authenticator.authenticate(token: token.flatMap { $0.isEmpty ? nil : $0 })
         } catch {
@@ -58,30 +140,18 @@ struct StandardStreams: Sendable {
     }
 
     /// The headers every answer to `identity` carries: a guest's (renewed) token.
-    func identityHeaders(_ identity: ConnectionIdentity) -> HTTPFields {
+    private func identityHeaders(_ identity: ConnectionIdentity) -> HTTPFields {
         var headers = HTTPFields()
         if let token = identity.guestToken { headers[Self.guestTokenHeader] = token }
         return headers
     }
 
-    /// Reads a JSON body of at most `limit` bytes.
-    static func body(of request: Request, limit: Int) async throws(Refusal) -> ByteBuffer {
-        do {
-            return try await request.body.collect(upTo: limit)
-        } catch is NIOTooManyBytesError {
-            throw Refusal(status: .contentTooLarge, .tooLarge, "the request body is larger than \(limit) bytes")
-        } catch {
-            throw Refusal(status: .badRequest, .badRequest, "the request body could not be read")
-        }
-    }
-
     /// A connection for one stream, registered with the gateway's others.
-    func open(for identity: ConnectionIdentity, channel: any Channel) async throws(Refusal) -> (ConnectionSession, SSETransport) {
-        let transport = SSETransport(channel: channel)
+    private func open(for identity: ConnectionIdentity, transport: any ConnectionTransport) async throws(Refusal) -> ConnectionSession {
         let session = ConnectionSession(identity: identity, transport: transport, services: services, isWebSocket: false)
         switch await services.registry.add(session.connection) {
         case .added:
-            return (session, transport)
+            return session
         case .draining:
             throw Refusal(status: .serviceUnavailable, .internal, "gateway shutting down; try another")
         case .overUserLimit:
@@ -91,45 +161,11 @@ struct StandardStreams: Sendable {
         }
     }
 
-    /// Lets go of a connection whose stream never started.
-    func close(_ session: ConnectionSession) async {
-        await session.end(registered: true)
-    }
-
-    /// The streamed answer: `text/event-stream` until the run ends (then `trailer`), the connection closes it or the
-    /// client goes away; then the connection lets go of everything.
-    func response<Encoder: StreamEventEncoder>(
-        _ session: ConnectionSession, _ transport: SSETransport, encoder: Encoder, endpoint: String, headers extra: HTTPFields, trailer: String? = nil
-    ) -> Response {
-        var headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
-        headers[HTTPField.Name("X-Accel-Buffering")!] = "no"
-        headers.append(contentsOf: extra)
-        let metrics = services.metrics
-        let heartbeat = services.settings.pingInterval
-        return Response(
-            status: .ok, headers: headers,
-            body: ResponseBody { writer in
-                metrics.streamOpened(endpoint)
-                var encoder = encoder
-                let ending = await transport.stream(to: &writer, encoder: &encoder, heartbeat: heartbeat)
-                if ending == .finished, let trailer {
-                    var bytes = ByteBuffer()
-                    bytes.writeString(trailer)
-                    try? await writer.write(bytes)
-                }
-                await session.end(registered: true)
-                metrics.streamClosed(endpoint)
-                try await writer.finish(nil)
-            })
-    }
-
-    /// The JSON error answer.
-    static func errorResponse(_ refusal: Refusal) -> Response {
+    /// The JSON body of a refusal: `{"error", "message", "ref"?}`.
+    static func errorBody(_ refusal: Refusal) -> ByteBuffer {
         var object: [String: JSONValue] = ["error": .string(refusal.code), "message": .string(refusal.message)]
         if let ref = refusal.ref { object["ref"] = .string(ref) }
-        var headers = refusal.headers
-        headers[.contentType] = "application/json"
-        return Response(status: refusal.status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: JSONValue.object(object).jsonString())))
+        return ByteBuffer(string: JSONValue.object(object).jsonString())
     }
 
     /// The HTTP status of a refused run or watch.
@@ -165,31 +201,17 @@ struct StandardStreams: Sendable {
         var toolResults: [ClientToolResult] = []
     }
 
-    /// Answers a request to start a run (or pick up the active one it names): who is asking, its body of at most
-    /// `HERALD_MAX_REQUEST_BYTES` read by `parse`, the run queued, then the stream `encoder` makes of the run; any
-    /// refusal before the stream as JSON.
-    func run<Encoder: StreamEventEncoder>(
-        _ request: Request, channel: any Channel, endpoint: String, trailer: String? = nil,
-        parse: (ByteBuffer) throws(Refusal) -> RunRequest, encoder: (RunRequest, _ runID: String) -> Encoder
-    ) async -> Response {
-        var headers = HTTPFields()
-        do throws(Refusal) {
-            let identity = try await identify(request)
-            headers = identityHeaders(identity)
-            let wanted = try parse(try await Self.body(of: request, limit: services.settings.maxRequestBytes))
-            let (session, transport) = try await open(for: identity, channel: channel)
-            let runID: String
-            do {
-                runID = try await start(wanted, in: session)
-            } catch {
-                await close(session)
-                throw error
-            }
-            return response(session, transport, encoder: encoder(wanted, runID), endpoint: endpoint, headers: headers, trailer: trailer)
+    /// Starts the run `wanted` asks for (or picks up the active run it names) and watches it.
+    private func run(
+        _ wanted: RunRequest, identity: ConnectionIdentity, transport: any ConnectionTransport, encoder: (_ runID: String) -> any StreamEventEncoder
+    ) async throws(Refusal) -> (ConnectionSession, any StreamEventEncoder) {
+        let session = try await open(for: identity, transport: transport)
+        do {
+            let runID = try await start(wanted, in: session)
+            return (session, encoder(runID))
         } catch {
-            var refusal = error
-            refusal.headers.append(contentsOf: headers)
-            return Self.errorResponse(refusal)
+            await session.end(registered: true)
+            throw error
         }
     }
 
@@ -221,38 +243,28 @@ struct StandardStreams: Sendable {
         }
     }
 
-    /// Answers a request to pick up a thread's active run: 204 when it has none, else the run's stream from its start
-    /// (history, then live), made with the encoder `encoder` gives for the active run's id.
-    func reattach<Encoder: StreamEventEncoder>(
-        _ request: Request, channel: any Channel, threadID: String, endpoint: String, encoder: (String) -> Encoder, trailer: String? = nil
-    ) async -> Response {
-        var headers = HTTPFields()
-        do throws(Refusal) {
-            let identity = try await identify(request)
-            headers = identityHeaders(identity)
-            let active: RunStore.ActiveRun?
-            do {
-                // Someone else's thread is not found either: no probing.
-                guard try await services.runs.owner(ofThread: threadID) == identity.userID else {
-                    throw Refusal(status: .notFound, .notFound, "no such thread")
-                }
-                active = try await services.runs.activeRun(ofThread: threadID)
-            } catch let refusal as Refusal {
-                throw refusal
-            } catch {
-                throw Refusal(status: .serviceUnavailable, .internal, "cannot reach the thread now; try again")
+    /// Watches the thread's active run from its start (history, then live); nil when it has none.
+    private func reattach(
+        _ threadID: String, identity: ConnectionIdentity, transport: any ConnectionTransport, encoder: (_ runID: String) -> any StreamEventEncoder
+    ) async throws(Refusal) -> (ConnectionSession, any StreamEventEncoder)? {
+        let active: RunStore.ActiveRun?
+        do {
+            // Someone else's thread is not found either: no probing.
+            guard try await services.runs.owner(ofThread: threadID) == identity.userID else {
+                throw Refusal(status: .notFound, .notFound, "no such thread")
             }
-            guard let active else { return Response(status: .noContent, headers: headers) }
-            let (session, transport) = try await open(for: identity, channel: channel)
-            if let refusal = await session.watch(threadID, afterSeq: active.afterSeq, epoch: active.epoch, awaitingCatchUp: false) {
-                await close(session)
-                throw Refusal(refusal)
-            }
-            return response(session, transport, encoder: encoder(active.runID), endpoint: endpoint, headers: headers, trailer: trailer)
+            active = try await services.runs.activeRun(ofThread: threadID)
+        } catch let refusal as Refusal {
+            throw refusal
         } catch {
-            var refusal = error
-            refusal.headers.append(contentsOf: headers)
-            return Self.errorResponse(refusal)
+            throw Refusal(status: .serviceUnavailable, .internal, "cannot reach the thread now; try again")
         }
+        guard let active else { return nil }
+        let session = try await open(for: identity, transport: transport)
+        if let refusal = await session.watch(threadID, afterSeq: active.afterSeq, epoch: active.epoch, awaitingCatchUp: false) {
+            await session.end(registered: true)
+            throw Refusal(refusal)
+        }
+        return (session, encoder(active.runID))
     }
 }
