@@ -6,11 +6,9 @@ import NIOCore
 /// Redis confirms `SUBSCRIBE`s of a channel in the order they were sent, so counting sent commands and confirmations
 /// per channel tells which confirmation a waiting `subscribe` call needs.
 struct RedisSubscriberStateMachine {
-    typealias Continuation = AsyncThrowingStream<RedisSubscriptionEvent, any Error>.Continuation
-
     private struct Listener {
         let id: Int
-        let continuation: Continuation
+        let sink: RedisSubscriptionSink
         /// Messages may have been missed since it was last live; it is told so once the channel is confirmed.
         var missedMessages: Bool
     }
@@ -38,11 +36,11 @@ struct RedisSubscriberStateMachine {
         case stopped
     }
 
-    mutating func subscribe(_ channel: String, id: Int, continuation: Continuation, promise: EventLoopPromise<Void>) -> SubscribeAction {
+    mutating func subscribe(_ channel: String, id: Int, sink: RedisSubscriptionSink, promise: EventLoopPromise<Void>) -> SubscribeAction {
         guard !isStopped else { return .stopped }
         var state = channels[channel, default: ChannelState()]
         defer { channels[channel] = state }
-        state.listeners.append(Listener(id: id, continuation: continuation, missedMessages: !isConnected))
+        state.listeners.append(Listener(id: id, sink: sink, missedMessages: !isConnected))
         guard isConnected else { return .ready }
         let sendSubscribe = state.listeners.count == 1
         if sendSubscribe {
@@ -53,12 +51,12 @@ struct RedisSubscriberStateMachine {
         return .wait(sendSubscribe: sendSubscribe)
     }
 
-    /// Removes one subscription; returns its continuation, and whether the channel needs `UNSUBSCRIBE` now.
-    mutating func unsubscribe(_ channel: String, id: Int) -> (continuation: Continuation, sendUnsubscribe: Bool)? {
+    /// Removes one subscription; returns its sink, and whether the channel needs `UNSUBSCRIBE` now.
+    mutating func unsubscribe(_ channel: String, id: Int) -> (sink: RedisSubscriptionSink, sendUnsubscribe: Bool)? {
         guard var state = channels[channel], let index = state.listeners.firstIndex(where: { $0.id == id }) else { return nil }
         let listener = state.listeners.remove(at: index)
         channels[channel] = state.isUnused ? nil : state
-        return (listener.continuation, state.listeners.isEmpty && isConnected)
+        return (listener.sink, state.listeners.isEmpty && isConnected)
     }
 
     /// Gives up on a confirmation that did not come (Redis refused the `SUBSCRIBE`, e.g. `NOPERM`): removes the
@@ -66,19 +64,19 @@ struct RedisSubscriberStateMachine {
     mutating func confirmationTimedOut(
         _ channel: String,
         id: Int
-    ) -> (promise: EventLoopPromise<Void>, continuation: Continuation?, sendUnsubscribe: Bool)? {
+    ) -> (promise: EventLoopPromise<Void>, sink: RedisSubscriptionSink?, sendUnsubscribe: Bool)? {
         guard var state = channels[channel], let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
         let waiter = state.waiters.remove(at: index)
         let listener = state.listeners.firstIndex { $0.id == id }.map { state.listeners.remove(at: $0) }
         channels[channel] = state.isUnused ? nil : state
-        return (waiter.promise, listener?.continuation, listener != nil && state.listeners.isEmpty && isConnected)
+        return (waiter.promise, listener?.sink, listener != nil && state.listeners.isEmpty && isConnected)
     }
 
     /// What a delivery or confirmation did besides yielding events.
     struct Outcome {
         var ready: [EventLoopPromise<Void>] = []
         /// Subscriptions whose buffer was full: they are removed and must end with `bufferOverflow`.
-        var overflowed: [Continuation] = []
+        var overflowed: [RedisSubscriptionSink] = []
         var sendUnsubscribe = false
     }
 
@@ -117,18 +115,14 @@ struct RedisSubscriberStateMachine {
     }
 
     /// Yields `event`; returns true when the listener's buffer was full and it must be removed.
-    private static func yield(_ event: RedisSubscriptionEvent, to listener: Listener, overflowed: inout [Continuation]) -> Bool {
-        switch listener.continuation.yield(event) {
-        case .enqueued:
+    private static func yield(_ event: RedisSubscriptionEvent, to listener: Listener, overflowed: inout [RedisSubscriptionSink]) -> Bool {
+        switch listener.sink.yield(event) {
+        case .taken, .gone:
+            // A gone consumer's termination handler removes it.
             return false
-        case .dropped:
-            overflowed.append(listener.continuation)
+        case .overflowed:
+            overflowed.append(listener.sink)
             return true
-        case .terminated:
-            // Its consumer is gone; the termination handler removes it.
-            return false
-        @unknown default:
-            return false
         }
     }
 
@@ -166,12 +160,12 @@ struct RedisSubscriberStateMachine {
     }
 
     /// The subscriber stopped: returns every subscription (to finish) and every waiting `subscribe` call.
-    mutating func stop() -> (continuations: [Continuation], waiters: [EventLoopPromise<Void>]) {
+    mutating func stop() -> (sinks: [RedisSubscriptionSink], waiters: [EventLoopPromise<Void>]) {
         isStopped = true
         isConnected = false
         defer { channels = [:] }
         return (
-            channels.values.flatMap { $0.listeners.map(\.continuation) },
+            channels.values.flatMap { $0.listeners.map(\.sink) },
             channels.values.flatMap { $0.waiters.map(\.promise) }
         )
     }

@@ -10,7 +10,7 @@ import NIOPosix
 /// them). It has the shape of a swift-service-lifecycle `Service`: cancelling its task stops it gracefully and ends
 /// every subscription.
 ///
-/// Each subscription buffers up to `bufferSize` messages. When its consumer is slower than the publisher and the
+/// Each subscription (`subscribe(_:)`) buffers up to `bufferSize` messages. When its consumer is slower than the publisher and the
 /// buffer is full, that subscription ends by throwing `RedisSubscriptionError.bufferOverflow(channel:)` once the
 /// buffered messages are read; other subscriptions are not affected. Memory stays bounded, `overflowCount` counts
 /// such endings and each one is logged as a warning. The consumer subscribes again and catches up from history.
@@ -68,10 +68,7 @@ public final class RedisSubscriber: Sendable {
     /// Subscribes to `channel`; returns once Redis confirmed it, or at once when not connected (the channel is then
     /// subscribed on connect and the subscription first yields `.resubscribed`).
     public func subscribe(_ channel: String) async throws -> RedisSubscription {
-        let id = status.withLockedValue { status in
-            defer { status.nextID += 1 }
-            return status.nextID
-        }
+        let id = nextID()
         let (stream, continuation) = AsyncThrowingStream.makeStream(
             of: RedisSubscriptionEvent.self,
             throwing: (any Error).self,
@@ -80,13 +77,30 @@ public final class RedisSubscriber: Sendable {
         continuation.onTermination = { _ in
             self.eventLoop.execute { self.remove(channel, id: id) }
         }
-        try await eventLoop.flatSubmit { self.register(channel, id: id, continuation: continuation) }.get()
+        try await eventLoop.flatSubmit { self.register(channel, id: id, sink: .stream(continuation)) }.get()
         return RedisSubscription(channel: channel, id: id, stream: stream, subscriber: self)
     }
 
-    private func register(_ channel: String, id: Int, continuation: RedisSubscriberStateMachine.Continuation) -> EventLoopFuture<Void> {
+    /// Subscribes to `channel` with its events given to `handler`, in order, on the subscriber's event loop; returns
+    /// as `subscribe(_:)` does. Nothing is buffered for it and no task waits on it: the handler must return at once,
+    /// queueing what it is given under a bound of its own. It is told `.ended` once, when the subscription ends
+    /// (also when Redis never confirmed it: then this call throws as well).
+    public func subscribe(_ channel: String, handler: @escaping @Sendable (RedisSubscriptionUpdate) -> Void) async throws -> RedisPushSubscription {
+        let id = nextID()
+        try await eventLoop.flatSubmit { self.register(channel, id: id, sink: .handler(handler)) }.get()
+        return RedisPushSubscription(channel: channel, id: id, subscriber: self)
+    }
+
+    private func nextID() -> Int {
+        status.withLockedValue { status in
+            defer { status.nextID += 1 }
+            return status.nextID
+        }
+    }
+
+    private func register(_ channel: String, id: Int, sink: RedisSubscriptionSink) -> EventLoopFuture<Void> {
         let promise = eventLoop.makePromise(of: Void.self)
-        switch loopState.value.stateMachine.subscribe(channel, id: id, continuation: continuation, promise: promise) {
+        switch loopState.value.stateMachine.subscribe(channel, id: id, sink: sink, promise: promise) {
         case .ready:
             promise.succeed()
         case .wait(let sendSubscribe):
@@ -97,17 +111,17 @@ public final class RedisSubscriber: Sendable {
                 self.confirmationTimedOut(channel, id: id)
             }
         case .stopped:
-            continuation.finish()
+            sink.finish()
             promise.fail(RedisError(kind: .connectionClosed, message: "the Redis subscriber has stopped"))
         }
         return promise.futureResult
     }
 
     private func confirmationTimedOut(_ channel: String, id: Int) {
-        guard let (promise, continuation, sendUnsubscribe) = loopState.value.stateMachine.confirmationTimedOut(channel, id: id) else { return }
+        guard let (promise, sink, sendUnsubscribe) = loopState.value.stateMachine.confirmationTimedOut(channel, id: id) else { return }
         let refusal = loopState.value.lastRefusal.map { " (Redis last refused a pub/sub command with: \($0))" } ?? ""
         let error = RedisError(kind: .timeout, message: "Redis did not confirm SUBSCRIBE \(channel) within \(TimeAmount(configuration.commandTimeout).prettyPrint)\(refusal)")
-        continuation?.finish(throwing: error)
+        sink?.finish(throwing: error)
         promise.fail(error)
         if sendUnsubscribe {
             write(["UNSUBSCRIBE", RedisArgument(channel)])
@@ -119,8 +133,8 @@ public final class RedisSubscriber: Sendable {
     }
 
     private func remove(_ channel: String, id: Int) {
-        guard let (continuation, sendUnsubscribe) = loopState.value.stateMachine.unsubscribe(channel, id: id) else { return }
-        continuation.finish()
+        guard let (sink, sendUnsubscribe) = loopState.value.stateMachine.unsubscribe(channel, id: id) else { return }
+        sink.finish()
         if sendUnsubscribe {
             write(["UNSUBSCRIBE", RedisArgument(channel)])
         }
@@ -198,9 +212,9 @@ public final class RedisSubscriber: Sendable {
     private func stop() {
         loopState.value.connection = nil
         status.withLockedValue { $0.isConnected = false }
-        let (continuations, waiters) = loopState.value.stateMachine.stop()
-        for continuation in continuations {
-            continuation.finish()
+        let (sinks, waiters) = loopState.value.stateMachine.stop()
+        for sink in sinks {
+            sink.finish()
         }
         for waiter in waiters {
             waiter.fail(RedisError(kind: .connectionClosed, message: "the Redis subscriber has stopped"))
@@ -248,8 +262,8 @@ public final class RedisSubscriber: Sendable {
                 "a Redis subscription fell behind its publisher and was ended",
                 metadata: ["redis.channel": "\(channel)", "redis.buffer_size": "\(bufferSize)", "redis.overflows": "\(total)"]
             )
-            for continuation in outcome.overflowed {
-                continuation.finish(throwing: RedisSubscriptionError.bufferOverflow(channel: channel))
+            for sink in outcome.overflowed {
+                sink.finish(throwing: RedisSubscriptionError.bufferOverflow(channel: channel))
             }
         }
         if outcome.sendUnsubscribe {

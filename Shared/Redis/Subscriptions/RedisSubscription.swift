@@ -31,3 +31,17 @@ public struct RedisSubscription: AsyncSequence, Sendable {
         await subscriber.unsubscribe(channel, id: id)
     }
 }
+
+/// A subscription whose events go to a handler, from `RedisSubscriber.subscribe(_:handler:)`: no task waits on it,
+/// which matters to a consumer of many channels that are mostly quiet.
+public struct RedisPushSubscription: Sendable {
+    public let channel: String
+    let id: Int
+    let subscriber: RedisSubscriber
+
+    /// Ends this subscription (its handler is told `.ended(nil)`); the channel is unsubscribed when no other
+    /// subscription of it is left.
+    public func unsubscribe() async {
+        await subscriber.unsubscribe(channel, id: id)
+    }
+}

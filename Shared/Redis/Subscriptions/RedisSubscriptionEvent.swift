@@ -15,3 +15,11 @@ public enum RedisSubscriptionError: Error, Sendable, Hashable {
     /// catch up from history.
     case bufferOverflow(channel: String)
 }
+
+/// What the handler of a `RedisPushSubscription` is told, in order, on the subscriber's event loop.
+public enum RedisSubscriptionUpdate: Sendable {
+    /// A message, or word that the subscription is live again after it may have missed some.
+    case event(RedisSubscriptionEvent)
+    /// The subscription ended: it was unsubscribed or the subscriber stopped (nil), or Redis never confirmed it.
+    case ended((any Error)?)
+}

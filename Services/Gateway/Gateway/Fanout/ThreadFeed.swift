@@ -1,23 +1,26 @@
 import HeraldCore
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import Redis
 
 /// One thread's live events on this gateway: a single Redis subscription to the thread's channel,
 /// shared by every local connection watching the thread.
 ///
-/// Each published frame is parsed once and handed, as the same bytes, to every watcher. A gap
-/// signal (the pub/sub connection was lost and restored) or an overflow of the subscription's
-/// buffer makes every watcher catch up from history, after the subscription is live again.
+/// Each published frame is parsed once and handed, as the same bytes, to every watcher. The subscription's handler
+/// only queues (`ThreadFeedInbox`); a task hands what waits to the watchers while anything does, so a quiet thread
+/// keeps no task. A restored pub/sub connection or a full inbox makes every watcher catch up from history.
 actor ThreadFeed {
     let threadID: String
     private let channel: String
     private let subscriber: RedisSubscriber
     private let logger: Logger
     private var watchers: [ObjectIdentifier: Connection] = [:]
-    private var subscribing: Task<RedisSubscription, any Error>?
-    private var subscription: RedisSubscription?
-    private var forwarder: Task<Void, Never>?
+    private var subscribing: Task<Void, any Error>?
+    private var subscription: RedisPushSubscription?
+    /// Counts subscriptions made, so the end of one replaced since is told apart from the end of the current one.
+    private var generation = 0
+    private let inbox: NIOLockedValueBox<ThreadFeedInbox>
     /// Set when the last watcher left; a retired feed takes no new watchers (the fanout makes a new one).
     private(set) var isRetired = false
 
@@ -25,6 +28,7 @@ actor ThreadFeed {
         self.threadID = threadID
         self.channel = channel
         self.subscriber = subscriber
+        self.inbox = NIOLockedValueBox(ThreadFeedInbox(limit: subscriber.bufferSize))
         var logger = logger
         logger[metadataKey: "thread"] = "\(threadID)"
         self.logger = logger
@@ -49,8 +53,6 @@ actor ThreadFeed {
         watchers[ObjectIdentifier(connection)] = nil
         guard watchers.isEmpty, !isRetired else { return false }
         isRetired = true
-        forwarder?.cancel()
-        forwarder = nil
         let ending = subscription
         subscription = nil
         await ending?.unsubscribe()
@@ -61,78 +63,81 @@ actor ThreadFeed {
         if subscription != nil { return }
         if let subscribing {
             // Someone else is subscribing: wait for the same confirmation.
-            _ = try await subscribing.value
+            try await subscribing.value
             return
         }
-        let task = Task { [subscriber, channel] in try await subscriber.subscribe(channel) }
+        let task = Task { try await subscribe() }
         subscribing = task
-        let fresh: RedisSubscription
-        do {
-            fresh = try await task.value
-            subscribing = nil
-        } catch {
-            subscribing = nil
-            throw error
-        }
+        defer { subscribing = nil }
+        try await task.value
+    }
+
+    /// Subscribes afresh; the subscription is kept unless the feed retired meanwhile.
+    private func subscribe() async throws {
+        generation += 1
+        let fresh = try await subscriber.subscribe(channel, handler: handler(generation: generation))
         guard !isRetired else {
             // Every watcher left while Redis confirmed: nobody needs it any more.
             await fresh.unsubscribe()
             return
         }
+        let old = subscription
         subscription = fresh
-        forwarder = Task { await self.forward(fresh) }
+        await old?.unsubscribe()
     }
 
-    private func forward(_ first: RedisSubscription) async {
-        var current = first
-        while !Task.isCancelled, !isRetired {
-            do {
-                for try await event in current {
-                    switch event {
-                    case .message(let text):
-                        await deliver(text)
-                    case .resubscribed:
-                        logger.info("pub/sub connection restored; watchers catch up from history")
-                        await catchUpWatchers()
-                    }
-                }
-                guard !Task.isCancelled, !isRetired else { return }
-                // Ended without our unsubscribing (the subscriber restarted): don't go deaf.
-                logger.warning("thread subscription ended; resubscribing and catching up")
-                try? await Task.sleep(for: .milliseconds(100))
-            } catch {
-                // Most likely the subscription's buffer overflowed (this gateway fell behind): frames
-                // were dropped, so subscribe afresh and let every watcher fill the gap from history.
-                guard !Task.isCancelled, !isRetired else { return }
-                logger.warning("thread subscription failed; resubscribing and catching up", metadata: ["error": "\(error)"])
+    /// What the subscriber calls, on its event loop: queue, and start a drain when none runs.
+    private nonisolated func handler(generation: Int) -> @Sendable (RedisSubscriptionUpdate) -> Void {
+        { [inbox] update in
+            let item: ThreadFeedInbox.Item
+            switch update {
+            case .event(.message(let message)): item = .message(message)
+            case .event(.resubscribed): item = .catchUp(.resubscribed)
+            case .ended(let error): item = .ended(generation: generation, error: error.map { "\($0)" })
             }
-            guard let renewed = await renewSubscription() else { return }
-            current = renewed
-            await catchUpWatchers()
+            if inbox.withLockedValue({ $0.push(item) }) {
+                Task { await self.drain() }
+            }
         }
     }
 
-    /// Subscribes again, then lets go of the old subscription, so the channel stays subscribed throughout.
-    private func renewSubscription() async -> RedisSubscription? {
-        var failures = 0
-        while !Task.isCancelled, !isRetired {
-            do {
-                let fresh = try await subscriber.subscribe(channel)
-                guard !isRetired else {
-                    await fresh.unsubscribe()
-                    return nil
+    /// Hands everything waiting to the watchers, in order, until nothing waits.
+    private func drain() async {
+        while let items = inbox.withLockedValue({ $0.take() }) {
+            for item in items {
+                switch item {
+                case .message(let message):
+                    await deliver(message)
+                case .catchUp(.resubscribed):
+                    logger.info("pub/sub connection restored; watchers catch up from history")
+                    await catchUpWatchers()
+                case .catchUp(.overflowed):
+                    logger.warning("thread feed fell behind its channel; watchers catch up from history", metadata: ["limit": "\(subscriber.bufferSize)"])
+                    await catchUpWatchers()
+                case .ended(let ended, let error):
+                    guard ended == generation, !isRetired else { continue }
+                    // Ended without our unsubscribing (the subscriber restarted): don't go deaf.
+                    logger.warning("thread subscription ended; resubscribing and catching up", metadata: ["error": "\(error ?? "none")"])
+                    subscription = nil
+                    await renewSubscription()
+                    await catchUpWatchers()
                 }
-                let old = subscription
-                subscription = fresh
-                await old?.unsubscribe()
-                return fresh
+            }
+        }
+    }
+
+    /// Subscribes again, with backoff while Redis cannot be reached.
+    private func renewSubscription() async {
+        var failures = 0
+        while !isRetired, subscription == nil {
+            do {
+                try await subscribe()
             } catch {
                 failures += 1
                 logger.warning("cannot resubscribe to thread channel", metadata: ["error": "\(error)", "attempt": "\(failures)"])
                 try? await Task.sleep(for: .milliseconds(min(5_000, 100 << min(failures, 6))))
             }
         }
-        return nil
     }
 
     /// Delivers one channel message: the frames the relay published together, one per line.
