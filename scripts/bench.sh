@@ -8,8 +8,10 @@
 #   HERALD_SKIP_BUILD=1            use the binaries already built
 #   HERALD_SCRATCH_PATH=.build     SwiftPM's build folder
 #   HERALD_BUILD=release           build configuration (debug only to try the script: its figures mean nothing)
-#   BENCH_STAGES="ceiling client relay relay-mixed load fanout idle"   the stages to run, in this order
-#                                  (relay-mixed: the relay fed event by event across threads, see Benchmarks/README.md)
+#   BENCH_STAGES="ceiling client relay relay-mixed load sse-load fanout idle idle-sse"   the stages to run, in this order
+#                                  (relay-mixed: the relay fed event by event across threads; sse-load: the same runs as
+#                                  AG-UI streams, beside a /ws load at the same rate; idle-sse: idle AG-UI streams, with
+#                                  the workers stopped so no run is taken: it must come last. See Benchmarks/README.md)
 #   BENCH_LOAD_SESSIONS=500  BENCH_LOAD_EVENTS=2000 (events/s; a probe run sets the run rate)
 #   BENCH_LOAD_RATE=           runs/s in total instead of BENCH_LOAD_EVENTS
 #   BENCH_LOAD_DURATION=30  BENCH_LOAD_WARMUP=5
@@ -24,7 +26,7 @@ cd "$(dirname "$0")/.."
 
 scratch=${HERALD_SCRATCH_PATH:-.build}
 config=${HERALD_BUILD:-release}
-stages=${BENCH_STAGES:-ceiling client relay relay-mixed load fanout idle}
+stages=${BENCH_STAGES:-ceiling client relay relay-mixed load sse-load fanout idle idle-sse}
 load_sessions=${BENCH_LOAD_SESSIONS:-500}
 load_events=${BENCH_LOAD_EVENTS:-2000}
 if [ -n "${BENCH_LOAD_RATE:-}" ]; then load_rate_args=(--runs-per-second "$BENCH_LOAD_RATE"); else load_rate_args=(--events-per-second "$load_events"); fi
@@ -36,7 +38,7 @@ idle_connections=${BENCH_IDLE_CONNECTIONS:-1000,10000}
 log_level=${BENCH_LOG_LEVEL:-info}
 
 has_stage() { [[ " $stages " == *" $1 "* ]]; }
-needs_gateway() { has_stage load || has_stage fanout || has_stage idle; }
+needs_gateway() { has_stage load || has_stage sse-load || has_stage fanout || has_stage idle || has_stage idle-sse; }
 
 if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null; then
   scripts/install-deps.sh
@@ -80,6 +82,7 @@ state=$(mktemp -d -t herald-bench.XXXXXX)
 results="$state/results.jsonl"
 : >"$results"
 pids=()
+worker_pids=()
 gateway_pid=""
 stop_all() {
   trap - INT TERM EXIT
@@ -133,6 +136,7 @@ for i in 1 2; do
   port=$(free_port)
   HERALD_ADMIN_PORT=$port "$bin/herald-worker" >"$state/worker-$i.log" 2>&1 &
   pids+=($!)
+  worker_pids+=($!)
   watch+=(--watch "worker-$i=$!")
   wait_ready "worker-$i" "$port" "${pids[-1]}"
 done
@@ -188,6 +192,25 @@ for stage in $stages; do
       run_stage load "$bin/herald-bench" load --url "$ws_url" --sessions "$load_sessions" "${load_rate_args[@]}" \
         --duration "$load_duration" --warmup "$load_warmup" --relay-metrics "http://127.0.0.1:$relay_port/metrics" \
         "${watch[@]}" --watch "gateway=$gateway_pid" --results "$results" ;;
+    sse-load)
+      # The same light load over /ws and over AG-UI streams, one after the other (Benchmarks/README.md, "SSE streams").
+      run_stage sse-load-ws "$bin/herald-bench" load --url "$ws_url" --sessions 20 --runs-per-second 20 \
+        --duration 15 --warmup 3 --gateway-metrics none --results-name ws-beside-sse --results "$results"
+      run_stage sse-load "$bin/herald-bench" sse-load --port "$gateway_port" --sessions 20 --session-rate 1 \
+        --duration 15 --warmup 3 --results "$results" ;;
+    idle-sse)
+      # Idle streams watch runs that no worker takes: the workers stop first, and a fresh gateway starts.
+      for pid in "${worker_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+      for pid in "${worker_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+      kill -TERM "$gateway_pid" 2>/dev/null || true
+      wait "$gateway_pid" 2>/dev/null || true
+      if start_gateway; then
+        # Target: within 1.5x of an idle WebSocket (issue 14), whose target is 20 KiB and figure 9.3 KiB.
+        run_stage idle-sse "$bin/herald-bench" idle --transport sse --url "$ws_url" --gateway-pid "$gateway_pid" \
+          --connections "$idle_connections" --target-ki-b 14 --results "$results"
+      else
+        failed+=(idle-sse)
+      fi ;;
     fanout)
       run_stage fanout "$bin/herald-bench" fanout --url "$ws_url" --redis-url "$redis_url" \
         --connections "$fanout_connections" --frames "$fanout_frames" "${watch[@]}" --watch "gateway=$gateway_pid" --results "$results" ;;

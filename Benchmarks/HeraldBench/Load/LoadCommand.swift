@@ -56,6 +56,9 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(help: "The gateway's latency histogram.")
     var gatewayHistogram = "herald_gateway_event_latency_seconds"
 
+    @Option(help: "The stage and key prefix of its figures in --results: another name keeps a second load run apart.")
+    var resultsName = "load"
+
     @Option(help: "Connections opened at once while connecting the sessions.")
     var connectConcurrency = 64
 
@@ -252,22 +255,22 @@ struct LoadCommand: AsyncParsableCommand {
         split.print()
 
         var sink = ResultSink(path: output.results)
-        let stage = "load"
+        let stage = resultsName
         if let latency {
-            sink.add(stage, "load.e2e.p50", "end-to-end latency p50 (emit → client)", latency.p50, .milliseconds, target: .atMost(targetP50))
-            sink.add(stage, "load.e2e.p90", "end-to-end latency p90", latency.p90, .milliseconds)
-            sink.add(stage, "load.e2e.p99", "end-to-end latency p99", latency.p99, .milliseconds, target: .atMost(targetP99))
-            sink.add(stage, "load.e2e.max", "end-to-end latency max", latency.max, .milliseconds)
+            sink.add(stage, "\(stage).e2e.p50", "end-to-end latency p50 (emit → client)", latency.p50, .milliseconds, target: .atMost(targetP50))
+            sink.add(stage, "\(stage).e2e.p90", "end-to-end latency p90", latency.p90, .milliseconds)
+            sink.add(stage, "\(stage).e2e.p99", "end-to-end latency p99", latency.p99, .milliseconds, target: .atMost(targetP99))
+            sink.add(stage, "\(stage).e2e.max", "end-to-end latency max", latency.max, .milliseconds)
         }
         // The offered load: the run rate times the events a run has. Latency targets hold only at the intended rate.
         let offered = totalRate * max(eventsPerRun, 1)
-        sink.add(stage, "load.events_per_second", "events/s delivered (offered \(Format.grouped(offered)), \(sessions) sessions)", deliveredPerSecond, .perSecond,
+        sink.add(stage, "\(stage).events_per_second", "events/s delivered (offered \(Format.grouped(offered)), \(sessions) sessions)", deliveredPerSecond, .perSecond,
                  target: .atLeast(0.95 * offered),
                  note: deliveredPerSecond < 0.95 * offered ? "the deployment did not carry the offered load (\(total.lateStarts) runs started late, behind their session's previous run): its latencies are not at the intended rate" : nil)
-        sink.add(stage, "load.runs_per_second", "runs/s completed", runsPerSecondDone, .perSecond)
-        sink.add(stage, "load.events_per_run", "events per run", eventsPerRun, .count)
-        sink.add(stage, "load.violations", "run-rules violations", Double(violations.count), .count, target: .atMost(0))
-        sink.add(stage, "load.errors", "errors (error frames, closes, unfinished runs)", Double(errors), .count, target: .atMost(0))
+        sink.add(stage, "\(stage).runs_per_second", "runs/s completed", runsPerSecondDone, .perSecond)
+        sink.add(stage, "\(stage).events_per_run", "events per run", eventsPerRun, .count)
+        sink.add(stage, "\(stage).violations", "run-rules violations", Double(violations.count), .count, target: .atMost(0))
+        sink.add(stage, "\(stage).errors", "errors (error frames, closes, unfinished runs)", Double(errors), .count, target: .atMost(0))
         split.record(into: &sink, stage: "load split")
         CPUReport.record(cpuUsage, into: &sink, stage: "load cpu", prefix: "load")
         try sink.write()
