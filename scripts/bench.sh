@@ -7,6 +7,7 @@
 #
 #   HERALD_SKIP_BUILD=1            use the binaries already built
 #   HERALD_SCRATCH_PATH=.build     SwiftPM's build folder
+#   HERALD_BIN_DIR=path            the binaries to run (default: that build folder's); e.g. to compare two builds
 #   HERALD_BUILD=release           build configuration (debug only to try the script: its figures mean nothing)
 #   BENCH_STAGES="ceiling client relay relay-mixed load sse-load fanout idle idle-sse"   the stages to run, in this order
 #                                  (relay-mixed: the relay fed event by event across threads; sse-load: the same runs as
@@ -53,7 +54,7 @@ if [ -z "${HERALD_SKIP_BUILD:-}" ]; then
     swift build -c "$config" --scratch-path "$scratch" --product "$product"
   done
 fi
-bin=$(swift build -c "$config" --scratch-path "$scratch" --show-bin-path)
+bin=${HERALD_BIN_DIR:-$(swift build -c "$config" --scratch-path "$scratch" --show-bin-path)}
 for product in herald-worker herald-relay herald-bench; do
   [ -x "$bin/$product" ] || { echo "$bin/$product is not built" >&2; exit 1; }
 done
