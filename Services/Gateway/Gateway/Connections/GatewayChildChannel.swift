@@ -94,8 +94,8 @@ struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
                 notUpgradingCompletionHandler: { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
-                        if !upgradeAttempted.value, let head = firstHead.value,
-                            let route = StandardStreamRoute(method: HTTPRequest.Method(rawValue: head.method.rawValue) ?? .get, target: head.uri)
+                        if !upgradeAttempted.value, let head = firstHead.value, let method = HTTPRequest.Method(rawValue: head.method.rawValue),
+                            let route = StandardStreamRoute(method: method, target: head.uri)
                         {
                             try channel.pipeline.syncOperations.addHandler(StandardStreamHandler(route: route, streams: streams))
                             return .standardStream

@@ -59,10 +59,12 @@ actor ThreadFeed {
         return true
     }
 
+    /// Subscribes unless subscribed; every subscribing goes through here, so at most one is in flight and the
+    /// newest `generation` is the subscription's.
     private func ensureSubscribed() async throws {
         if subscription != nil { return }
         if let subscribing {
-            // Someone else is subscribing: wait for the same confirmation.
+            // Someone else is subscribing (a new watcher, or a renewal): wait for the same confirmation.
             try await subscribing.value
             return
         }
@@ -81,9 +83,7 @@ actor ThreadFeed {
             await fresh.unsubscribe()
             return
         }
-        let old = subscription
         subscription = fresh
-        await old?.unsubscribe()
     }
 
     /// What the subscriber calls, on its event loop: queue, and start a drain when none runs.
@@ -131,7 +131,7 @@ actor ThreadFeed {
         var failures = 0
         while !isRetired, subscription == nil {
             do {
-                try await subscribe()
+                try await ensureSubscribed()
             } catch {
                 failures += 1
                 logger.warning("cannot resubscribe to thread channel", metadata: ["error": "\(error)", "attempt": "\(failures)"])

@@ -12,6 +12,14 @@ enum StandardIDs {
         !id.isEmpty && id.utf8.count <= 128 && id.utf8.allSatisfy { $0 >= 0x20 && $0 <= 0x7E }
     }
 
+    /// The Herald thread of a thread id a client put in a path; 400 when it is not an acceptable id.
+    static func heraldThread(for clientID: String, prefix: String, named name: String) throws(StandardStreams.Refusal) -> String {
+        guard isAcceptable(clientID) else {
+            throw StandardStreams.Refusal(status: .badRequest, .badRequest, "the \(name) must be 1 to 128 printable ASCII characters")
+        }
+        return herald(for: clientID, prefix: prefix)
+    }
+
     static func herald(for clientID: String, prefix: String) -> String {
         if ConnectionSession.isValidID(clientID) { return clientID }
         let digest = SHA256.hash(data: Array(clientID.utf8))

@@ -38,10 +38,10 @@ struct StandardStreamMiddleware: RouterMiddleware {
             return Response(
                 status: .ok, headers: stream.headers,
                 body: ResponseBody { writer in
-                    metrics.streamOpened(stream.endpoint)
+                    metrics.streamOpened(route.endpoint)
                     await transport.stream(to: &writer, encoder: stream.encoder, trailer: stream.trailer, heartbeat: heartbeat)
                     await stream.session.end(registered: true)
-                    metrics.streamClosed(stream.endpoint)
+                    metrics.streamClosed(route.endpoint)
                     try await writer.finish(nil)
                 })
         }

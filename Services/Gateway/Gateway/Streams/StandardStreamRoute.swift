@@ -35,13 +35,21 @@ enum StandardStreamRoute: Sendable, Equatable {
         }
     }
 
-    /// The endpoint label of the stream metrics.
-    var endpoint: String {
+    /// The standard a route speaks.
+    enum Standard: String, Sendable {
+        case agui
+        case aiSDK = "ai_sdk"
+    }
+
+    var standard: Standard {
         switch self {
-        case .aguiRun, .aguiReattach: "agui"
-        case .chatRun, .chatResume: "ai_sdk"
+        case .aguiRun, .aguiReattach: .agui
+        case .chatRun, .chatResume: .aiSDK
         }
     }
+
+    /// The endpoint label of the stream metrics.
+    var endpoint: String { standard.rawValue }
 
     /// A percent-decoded path segment; one that does not decode is empty, which no id accepts.
     private static func decoded(_ segment: Substring) -> String {

@@ -68,7 +68,6 @@ struct StandardStreams: Sendable {
         let encoder: any StreamEventEncoder
         let headers: HTTPFields
         let trailer: String?
-        let endpoint: String
     }
 
     /// Answers `route`: who is asking (`authorization`, the request's `Authorization` header), its body when the
@@ -106,7 +105,7 @@ struct StandardStreams: Sendable {
             guard let (session, encoder) = started else { return .noActiveRun(headers) }
             var streamHeaders = Self.streamHeaders(route)
             streamHeaders.append(contentsOf: headers)
-            return .stream(Stream(session: session, encoder: encoder, headers: streamHeaders, trailer: Self.trailer(route), endpoint: route.endpoint))
+            return .stream(Stream(session: session, encoder: encoder, headers: streamHeaders, trailer: Self.trailer(route)))
         } catch {
             var refusal = error
             refusal.headers.append(contentsOf: headers)
@@ -119,13 +118,13 @@ struct StandardStreams: Sendable {
         var headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
         // Proxies that buffer responses (nginx) pass this one on as it is written.
         headers[HTTPField.Name("X-Accel-Buffering")!] = "no"
-        if route.endpoint == StandardStreamRoute.chatRun.endpoint { headers[AISDKStream.streamHeader] = "v1" }
+        if route.standard == .aiSDK { headers[AISDKStream.streamHeader] = "v1" }
         return headers
     }
 
     /// What ends a finished stream: the AI SDK's `[DONE]`.
     static func trailer(_ route: StandardStreamRoute) -> String? {
-        route.endpoint == StandardStreamRoute.chatRun.endpoint ? AISDKStream.done : nil
+        route.standard == .aiSDK ? AISDKStream.done : nil
     }
 
     /// The caller: `Authorization: Bearer <token>` (a JWT, or a guest token in guest mode); a new guest without one in

@@ -21,9 +21,6 @@ enum AGUIStream {
 
     /// The Herald thread of a client's `threadId`.
     static func threadID(_ clientThreadID: String) throws(StandardStreams.Refusal) -> String {
-        guard StandardIDs.isAcceptable(clientThreadID) else {
-            throw StandardStreams.Refusal(status: .badRequest, .badRequest, "the thread id must be 1 to 128 printable ASCII characters")
-        }
-        return StandardIDs.herald(for: clientThreadID, prefix: "agui")
+        try StandardIDs.heraldThread(for: clientThreadID, prefix: "agui", named: "thread id")
     }
 }

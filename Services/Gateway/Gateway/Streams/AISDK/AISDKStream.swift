@@ -24,9 +24,6 @@ enum AISDKStream {
 
     /// The Herald thread of a chat id.
     static func threadID(_ chatID: String) throws(StandardStreams.Refusal) -> String {
-        guard StandardIDs.isAcceptable(chatID) else {
-            throw StandardStreams.Refusal(status: .badRequest, .badRequest, "the chat id must be 1 to 128 printable ASCII characters")
-        }
-        return StandardIDs.herald(for: chatID, prefix: "chat")
+        try StandardIDs.heraldThread(for: chatID, prefix: "chat", named: "chat id")
     }
 }
