@@ -59,6 +59,41 @@ struct AGUITests {
         }
     }
 
+    @Test func streamsOverTheUsersLimitAre429AndOpenStreamsAreCountedByEndpoint() async throws {
+        try await withDeployment(workers: 1, environment: ["HERALD_MAX_CONNECTIONS_PER_USER": "2", "HERALD_OFFLINE_DELAY_MS": "20"]) { deployment in
+            let client = SSETestClient(port: deployment.gatewayPort)
+            let port = deployment.gatewayPort
+            let open = #"herald_gateway_sse_streams{endpoint="agui"}"#
+            func streamsOpen() async throws -> Double {
+                Metrics.value(of: open, in: try await HTTPProbe.get(port: port, path: "/metrics").body)
+            }
+            let first = try await client.send(.POST, "/agui", json: Self.input(thread: "agui-\(UUID().uuidString)", message: "what is 1+1?"))
+            let token = try #require(first.header("x-herald-guest-token"))
+            // Two long runs' streams hold the user's two places (far longer than the next request takes).
+            let long = (0..<2).map { _ in
+                Task {
+                    try await client.send(
+                        .POST, "/agui", json: Self.input(thread: "agui-\(UUID().uuidString)", message: "wait 10 seconds and then tell me what is 2+2"),
+                        headers: Self.bearer(token))
+                }
+            }
+            try await waitUntil("both streams are open") { try await streamsOpen() == 2 }
+            let third = try await client.send(.POST, "/agui", json: Self.input(thread: "agui-\(UUID().uuidString)", message: "hello"), headers: Self.bearer(token))
+            #expect(third.status == 429)
+            #expect((try? JSONValue.parse(third.body))?["error"]?.stringValue == "rate_limited")
+            #expect(third.events.isEmpty)
+            for stream in long {
+                let answer = try await stream.value
+                #expect(answer.status == 200)
+                #expect(Self.types(Self.decoded(answer.events)).last == "RUN_FINISHED")
+            }
+            try await waitUntil("the streams are counted closed") { try await streamsOpen() == 0 }
+            let metrics = try await HTTPProbe.get(port: port, path: "/metrics").body
+            #expect(Metrics.value(of: #"herald_gateway_sse_streams_opened_total{endpoint="agui"}"#, in: metrics) == 3)
+            await client.shutdown()
+        }
+    }
+
     @Test func withoutAValidTokenJWTModeAnswers401() async throws {
         let secret = "agui-test-secret-that-is-at-least-32-bytes"
         try await withDeployment(workers: 1, environment: ["HERALD_JWT_SECRET": secret]) { deployment in
