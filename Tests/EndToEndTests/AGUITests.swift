@@ -90,6 +90,9 @@ struct AGUITests {
             try await waitUntil("the streams are counted closed") { try await streamsOpen() == 0 }
             let metrics = try await HTTPProbe.get(port: port, path: "/metrics").body
             #expect(Metrics.value(of: #"herald_gateway_sse_streams_opened_total{endpoint="agui"}"#, in: metrics) == 3)
+            // No WebSocket took part: the latency histogram counted the streams' live events.
+            #expect(Metrics.value(of: "herald_gateway_connections", in: metrics) == 0)
+            #expect(Metrics.value(of: "herald_gateway_event_latency_seconds_count", in: metrics) > 0)
             await client.shutdown()
         }
     }
