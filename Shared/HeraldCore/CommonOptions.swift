@@ -16,6 +16,9 @@ public struct CommonOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("history-ttl"), help: "Seconds a thread's history is kept after its last event (HERALD_HISTORY_TTL_SECONDS; default 86400)")
     public var historyTTLSeconds: Int?
 
+    @Option(name: .customLong("thread-retention-days"), help: "Days a thread and its messages are kept after its last run (HERALD_THREAD_RETENTION_DAYS; default 30)")
+    public var threadRetentionDays: Int?
+
     @Option(name: .customLong("run-lease"), help: "Seconds a worker's hold on a run lasts without renewal (HERALD_RUN_LEASE_SECONDS; default 15)")
     public var runLeaseSeconds: Int?
 
@@ -49,6 +52,7 @@ public struct CommonOptions: ParsableArguments, Sendable {
             logLevel: level,
             historySize: try resolver.int(historySize, env: "HERALD_HISTORY_SIZE", default: 1000, in: 1...1_000_000),
             historyTTLSeconds: try resolver.int(historyTTLSeconds, env: "HERALD_HISTORY_TTL_SECONDS", default: 86400, in: 1...31_536_000),
+            threadRetentionDays: try resolver.int(threadRetentionDays, env: "HERALD_THREAD_RETENTION_DAYS", default: 30, in: 1...3650),
             runLeaseSeconds: try resolver.int(runLeaseSeconds, env: "HERALD_RUN_LEASE_SECONDS", default: 15, in: 1...3600),
             eventPartitions: try resolver.int(eventPartitions, env: "HERALD_EVENT_PARTITIONS", default: 8, in: 1...1024)
         )

@@ -41,8 +41,16 @@ public struct RedisKeys: Sendable, Hashable {
 
     // MARK: Threads
 
-    /// Thread record: hash with `owner`, `created_at`.
+    /// Thread record: hash with the fields of `ThreadRecord.Field`; lives `HERALD_THREAD_RETENTION_DAYS` after its
+    /// last run.
     public func thread(_ threadID: String) -> String { "\(prefix):thread:{\(threadID)}" }
+    /// The thread's runs in order (list of run ids), each one exchange of messages; as long-lived as the record.
+    public func threadRuns(_ threadID: String) -> String { "\(prefix):thread:{\(threadID)}:runs" }
+    /// The thread's messages (hash): per run the fields of `MessageRecord.Field`, written by the relay as the run's
+    /// events are published; as long-lived as the record.
+    public func threadMessages(_ threadID: String) -> String { "\(prefix):thread:{\(threadID)}:messages" }
+    /// The live run's answer so far (string), appended to as it streams and moved into `threadMessages` when it ends.
+    public func threadAnswerText(_ threadID: String) -> String { "\(prefix):thread:{\(threadID)}:answer" }
     /// The run currently active on the thread (string; absent when idle).
     public func threadActiveRun(_ threadID: String) -> String { "\(prefix):thread:{\(threadID)}:active" }
     /// Published frames, a list in `seq` order whose last element is the frame of the log state's `seq` (capped
@@ -61,6 +69,12 @@ public struct RedisKeys: Sendable, Hashable {
     public func threadConversation(_ threadID: String) -> String { "\(prefix):thread:{\(threadID)}:conversation" }
     /// Pub/sub channel carrying the thread's event frames.
     public func threadChannel(_ threadID: String) -> String { "\(prefix):thread:{\(threadID)}:events" }
+
+    // MARK: Users
+
+    /// A user's threads (sorted set scored by the time of their latest run, in milliseconds); entries older than the
+    /// retention are dropped with each write, and the set expires with the user's newest thread.
+    public func userThreads(_ userID: String) -> String { "\(prefix):user:{\(userID)}:threads" }
 
     // MARK: Deployment
 

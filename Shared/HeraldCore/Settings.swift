@@ -56,17 +56,26 @@ public struct CommonSettings: Sendable {
     public var historySize: Int
     /// Seconds a thread's log and state live after its last event (`HERALD_HISTORY_TTL_SECONDS`).
     public var historyTTLSeconds: Int
+    /// Days a thread's record and messages live after its last run (`HERALD_THREAD_RETENTION_DAYS`), independent of
+    /// the event history's size and TTL.
+    public var threadRetentionDays: Int
+    /// `threadRetentionDays` in seconds, as Redis expiries take it.
+    public var threadRetentionSeconds: Int { threadRetentionDays * 86400 }
     /// Seconds a worker's hold on a run lasts without renewal (`HERALD_RUN_LEASE_SECONDS`).
     public var runLeaseSeconds: Int
     /// Number of event partitions between workers and relays (`HERALD_EVENT_PARTITIONS`); every service must agree.
     public var eventPartitions: Int
 
-    public init(redis: RedisConfiguration, keys: RedisKeys, logLevel: Logger.Level = .info, historySize: Int = 1000, historyTTLSeconds: Int = 86400, runLeaseSeconds: Int = 15, eventPartitions: Int = 8) {
+    public init(
+        redis: RedisConfiguration, keys: RedisKeys, logLevel: Logger.Level = .info, historySize: Int = 1000, historyTTLSeconds: Int = 86400, threadRetentionDays: Int = 30, runLeaseSeconds: Int = 15,
+        eventPartitions: Int = 8
+    ) {
         self.redis = redis
         self.keys = keys
         self.logLevel = logLevel
         self.historySize = historySize
         self.historyTTLSeconds = historyTTLSeconds
+        self.threadRetentionDays = threadRetentionDays
         self.runLeaseSeconds = runLeaseSeconds
         self.eventPartitions = eventPartitions
     }

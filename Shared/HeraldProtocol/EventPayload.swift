@@ -27,13 +27,29 @@ public enum EventPayload: Sendable, Equatable {
         public var agentName: String
         public var parentAgent: String?
         public var attempt: Int
-        public init(agentName: String, parentAgent: String? = nil, attempt: Int = 1) {
+        /// The supervisor's only: what the user asked, so every tab and device shows it.
+        public var input: Input?
+        public init(agentName: String, parentAgent: String? = nil, attempt: Int = 1, input: Input? = nil) {
             self.agentName = agentName
             self.parentAgent = parentAgent
             self.attempt = attempt
+            self.input = input
         }
         enum CodingKeys: String, CodingKey {
-            case agentName = "agent_name", parentAgent = "parent_agent", attempt
+            case agentName = "agent_name", parentAgent = "parent_agent", attempt, input
+        }
+
+        /// The user's message that started the run.
+        public struct Input: Sendable, Equatable, Codable {
+            public var content: String
+            public var clientMessageID: String?
+            public init(content: String, clientMessageID: String? = nil) {
+                self.content = content
+                self.clientMessageID = clientMessageID
+            }
+            enum CodingKeys: String, CodingKey {
+                case content, clientMessageID = "client_msg_id"
+            }
         }
     }
 

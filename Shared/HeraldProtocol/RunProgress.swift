@@ -44,7 +44,10 @@ public struct RunProgress: Sendable, Equatable {
     /// The events that close everything still open, innermost first, ending with the supervisor's
     /// `agent_error`: open tool calls fail, open agents fail with `code`. A run that never started
     /// gets the supervisor's `agent_started` first, so even it obeys the run rules.
-    public func closingEvents(threadID: String, runID: String, code: AgentErrorCode, message: String, retryable: Bool) -> [AgentEvent] {
+    /// `input` is what the user asked, for the supervisor's `agent_started` when the run never started.
+    public func closingEvents(
+        threadID: String, runID: String, code: AgentErrorCode, message: String, retryable: Bool, input: EventPayload.AgentStarted.Input? = nil
+    ) -> [AgentEvent] {
         guard !ended else { return [] }
         var events: [AgentEvent] = []
         func add(_ agent: String, _ payload: EventPayload) {
@@ -52,7 +55,7 @@ public struct RunProgress: Sendable, Equatable {
         }
         var agents = openAgents
         if !started || agents.first != AgentName.supervisor {
-            add(AgentName.supervisor, .agentStarted(.init(agentName: AgentName.supervisor)))
+            add(AgentName.supervisor, .agentStarted(.init(agentName: AgentName.supervisor, input: input)))
             agents = [AgentName.supervisor]
         }
         for agent in agents.reversed() {

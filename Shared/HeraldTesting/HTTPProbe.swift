@@ -26,14 +26,28 @@ public enum HTTPProbe {
 
     /// `GET path` on 127.0.0.1; `headOnly` stops after the head (a `101` keeps the socket open).
     public static func get(port: Int, path: String, headers: [String: String] = [:], headOnly: Bool = false) async throws -> Response {
+        try await request("GET", port: port, path: path, headers: headers, headOnly: headOnly)
+    }
+
+    /// `method path` on 127.0.0.1 with `body` (sent with its length when given).
+    public static func request(
+        _ method: String, port: Int, path: String, headers: [String: String] = [:], body: String? = nil, headOnly: Bool = false
+    ) async throws -> Response {
         try await Blocking.run {
-            let fd = try LoopbackSocket.connect(port: port, receiveTimeoutSeconds: 10)
+            let fd = try LoopbackSocket.connect(port: port, receiveTimeoutSeconds: 30)
             defer { close(fd) }
-            var request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n"
+            var request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n"
             if headers["Connection"] == nil { request += "Connection: close\r\n" }
             for (name, value) in headers { request += "\(name): \(value)\r\n" }
-            request += "\r\n"
-            _ = request.withCString { send(fd, $0, strlen($0), 0) }
+            if let body { request += "Content-Length: \(body.utf8.count)\r\n" }
+            request += "\r\n" + (body ?? "")
+            let bytes = Array(request.utf8)
+            var sent = 0
+            while sent < bytes.count {
+                let count = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+                if count <= 0 { break }
+                sent += count
+            }
             var response: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 65536)
             while !(headOnly && response.firstRange(of: [13, 10, 13, 10]) != nil) {

@@ -39,6 +39,8 @@ struct WorkerServiceTests {
         @discardableResult
         func enqueue(_ content: String, threadID: String, runID: String = Identifier.make("run")) async throws -> String {
             let request = RunRequest(runID: runID, threadID: threadID, userID: "user_1", content: content)
+            // As a gateway does: the thread's record exists before its first run.
+            _ = try await redis.send("HSET", keys.thread(threadID), ThreadRecord.Field.owner, "user_1")
             try await redis.xadd(keys.runQueue, fields: [(RunRequest.streamField, RedisArgument(request.encodedJSON()))])
             return runID
         }

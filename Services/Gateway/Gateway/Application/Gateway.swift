@@ -31,7 +31,7 @@ public struct Gateway: Sendable {
         let keys = settings.common.keys
         self.connections = ConnectionServices(
             settings: settings,
-            runs: RunStore(redis: redis, keys: keys, ttlSeconds: settings.common.historyTTLSeconds),
+            runs: RunStore(redis: redis, keys: keys, ttlSeconds: settings.common.historyTTLSeconds, retentionSeconds: settings.common.threadRetentionSeconds),
             history: ThreadHistory(redis: redis, keys: keys),
             fanout: ThreadFanout(subscriber: subscriber, keys: keys, metrics: metrics, logger: logger),
             registry: ConnectionRegistry(maxConnectionsPerUser: settings.maxConnectionsPerUser),
@@ -75,6 +75,13 @@ public struct Gateway: Sendable {
         let noCache = CacheControl([(.text, [.noCache]), (.application, [.noCache])])
         router.add(middleware: FileMiddleware(publicDirectory(), cacheControl: noCache, searchForIndexHtml: true, logger: logger))
         OperatorRoutes.add(to: router, redis: redis, registry: registry)
+        let common = settings.common
+        ThreadRoutes(
+            store: ThreadStore(
+                redis: redis, keys: common.keys, retentionSeconds: common.threadRetentionSeconds, runs: connections.runs,
+                runEndWait: .seconds(common.runLeaseSeconds + 5)),
+            authenticator: authenticator, maxRequestBytes: settings.maxRequestBytes, logger: logger
+        ).add(to: router)
 
         let gate = WebSocketGate(authenticator: authenticator, connections: connections, allowedOrigins: settings.allowedOrigins)
         let settings = self.settings

@@ -32,15 +32,17 @@ struct RunStore: Sendable {
     static let submitScript = RedisScript(
         """
         -- KEYS: thread, active run, run, run queue, thread log state
-        -- ARGV: user id, run id, thread id, created at, ttl seconds, run request json, stream field, queue length cap
+        -- ARGV: user id, run id, thread id, created at, ttl seconds, run request json, stream field, queue length cap,
+        --       title for a new thread, thread retention seconds
         local owner = redis.call('HGET', KEYS[1], 'owner')
         if owner and owner ~= ARGV[1] then
           return {'forbidden'}
         end
         if not owner then
-          redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'created_at', ARGV[4])
+          redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'created_at', ARGV[4], 'updated_at', ARGV[4], 'title', ARGV[9],
+            'preview', '')
         end
-        redis.call('EXPIRE', KEYS[1], ARGV[5])
+        redis.call('EXPIRE', KEYS[1], ARGV[10])
         local active = redis.call('GET', KEYS[2])
         if active then
           return {'busy', active}
@@ -52,6 +54,7 @@ struct RunStore: Sendable {
         redis.call('HSET', KEYS[3], 'thread_id', ARGV[3], 'user_id', ARGV[1], 'status', 'queued', 'created_at', ARGV[4])
         redis.call('EXPIRE', KEYS[3], ARGV[5])
         redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[8], '*', ARGV[7], ARGV[6])
+        redis.call('HSET', KEYS[1], 'updated_at', ARGV[4])
         local head = redis.call('HMGET', KEYS[5], 'seq', 'epoch')
         return {'queued', tonumber(head[1] or '0'), head[2] or ''}
         """
@@ -76,8 +79,11 @@ struct RunStore: Sendable {
 
     let redis: RedisClient
     let keys: RedisKeys
-    /// Lifetime of the thread, run and busy-marker keys (`HERALD_HISTORY_TTL_SECONDS`).
+    /// Lifetime of the run and busy-marker keys (`HERALD_HISTORY_TTL_SECONDS`).
     let ttlSeconds: Int
+    /// Lifetime of a thread's record and its place in its owner's list after its last run
+    /// (`HERALD_THREAD_RETENTION_DAYS`).
+    let retentionSeconds: Int
 
     /// Owns or checks the thread, marks it busy and queues the run, atomically.
     func submit(_ request: RunRequest) async throws -> SubmitOutcome {
@@ -92,6 +98,7 @@ struct RunStore: Sendable {
                 RedisArgument(request.userID), RedisArgument(request.runID), RedisArgument(thread),
                 RedisArgument(request.enqueuedAt), RedisArgument(ttlSeconds), RedisArgument(request.encodedJSON()),
                 RedisArgument(RunRequest.streamField), RedisArgument(Self.runQueueCap),
+                RedisArgument(ThreadRecord.title(fromFirstMessage: request.content)), RedisArgument(retentionSeconds),
             ]
         )
         guard let parts = reply.array, let verdict = parts.first?.string else {
@@ -99,6 +106,8 @@ struct RunStore: Sendable {
         }
         switch verdict {
         case "queued" where parts.count == 3:
+            // Apart from the script: a user's list and a thread's keys live on different cluster slots.
+            try await ThreadIndex(redis: redis, keys: keys, retentionSeconds: retentionSeconds).note(thread, of: request.userID)
             let epoch = parts[2].string ?? ""
             return .queued(lastSeq: parts[1].int ?? 0, epoch: epoch.isEmpty ? nil : epoch)
         case "busy" where parts.count == 2:
@@ -150,13 +159,9 @@ struct RunStore: Sendable {
         return ActiveRun(runID: runID, afterSeq: liveStart.map { $0 - 1 } ?? seq, epoch: epoch)
     }
 
-    /// The thread's owner, or nil when the thread does not exist; a thread that is looked at lives on.
+    /// The thread's owner, or nil when the thread does not exist. Looking does not renew it: a thread's record lives
+    /// as long as its messages, `HERALD_THREAD_RETENTION_DAYS` after its last run.
     func owner(ofThread threadID: String) async throws -> String? {
-        let key = keys.thread(threadID)
-        let replies = try await redis.pipeline([
-            ["HGET", RedisArgument(key), "owner"],
-            ["EXPIRE", RedisArgument(key), RedisArgument(ttlSeconds)],
-        ])
-        return try replies[0].get().string
+        try await redis.send("HGET", keys.thread(threadID), ThreadRecord.Field.owner).string
     }
 }

@@ -6,26 +6,29 @@ extension EventPublisher {
     static let publishScript = RedisScript(
         """
         -- KEYS: partition lease, partition cursor, partition stream, then per thread: log state (hash: epoch, seq,
-        --       entry, recent, count, live, livebytes), history, active run, live run's outline, then the run-ended
-        --       marker of each of its listed runs
+        --       entry, recent, count, live, livebytes), history, active run, live run's outline, thread record,
+        --       messages (hash), runs (list), live answer text, then the run-ended marker of each of its listed runs
         -- ARGV: lease holder, cursor entry id ('' = leave it), smallest entry id to keep, history size, ttl seconds,
-        --       thread count, live run byte ceiling, then per thread: epoch, starts-log flag, expected seq, frame count,
+        --       thread count, live run byte ceiling, thread retention seconds, then per thread: epoch, starts-log flag,
+        --       expected seq, frame count,
         --       channel, newest entry id ('' = unchanged), recent ids ('' = unchanged), their count, renew-expiry flag,
         --       live run change ('' = none, '0' = it ended, else the seq its supervisor started at), the bytes of
         --       this batch's frames that are the live run's, the positions of its outline frames ('' = none, else
         --       positions from 1 among the frames, space-separated), run count, then per run its id and flags (1: the batch
-        --       ends it, 2: check it had not ended, 3: both), then the frames
+        --       ends it, 2: check it had not ended, 3: both), then the frames, then the message update count and
+        --       per update four values: kind (open, append, replace, call, done, close), run id, then two by kind
         -- History keeps the latest `history size` events, and besides them every event of the live run (from its
         -- start seq) while that run's frames take at most the byte ceiling. The live run's outline holds its frames
-        -- that open or close an agent or tool call, untrimmed, until it ends.
+        -- that open or close an agent or tool call, untrimmed, until it ends. Message updates apply only while the
+        -- thread's record exists (a deleted thread gets no messages back from a late event).
         -- Returns nil when the lease is not ours; 1 when done; else, with nothing done, per thread whose log is not
         -- as planned: {thread number, epoch or '', seq, newest entry or '', recent ids or '', {ended runs' numbers}}
         if redis.call('GET', KEYS[1]) ~= ARGV[1] then
           return false
         end
-        local historySize, ttl, liveCeiling = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[7])
+        local historySize, ttl, liveCeiling, retention = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[7]), ARGV[8]
         local plans, differing = {}, {}
-        local a, k = 8, 4
+        local a, k = 9, 4
         for t = 1, tonumber(ARGV[6]) do
           local p = {
             k = k, epoch = ARGV[a], starts = ARGV[a + 1] == '1', seq = tonumber(ARGV[a + 2]),
@@ -34,8 +37,10 @@ extension EventPublisher {
             outline = ARGV[a + 11], runs = tonumber(ARGV[a + 12]), runAt = a + 13
           }
           p.frameAt = p.runAt + 2 * p.runs
-          a = p.frameAt + p.frames
-          k = k + 4 + p.runs
+          p.updates = tonumber(ARGV[p.frameAt + p.frames])
+          p.updateAt = p.frameAt + p.frames + 1
+          a = p.updateAt + 4 * p.updates
+          k = k + 8 + p.runs
           local head = redis.call('HMGET', KEYS[p.k], 'epoch', 'seq', 'live', 'livebytes')
           p.liveStart, p.liveTotal = tonumber(head[3] or '0'), tonumber(head[4] or '0')
           local fits
@@ -46,7 +51,7 @@ extension EventPublisher {
           end
           local ended = {}
           for r = 1, p.runs do
-            if tonumber(ARGV[p.runAt + 2 * r - 1]) >= 2 and redis.call('EXISTS', KEYS[p.k + 3 + r]) == 1 then
+            if tonumber(ARGV[p.runAt + 2 * r - 1]) >= 2 and redis.call('EXISTS', KEYS[p.k + 7 + r]) == 1 then
               ended[#ended + 1] = r
             end
           end
@@ -117,11 +122,42 @@ extension EventPublisher {
           for r = 1, p.runs do
             if tonumber(ARGV[p.runAt + 2 * r - 1]) % 2 == 1 then
               local run = ARGV[p.runAt + 2 * r - 2]
-              redis.call('SET', KEYS[p.k + 3 + r], '1', 'EX', ttl)
+              redis.call('SET', KEYS[p.k + 7 + r], '1', 'EX', ttl)
               if redis.call('GET', activeKey) == run then
                 redis.call('DEL', activeKey)
               end
             end
+          end
+          if p.updates > 0 and redis.call('EXISTS', KEYS[p.k + 4]) == 1 then
+            local threadKey, messagesKey, runsKey, textKey = KEYS[p.k + 4], KEYS[p.k + 5], KEYS[p.k + 6], KEYS[p.k + 7]
+            for at = p.updateAt, p.updateAt + 4 * (p.updates - 1), 4 do
+              local kind, run, x, y = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3]
+              if kind == 'append' then
+                redis.call('APPEND', textKey, x)
+              elseif kind == 'replace' then
+                redis.call('SET', textKey, x)
+                if y ~= '' then redis.call('HSET', messagesKey, run .. ':usage', y) end
+              elseif kind == 'call' then
+                local calls = redis.call('HGET', messagesKey, run .. ':calls') or ''
+                redis.call('HSET', messagesKey, run .. ':call:' .. x, y, run .. ':calls', calls .. x .. ' ')
+              elseif kind == 'done' then
+                redis.call('HSET', messagesKey, run .. ':done:' .. x, y)
+              elseif kind == 'open' then
+                redis.call('DEL', textKey)
+                redis.call('RPUSH', runsKey, run)
+                redis.call('HSET', messagesKey, run .. ':user', x)
+                if y ~= '' then redis.call('HSET', threadKey, 'preview', y) end
+              elseif kind == 'close' then
+                local text = redis.call('GET', textKey) or ''
+                redis.call('DEL', textKey)
+                redis.call('HSET', messagesKey, run .. ':text', text, run .. ':end', x)
+                redis.call('HSET', threadKey, 'updated_at', y, 'preview', string.sub(text, 1, 640))
+              end
+            end
+            redis.call('EXPIRE', threadKey, retention)
+            redis.call('EXPIRE', messagesKey, retention)
+            redis.call('EXPIRE', runsKey, retention)
+            redis.call('EXPIRE', textKey, retention)
           end
           if p.entry ~= '' then
             local n = #update

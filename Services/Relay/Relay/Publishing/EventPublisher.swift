@@ -44,19 +44,22 @@ public struct EventPublisher: Sendable {
     /// past it, the live run's oldest events are trimmed like any others.
     public let liveRunHistoryBytes: Int
     public let historyTTLSeconds: Int
+    /// How long a thread's messages live after its last run (`HERALD_THREAD_RETENTION_DAYS`, in seconds).
+    public let threadRetentionSeconds: Int
     public let dedupWindow: Int
     /// The most events one script call appends (`HERALD_RELAY_SCRIPT_EVENTS`): Redis runs nothing else meanwhile.
     public let eventsPerCall: Int
 
     public init(
         keys: RedisKeys, historySize: Int, historyTTLSeconds: Int, dedupWindow: Int, eventsPerCall: Int = 512,
-        liveRunHistoryBytes: Int = EventPublisher.defaultLiveRunHistoryBytes
+        liveRunHistoryBytes: Int = EventPublisher.defaultLiveRunHistoryBytes, threadRetentionSeconds: Int = 30 * 86400
     ) {
         precondition(eventsPerCall > 0, "a script call appends at least one event")
         self.keys = keys
         self.historySize = historySize
         self.liveRunHistoryBytes = liveRunHistoryBytes
         self.historyTTLSeconds = historyTTLSeconds
+        self.threadRetentionSeconds = threadRetentionSeconds
         self.dedupWindow = dedupWindow
         self.eventsPerCall = eventsPerCall
     }
@@ -238,7 +241,8 @@ public struct EventPublisher: Sendable {
             let thread = append.threadID
             keys += [
                 self.keys.threadLogState(thread), self.keys.threadHistory(thread), self.keys.threadActiveRun(thread),
-                self.keys.threadLiveRunOutline(thread),
+                self.keys.threadLiveRunOutline(thread), self.keys.thread(thread), self.keys.threadMessages(thread),
+                self.keys.threadRuns(thread), self.keys.threadAnswerText(thread),
             ]
             keys += append.listedRuns.map { self.keys.runEnded($0.id) }
         }
@@ -251,7 +255,7 @@ public struct EventPublisher: Sendable {
             // Nothing to trim past the largest id there is.
             RedisArgument(cursor.flatMap { StreamEntryID($0)?.next?.description } ?? ""),
             RedisArgument(historySize), RedisArgument(historyTTLSeconds), RedisArgument(plan.appends.count),
-            RedisArgument(liveRunHistoryBytes),
+            RedisArgument(liveRunHistoryBytes), RedisArgument(threadRetentionSeconds),
         ]
         arguments.reserveCapacity(arguments.count + plan.outcomes.count + plan.appends.count * 14)
         for append in plan.appends {
@@ -276,6 +280,10 @@ public struct EventPublisher: Sendable {
                 arguments += [RedisArgument(run.id), RedisArgument((run.ends ? 1 : 0) + (run.check ? 2 : 0))]
             }
             arguments += append.frames.map { RedisArgument($0) }
+            arguments.append(RedisArgument(append.messages.count))
+            for update in append.messages {
+                arguments += update.scriptArguments.map { RedisArgument($0) }
+            }
         }
         return arguments
     }

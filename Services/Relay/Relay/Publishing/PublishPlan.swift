@@ -33,6 +33,8 @@ struct PublishPlan: Sendable {
         /// The positions (from 1) in `frames` of the live run's events that open or close an agent or a tool call,
         /// which the script adds to the run's outline (what the watchdog reads to close the run).
         var outline: [Int]
+        /// What the numbered events change in the thread's messages, in order.
+        var messages: [MessageUpdate]
     }
 
     /// What a batch does to the thread's live run: the run whose supervisor started and has not ended. History
@@ -92,6 +94,7 @@ struct PublishPlan: Sendable {
         var runs: [(id: String, ends: Bool, check: Bool)] = []
         var liveRun = LiveRunChange.continues(bytes: 0)
         var outline: [Int] = []
+        var messages: [MessageUpdate] = []
         // Consecutive events mostly share a run: whether it had ended is worked out once per run.
         var checkedRun: (id: String, ended: Bool)?
         // Entries come in id order: only a leading run of them can have been published already.
@@ -141,6 +144,7 @@ struct PublishPlan: Sendable {
                 checkedRun = (runID, true)
             }
             outcomes[index] = .published(seq: log.seq)
+            for update in MessageUpdate.updates(for: items[itemIndex].event) { messages.add(update) }
         }
         log.recent.keepLatest(dedupWindow)
         // Unless every entry was one already done, the batch's last entry is the thread's newest.
@@ -162,7 +166,8 @@ struct PublishPlan: Sendable {
             recentChanged: !frames.isEmpty,
             renewsExpiry: renewsExpiry,
             liveRun: liveRun,
-            outline: outline
+            outline: outline,
+            messages: messages
         )
     }
 

@@ -31,7 +31,8 @@ public final class RelayService: Service {
             historyTTLSeconds: settings.common.historyTTLSeconds,
             dedupWindow: settings.dedupWindow,
             eventsPerCall: settings.scriptEvents,
-            liveRunHistoryBytes: settings.liveRunHistoryBytes
+            liveRunHistoryBytes: settings.liveRunHistoryBytes,
+            threadRetentionSeconds: settings.common.threadRetentionSeconds
         )
     }
 

@@ -48,7 +48,9 @@ struct WorkerLostWatchdog: Sendable {
         guard claimed.array?.isEmpty == false else { return }
 
         let progress = try await progress(of: request)
-        let closing = progress.closingEvents(threadID: request.threadID, runID: request.runID, code: .workerLost, message: Self.message, retryable: true)
+        let input = (request.toolResults ?? []).isEmpty ? EventPayload.AgentStarted.Input(content: request.content, clientMessageID: request.clientMessageID) : nil
+        let closing = progress.closingEvents(
+            threadID: request.threadID, runID: request.runID, code: .workerLost, message: Self.message, retryable: true, input: input)
         let partition = keys.eventPartition(RedisKeys.partition(of: request.threadID, partitions: partitions))
         for event in closing {
             _ = try await redis.xadd(partition, fields: PartitionEntry(event).fields)

@@ -36,7 +36,7 @@ public struct ExecutionEngine: Sendable {
         let context = RunContext(input: input, control: control, logger: logger)
 
         do {
-            try await gate.emit(.agentStarted(.init(agentName: AgentName.supervisor)), agent: AgentName.supervisor, in: context)
+            try await gate.emit(.agentStarted(.init(agentName: AgentName.supervisor, input: input.startedInput)), agent: AgentName.supervisor, in: context)
         } catch {
             return .eventsLost(message: "\(error)")
         }
@@ -82,7 +82,7 @@ public struct ExecutionEngine: Sendable {
         let context = RunContext(input: input, control: RunControl(), logger: logger)
         let outcome: RunOutcome
         do {
-            try await gate.emit(.agentStarted(.init(agentName: AgentName.supervisor)), agent: AgentName.supervisor, in: context)
+            try await gate.emit(.agentStarted(.init(agentName: AgentName.supervisor, input: input.startedInput)), agent: AgentName.supervisor, in: context)
             try await gate.emit(.agentCompleted(.init(agentName: AgentName.supervisor, status: .cancelled, durationMs: 0)), agent: AgentName.supervisor, in: context)
             outcome = .cancelled
         } catch {

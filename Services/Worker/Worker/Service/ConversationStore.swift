@@ -9,7 +9,8 @@ struct ConversationStore: Sendable {
     let keys: RedisKeys
     /// Turns kept (`HERALD_CONVERSATION_TURNS`).
     let limit: Int
-    /// Seconds the conversation lives after its last turn (`HERALD_HISTORY_TTL_SECONDS`).
+    /// Seconds the conversation lives after its last turn: as long as the thread's messages
+    /// (`HERALD_THREAD_RETENTION_DAYS`).
     let ttlSeconds: Int
 
     /// The last `limit` turns, oldest first; entries that are not turns are skipped.
@@ -22,23 +23,30 @@ struct ConversationStore: Sendable {
         }
     }
 
-    /// Appends turns, trims to `limit` and renews the expiry, in one round trip.
+    /// Appends turns, trims to `limit` and renews the expiry, in one step; nothing when the thread's record is gone
+    /// (the thread was deleted while its run finished).
     func append(_ turns: [ConversationTurn], to threadID: String) async throws {
         guard !turns.isEmpty else { return }
-        let key = keys.threadConversation(threadID)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
-        var push: [RedisArgument] = ["RPUSH", RedisArgument(key)]
+        var arguments: [RedisArgument] = [RedisArgument(limit), RedisArgument(ttlSeconds)]
         for turn in turns {
-            push.append(RedisArgument(String(decoding: try encoder.encode(turn), as: UTF8.self)))
+            arguments.append(RedisArgument(String(decoding: try encoder.encode(turn), as: UTF8.self)))
         }
-        let results = try await redis.pipeline([
-            push,
-            ["LTRIM", RedisArgument(key), RedisArgument(-limit), -1],
-            ["EXPIRE", RedisArgument(key), RedisArgument(ttlSeconds)],
-        ])
-        for result in results {
-            if case .failure(let error) = result { throw error }
-        }
+        _ = try await redis.evalScript(Self.appendScript, keys: [keys.thread(threadID), keys.threadConversation(threadID)], arguments: arguments)
     }
+
+    static let appendScript = RedisScript(
+        """
+        -- KEYS: thread record, conversation
+        -- ARGV: turns kept, ttl seconds, then the turns
+        if redis.call('EXISTS', KEYS[1]) == 0 then
+          return 0
+        end
+        redis.call('RPUSH', KEYS[2], unpack(ARGV, 3))
+        redis.call('LTRIM', KEYS[2], -tonumber(ARGV[1]), -1)
+        redis.call('EXPIRE', KEYS[2], ARGV[2])
+        return 1
+        """
+    )
 }

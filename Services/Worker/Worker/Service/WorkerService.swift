@@ -41,7 +41,7 @@ public struct WorkerService: Service, CustomStringConvertible {
         logger[metadataKey: "worker"] = "\(settings.workerID)"
         self.logger = logger
         self.runs = RunRegistry(capacity: settings.concurrency)
-        self.conversation = ConversationStore(redis: redis, keys: settings.common.keys, limit: settings.conversationTurns, ttlSeconds: settings.common.historyTTLSeconds)
+        self.conversation = ConversationStore(redis: redis, keys: settings.common.keys, limit: settings.conversationTurns, ttlSeconds: settings.common.threadRetentionSeconds)
         self.retry = RedisRetry(maximumDuration: settings.redisRetry, logger: logger)
     }
 
