@@ -55,7 +55,7 @@ struct WorkerLostWatchdog: Sendable {
         for event in closing {
             _ = try await redis.xadd(partition, fields: PartitionEntry(event).fields)
         }
-        _ = try await redis.send("HSET", keys.run(request.runID), "status", progress.ended ? "done" : "worker_lost")
+        try await RunRecordUpdate.set(["status": progress.ended ? "done" : "worker_lost"], ofRun: request.runID, keys: keys, on: redis)
         _ = try await redis.xack(keys.runQueue, group: RedisKeys.runConsumerGroup, ids: [entryID])
         _ = try await redis.send("XDEL", keys.runQueue, entryID)
         if !closing.isEmpty {

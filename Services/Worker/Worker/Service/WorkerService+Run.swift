@@ -58,7 +58,8 @@ extension WorkerService {
         metrics.runsStarted.increment()
         logger.info("run started", metadata: ["queued_ms": "\(Self.queuedMilliseconds(request))"])
         _ = await retry.run("mark the run running", metadata: ids) {
-            try await redis.send("HSET", runKey, "status", "running", "worker", settings.workerID, "started_at", HeraldTimestamp.now())
+            try await RunRecordUpdate.set(
+                ["status": "running", "worker": settings.workerID, "started_at": HeraldTimestamp.now()], ofRun: request.runID, keys: keys, on: redis)
         }
 
         let engine = ExecutionEngine(
@@ -102,7 +103,8 @@ extension WorkerService {
         let turns = answered
         _ = await retry.run("save the conversation", metadata: ids) { try await conversation.append(turns, to: request.threadID) }
         _ = await retry.run("mark the run done", metadata: ids) {
-            try await redis.send("HSET", runKey, "status", "done", "outcome", outcome.label, "finished_at", HeraldTimestamp.now())
+            try await RunRecordUpdate.set(
+                ["status": "done", "outcome": outcome.label, "finished_at": HeraldTimestamp.now()], ofRun: request.runID, keys: keys, on: redis)
         }
         let lease = leaseKey(request.runID)
         _ = await retry.run("release the run lease", metadata: ids) {
