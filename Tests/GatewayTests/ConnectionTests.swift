@@ -158,7 +158,11 @@ struct ConnectionTests {
             #expect(page.body.contains("data-testid=\"message-input\""))
             let script = try await HTTPProbe.get(port: harness.port, path: "/app.js")
             #expect(script.status == 200)
-            #expect(script.body.contains("herald.v1"))
+            // The page is built on the browser client, served beside it.
+            #expect(script.body.contains("herald-client.js"))
+            let clientScript = try await HTTPProbe.get(port: harness.port, path: "/herald-client.js")
+            #expect(clientScript.status == 200)
+            #expect(clientScript.body.contains("herald.v1"))
             #expect(try await HTTPProbe.status(port: harness.port, path: "/style.css") == 200)
             #expect(try await HTTPProbe.status(port: harness.port, path: "/nope.js") == 404)
             #expect(try await HTTPProbe.status(port: harness.port, path: "/healthz") == 200)

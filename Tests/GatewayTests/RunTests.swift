@@ -35,10 +35,18 @@ struct RunTests {
                 #expect(try await redis.send("GET", keys.threadActiveRun(queued.threadID)).string == queued.runID)
                 let run = try await redis.send("HMGET", keys.run(queued.runID), "thread_id", "user_id", "status", "created_at").array ?? []
                 #expect(run.map(\.string) == [queued.threadID, client.userID, "queued", request.enqueuedAt])
-                for key in [keys.thread(queued.threadID), keys.threadActiveRun(queued.threadID), keys.run(queued.runID)] {
+                for key in [keys.threadActiveRun(queued.threadID), keys.run(queued.runID)] {
                     let ttl = try await redis.send("TTL", key).int ?? -1
                     #expect(ttl > 0 && ttl <= harness.settings.common.historyTTLSeconds, "\(key)")
                 }
+                // The thread's record, and its place in its owner's list, last as long as its messages.
+                for key in [keys.thread(queued.threadID), keys.userThreads(client.userID)] {
+                    let ttl = try await redis.send("TTL", key).int ?? -1
+                    let retention = harness.settings.common.threadRetentionSeconds
+                    #expect(ttl > retention - 60 && ttl <= retention, "\(key)")
+                }
+                let record = try await redis.send("HMGET", keys.thread(queued.threadID), "title", "created_at").array?.map(\.string) ?? []
+                #expect(record == ["what is (17*3)+4?", request.enqueuedAt])
 
                 // A second message on the same thread once the relay freed it.
                 _ = try await redis.send("DEL", keys.threadActiveRun(queued.threadID))

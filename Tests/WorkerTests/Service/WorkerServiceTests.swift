@@ -39,8 +39,9 @@ struct WorkerServiceTests {
         @discardableResult
         func enqueue(_ content: String, threadID: String, runID: String = Identifier.make("run")) async throws -> String {
             let request = RunRequest(runID: runID, threadID: threadID, userID: "user_1", content: content)
-            // As a gateway does: the thread's record exists before its first run.
+            // As a gateway does: the thread's record exists before its first run, and the run's before it is queued.
             _ = try await redis.send("HSET", keys.thread(threadID), ThreadRecord.Field.owner, "user_1")
+            _ = try await redis.send("HSET", keys.run(runID), "thread_id", threadID, "user_id", "user_1", "status", "queued")
             try await redis.xadd(keys.runQueue, fields: [(RunRequest.streamField, RedisArgument(request.encodedJSON()))])
             return runID
         }
