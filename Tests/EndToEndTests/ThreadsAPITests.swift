@@ -136,6 +136,12 @@ struct ThreadsAPITests {
             let huge = #"{"title":"\#(String(repeating: "x", count: 2_000_000))"}"#
             #expect(try await aliceAPI.error("PATCH", "/api/threads/\(theirs)", body: huge, status: 413).error == "too_large")
 
+            // Methods a route does not take, and paths no route has, get JSON too.
+            let post = try await aliceAPI.call("POST", "/api/threads", body: "{}")
+            #expect(post.status == 405 && post.head.contains("Allow: GET"))
+            #expect(try await aliceAPI.error("PUT", "/api/threads/\(theirs)", body: "{}", status: 405).error == "bad_request")
+            #expect(try await aliceAPI.error("GET", "/api/nothing", status: 404).error == "not_found")
+
             // Rename: the new title, trimmed; the list shows it.
             let renamed = try aliceAPI.decode(ThreadsAPI.Thread.self, try await aliceAPI.call("PATCH", "/api/threads/\(theirs)", body: #"{"title":"  Sums  "}"#))
             #expect(renamed.title == "Sums")

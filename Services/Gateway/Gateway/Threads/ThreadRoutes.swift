@@ -47,6 +47,17 @@ struct ThreadRoutes: Sendable {
         threads.patch(":thread") { request, context in await respond { try await rename(request, context) } }
         threads.delete(":thread") { request, context in await respond { try await delete(request, context) } }
         threads.get(":thread/messages") { request, context in await respond { try await messages(request, context) } }
+        // Any other method on these paths: 405 naming the ones there are, in JSON like every other error.
+        let allowed: [(RouterPath, [HTTPRequest.Method])] = [("", [.get]), (":thread", [.get, .patch, .delete]), (":thread/messages", [.get])]
+        for (path, methods) in allowed {
+            for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] where !methods.contains(method) {
+                threads.on(path, method: method) { _, _ in
+                    var response = Self.errorResponse(Failure(status: .methodNotAllowed, code: ErrorCode.badRequest.rawValue, message: "\(method) is not allowed here"))
+                    response.headers[.allow] = methods.map(\.rawValue).joined(separator: ", ")
+                    return response
+                }
+            }
+        }
     }
 
     // MARK: Routes
