@@ -62,6 +62,17 @@ struct ThreadsAPI {
     let port: Int
     let token: String?
 
+    init(port: Int, token: String?) {
+        self.port = port
+        self.token = token
+    }
+
+    /// The API as the guest of `client` calls it, with its guest token.
+    init(_ client: ChatTestClient, port: Int) throws {
+        let token = try #require(client.established.guestToken)
+        self.init(port: port, token: token)
+    }
+
     func call(_ method: String, _ path: String, body: String? = nil, headers: [String: String] = [:]) async throws -> HTTPProbe.Response {
         var headers = headers
         if let token { headers["Authorization"] = "Bearer \(token)" }

@@ -33,7 +33,7 @@ struct ThreadsAPITests {
         ]
         try await withDeployment(workers: 1, environment: environment) { deployment in
             let tab = try await deployment.connect()
-            let api = ThreadsAPI(port: deployment.gatewayPort, token: try #require(tab.established.guestToken))
+            let api = try ThreadsAPI(tab, port: deployment.gatewayPort)
             var threadID: String?
             var reports: [String] = []
             var runIDs: [String] = []
@@ -77,8 +77,8 @@ struct ThreadsAPITests {
         try await withDeployment(workers: 1) { deployment in
             let alice = try await deployment.connect()
             let bob = try await deployment.connect()
-            let aliceAPI = ThreadsAPI(port: deployment.gatewayPort, token: try #require(alice.established.guestToken))
-            let bobAPI = ThreadsAPI(port: deployment.gatewayPort, token: try #require(bob.established.guestToken))
+            let aliceAPI = try ThreadsAPI(alice, port: deployment.gatewayPort)
+            let bobAPI = try ThreadsAPI(bob, port: deployment.gatewayPort)
             var aliceThreads: [String] = []
             for number in 1...5 {
                 let queued = try await alice.startRun("what is \(number)+\(number)?")
@@ -151,11 +151,33 @@ struct ThreadsAPITests {
         }
     }
 
+    @Test("a user's API requests over HERALD_RATE_LIMIT_BURST get 429 rate_limited with Retry-After; another user's do not")
+    func requestsAreRateLimitedPerUser() async throws {
+        try await withDeployment(workers: 1, environment: ["HERALD_RATE_LIMIT_PER_SECOND": "1", "HERALD_RATE_LIMIT_BURST": "3"]) { deployment in
+            let alice = try await deployment.connect()
+            let bob = try await deployment.connect()
+            let aliceAPI = try ThreadsAPI(alice, port: deployment.gatewayPort)
+            var responses: [HTTPProbe.Response] = []
+            for _ in 0..<8 { responses.append(try await aliceAPI.call("GET", "/api/threads")) }
+            let statuses = responses.map(\.status)
+            // A burst of three, then at most one more for each second the eight requests took.
+            #expect(statuses.prefix(3).allSatisfy { $0 == 200 })
+            #expect(statuses.filter { $0 == 429 }.count >= 3, "\(statuses)")
+            let refused = try #require(responses.first { $0.status == 429 })
+            #expect(refused.head.contains("Retry-After: 1"))
+            #expect(refused.body.contains(#""error":"rate_limited""#))
+            let bobAPI = try ThreadsAPI(bob, port: deployment.gatewayPort)
+            #expect(try await bobAPI.call("GET", "/api/threads").status == 200)
+            await alice.close()
+            await bob.close()
+        }
+    }
+
     @Test("DELETE cancels the active run and removes every key of the thread and its runs")
     func deleteRemovesEverything() async throws {
         try await withDeployment(workers: 1) { deployment in
             let tab = try await deployment.connect()
-            let api = ThreadsAPI(port: deployment.gatewayPort, token: try #require(tab.established.guestToken))
+            let api = try ThreadsAPI(tab, port: deployment.gatewayPort)
             let first = try await tab.startRun("what is 2+2?")
             _ = try await tab.events(untilEndOf: first.runID)
             let active = try await tab.startRun("wait 60 seconds", threadID: first.threadID)

@@ -97,3 +97,37 @@ import Testing
         #expect(ThreadStore.repairedPrefix("abc\u{FFFD}") == "abc")
     }
 }
+
+/// A clock a test moves by hand.
+private final class ManualClock: Clock, @unchecked Sendable {
+    typealias Instant = ContinuousClock.Instant
+    // Only the test's task moves it, between calls.
+    var now: ContinuousClock.Instant = .now
+    var minimumResolution: Duration { .nanoseconds(1) }
+    func sleep(until deadline: ContinuousClock.Instant, tolerance: Duration?) async throws {}
+    func advance(_ duration: Duration) { now = now.advanced(by: duration) }
+}
+
+@Suite struct UserRateLimiterTests {
+    @Test func eachUserHasABurstThenTheRate() async {
+        let clock = ManualClock()
+        let limiter = UserRateLimiter(ratePerSecond: 2, burst: 3, clock: clock)
+        var taken: [Bool] = []
+        for _ in 0..<4 { taken.append(await limiter.take(for: "alice")) }
+        #expect(taken == [true, true, true, false])
+        // Another user is not affected.
+        #expect(await limiter.take(for: "bob"))
+        clock.advance(.milliseconds(500))
+        #expect(await limiter.take(for: "alice"))
+        #expect(await !limiter.take(for: "alice"))
+    }
+
+    @Test func idleUsersAreForgottenOnceThereAreMany() async {
+        let clock = ManualClock()
+        let limiter = UserRateLimiter(ratePerSecond: 10, burst: 10, clock: clock, pruneThreshold: 3)
+        for user in ["a", "b", "c"] { _ = await limiter.take(for: user) }
+        clock.advance(.seconds(2))
+        _ = await limiter.take(for: "d")
+        #expect(await limiter.trackedUsers == 1)
+    }
+}

@@ -81,7 +81,9 @@ public struct Gateway: Sendable {
             store: ThreadStore(
                 redis: redis, keys: common.keys, retentionSeconds: common.threadRetentionSeconds, runs: connections.runs,
                 runEndWait: .seconds(common.runLeaseSeconds + 5)),
-            authenticator: authenticator, maxRequestBytes: settings.maxRequestBytes, logger: logger
+            authenticator: authenticator,
+            limiter: UserRateLimiter(ratePerSecond: settings.rateLimitPerSecond, burst: settings.rateLimitBurst, clock: ContinuousClock()),
+            maxRequestBytes: settings.maxRequestBytes, logger: logger
         ).add(to: router)
 
         let gate = WebSocketGate(authenticator: authenticator, connections: connections, allowedOrigins: settings.allowedOrigins)

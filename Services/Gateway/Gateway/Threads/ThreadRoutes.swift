@@ -37,6 +37,7 @@ struct ThreadRoutes: Sendable {
 
     let store: ThreadStore
     let authenticator: TokenAuthenticator
+    let limiter: UserRateLimiter<ContinuousClock>
     let maxRequestBytes: Int
     let logger: Logger
 
@@ -107,17 +108,22 @@ struct ThreadRoutes: Sendable {
     // MARK: Parts of a request
 
     /// The caller's user id; a request without a valid token is 401 in either mode (an API call has no guest to
-    /// become).
+    /// become), one over the user's rate 429.
     private func identify(_ request: Request) async throws(Failure) -> String {
         let presented = request.headers[.authorization].flatMap(PresentedCredentials.bearerToken) ?? request.uri.queryParameters.get("token")
         guard let token = presented, !token.isEmpty else {
             throw Failure(status: .unauthorized, code: "unauthorized", message: "a token is required (Authorization: Bearer, or ?token=)")
         }
+        let userID: String
         do {
-            return try await authenticator.authenticate(token: token).userID
+            userID = try await authenticator.authenticate(token: token).userID
         } catch {
             throw Failure(status: error.status, code: error.error, message: error.message)
         }
+        guard await limiter.take(for: userID) else {
+            throw Failure(.tooManyRequests, .rateLimited, "too many requests; slow down (HERALD_RATE_LIMIT_PER_SECOND)")
+        }
+        return userID
     }
 
     private func threadID(_ context: GatewayRequestContext) throws(Failure) -> String {
@@ -188,6 +194,8 @@ struct ThreadRoutes: Sendable {
 
     static func errorResponse(_ failure: Failure) -> Response {
         let body = JSONValue.object(["error": .string(failure.code), "message": .string(failure.message)]).jsonString()
-        return Response(status: failure.status, headers: [.contentType: "application/json", .cacheControl: "no-store"], body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+        var headers: HTTPFields = [.contentType: "application/json", .cacheControl: "no-store"]
+        if failure.status == .tooManyRequests { headers[.retryAfter] = "1" }
+        return Response(status: failure.status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
     }
 }
