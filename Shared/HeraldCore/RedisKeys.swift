@@ -36,6 +36,9 @@ public struct RedisKeys: Sendable, Hashable {
 
     /// The lease a relay holds to own a partition.
     public func partitionLease(_ index: Int) -> String { "\(prefix):relay:lease:\(index)" }
+    /// The relays alive: a sorted set of relay ids scored by when each one's membership lapses; relays share the
+    /// partitions among its members.
+    public var relayMembers: String { "\(prefix):relay:members" }
     /// The id of the last entry of event partition `index` the relay has handled; what follows it is still to do.
     public func partitionCursor(_ index: Int) -> String { "\(prefix):relay:cursor:\(index)" }
 

@@ -4,7 +4,10 @@
 It takes runs off the run queue and, for each, appends a scripted run of events to the thread's
 log exactly as herald-relay does (seq, epoch, history, publish, free the thread at the end):
 supervisor -> triage -> assistant (calculator tool for arithmetic, streamed answer) -> reporting.
-`wait N seconds` waits (cancellable with the Stop button). Standard library only.
+`wait N seconds` waits (cancellable with the Stop button). `approval within N seconds` calls a
+`send_email` tool that asks for approval (approval_requested) and, as nothing here takes the
+decision, lets the request expire after N seconds (approval_resolved `expired`, tool_completed
+`denied`). Standard library only.
 
     python3 Tests/browser/fake_relay.py --redis-url redis://127.0.0.1:6379 --prefix herald
 """
@@ -126,6 +129,25 @@ class Run:
     def ms(self, since):
         return int((time.monotonic() - since) * 1000)
 
+    def expiring_approval(self, seconds):
+        call = "call_" + uuid.uuid4().hex[:8]
+        approval_id = "apr_" + uuid.uuid4().hex[:12]
+        arguments = {"to": "ops@example.com", "subject": "Weekly report", "body": "All green."}
+        self.emit("assistant", "tool_executing", {"tool_call_id": call, "tool_name": "send_email", "arguments": arguments})
+        expires = datetime.now(timezone.utc).timestamp() + seconds
+        self.emit("assistant", "approval_requested", {
+            "approval_id": approval_id, "tool_call_id": call, "tool_name": "send_email", "arguments": arguments,
+            "expires_at": datetime.fromtimestamp(expires, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        })
+        began = time.monotonic()
+        while time.monotonic() - began < seconds and not self.cancelled():
+            time.sleep(0.1)
+        decision = "cancelled" if self.cancelled() else "expired"
+        self.emit("assistant", "approval_resolved", {"approval_id": approval_id, "tool_call_id": call, "decision": decision, "arguments": arguments})
+        self.emit("assistant", "tool_completed", {"tool_call_id": call, "tool_name": "send_email", "status": "denied" if decision == "expired" else "cancelled",
+                                                  "error": f"the approval request {decision}", "duration_ms": self.ms(began)})
+        return None if decision == "cancelled" else f"The send_email call was not approved (the request {decision})."
+
     def play(self):
         content = self.request["content"]
         self.emit("supervisor", "agent_started", {"agent_name": "supervisor", "attempt": 1})
@@ -139,7 +161,15 @@ class Run:
         outcomes = []
         expression = re.search(r"[-(\d][\d\s+\-*/().]*\d\)?", content)
         wait = re.search(r"wait (\d+) seconds?", content)
-        if wait:
+        approval = re.search(r"approval within (\d+) seconds?", content)
+        if approval:
+            outcome = self.expiring_approval(min(int(approval.group(1)), 300))
+            if outcome is None:  # cancelled while it waited: the run ends cancelled
+                self.emit("assistant", "agent_completed", {"agent_name": "assistant", "status": "cancelled", "duration_ms": self.ms(assistant)})
+                self.emit("supervisor", "agent_completed", {"agent_name": "supervisor", "status": "cancelled", "duration_ms": self.ms(self.started)}, terminal=True)
+                return
+            outcomes.append(outcome)
+        elif wait:
             call = "call_" + uuid.uuid4().hex[:8]
             seconds = min(int(wait.group(1)), 300)
             self.emit("assistant", "tool_executing", {"tool_call_id": call, "tool_name": "wait", "arguments": {"seconds": seconds}})

@@ -1,44 +1,20 @@
-"""The chat page in headless Chromium against a running deployment (HERALD_URL).
+"""The chat page in headless Chromium against the shared deployment (conftest.py: HERALD_URL or its own).
 
 Sends `what is (17*3)+4?` and waits for every step to show up on the page: the agents, the
 calculator call with its arguments and then its result, the streamed answer and the final report
 with 55. Saves screenshots to artifacts/ (laptop and phone sizes), then reloads the page and
-checks that the conversation comes back from the thread's history.
+checks that the conversation comes back (the thread list and its messages from the server).
 """
 
-import os
-import pathlib
-import time
-
-import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-HERALD_URL = os.environ.get("HERALD_URL", "http://127.0.0.1:8080/")
-ARTIFACTS = pathlib.Path(os.environ.get("HERALD_ARTIFACTS", pathlib.Path(__file__).resolve().parents[2] / "artifacts"))
+from conftest import by_testid
+from deployment import ARTIFACTS
+
 QUESTION = "what is (17*3)+4?"
-
-
-def by_testid(testid, within=""):
-    return (By.CSS_SELECTOR, f"{within} [data-testid='{testid}']".strip())
-
-
-@pytest.fixture
-def browser():
-    options = webdriver.ChromeOptions()
-    options.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,900"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")), options=options)
-    driver.set_page_load_timeout(30)
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 def wait_for_text(driver, locator, text, timeout=60):
@@ -46,9 +22,9 @@ def wait_for_text(driver, locator, text, timeout=60):
     return driver.find_element(*locator)
 
 
-def test_run_steps_appear_as_they_happen(browser):
+def test_run_steps_appear_as_they_happen(browser, herald_url):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    browser.get(HERALD_URL)
+    browser.get(herald_url)
     wait = WebDriverWait(browser, 30)
     wait.until(lambda d: d.find_element(*by_testid("connection-status")).get_attribute("data-state") == "online")
     assert browser.find_element(*by_testid("user-id")).text
@@ -81,7 +57,10 @@ def test_run_steps_appear_as_they_happen(browser):
 
     browser.save_screenshot(str(ARTIFACTS / "chat-page.png"))
     browser.set_window_size(390, 844)
-    time.sleep(0.5)  # let the layout settle into its phone form
+    # The phone layout is in place once the conversations button shows and the drawer has slid away.
+    WebDriverWait(browser, 10).until(EC.visibility_of_element_located(by_testid("threads-toggle")))
+    WebDriverWait(browser, 10).until(lambda d: d.execute_script(
+        "return document.querySelector('[data-testid=sidebar]').getBoundingClientRect().right <= 0"))
     browser.save_screenshot(str(ARTIFACTS / "chat-page-phone.png"))
     browser.set_window_size(1280, 900)
 
@@ -93,9 +72,9 @@ def test_run_steps_appear_as_they_happen(browser):
     assert len(browser.find_elements(*by_testid("run"))) == 1
 
 
-def test_stop_button_cancels_a_running_run(browser):
+def test_stop_button_cancels_a_running_run(browser, herald_url):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    browser.get(HERALD_URL)
+    browser.get(herald_url)
     wait = WebDriverWait(browser, 30)
     wait.until(lambda d: d.find_element(*by_testid("connection-status")).get_attribute("data-state") == "online")
     browser.find_element(*by_testid("new-thread")).click()

@@ -36,7 +36,7 @@ public final class RelayService: Service {
         )
     }
 
-    private var membersKey: String { "\(settings.common.keys.prefix):relay:members" }
+    private var membersKey: String { settings.common.keys.relayMembers }
 
     public func run() async throws {
         let consumers = ConsumerTasks()

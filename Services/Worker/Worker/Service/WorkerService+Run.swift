@@ -11,7 +11,7 @@ extension WorkerService {
         return 0
         """)
 
-    func leaseKey(_ runID: String) -> String { "\(keys.run(runID)):lease" }
+    func leaseKey(_ runID: String) -> String { keys.runLease(runID) }
 
     /// Runs one queue entry from start to acknowledgement; the slot it holds is given back at the end.
     func execute(_ entry: RedisStreamEntry) async {

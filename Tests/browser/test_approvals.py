@@ -1,0 +1,64 @@
+"""An approval request on the page: the tool, its arguments editable as JSON, the time left, Approve/Deny.
+
+fake_relay.py plays the run (no server-side approvals needed): it asks for approval of a `send_email`
+call and, as nothing on its side takes decisions, lets the request expire. The page must show the
+request, refuse to send arguments that are not a JSON object, send `approval_response` with the
+edited arguments through the client, show the gateway's answer, and close the request when
+`approval_resolved` comes.
+"""
+
+import json
+import re
+
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+from conftest import by_testid, last_run, send_message, wait_run_status
+
+RECORD_SENT = """
+window.__sent = [];
+const send = WebSocket.prototype.send;
+WebSocket.prototype.send = function (data) { window.__sent.push(JSON.parse(data)); return send.call(this, data); };
+"""
+
+
+def test_approval_request_is_answered_from_the_page(browsers, deployments):
+    herald = deployments.start("approvals", fake_relay=True, offline_delay_ms=20)
+    browser = browsers.new()
+    browser.get(herald.url)
+    browser.execute_script(RECORD_SENT)
+    send_message(browser, "send the report, approval within 12 seconds")
+    run = last_run(browser)
+
+    panel = WebDriverWait(browser, 30).until(EC.visibility_of_element_located(by_testid("approval")))
+    assert "Approve send_email?" in panel.text
+    field = panel.find_element(*by_testid("approval-arguments"))
+    assert json.loads(field.get_attribute("value"))["subject"] == "Weekly report"
+    left = panel.find_element(*by_testid("approval-time-left"))
+    assert re.fullmatch(r"0:1[0-2] left", left.text), left.text
+    first = left.text
+    WebDriverWait(browser, 5).until(lambda d: left.text != first)  # it counts down
+    assert browser.find_element(*by_testid("run-status-line")).text == "Approval needed for send_email"
+
+    approve = panel.find_element(*by_testid("approve-button"))
+    field.send_keys(Keys.CONTROL, "a")
+    field.send_keys('{"to": "ops@example.com", "subject": ')
+    WebDriverWait(browser, 5).until(lambda d: not approve.is_enabled())
+    assert "Not valid JSON" in panel.find_element(*by_testid("approval-problem")).text
+    field.send_keys(Keys.CONTROL, "a")
+    field.send_keys('{"to": "ops@example.com", "subject": "Edited", "body": "All green."}')
+    WebDriverWait(browser, 5).until(lambda d: approve.is_enabled())
+    browser.save_screenshot(str(__import__("deployment").ARTIFACTS / "browser-approval-request.png"))
+
+    approve.click()
+    WebDriverWait(browser, 10).until(lambda d: any(f["type"] == "approval_response" for f in d.execute_script("return window.__sent")))
+    frame = next(f for f in browser.execute_script("return window.__sent") if f["type"] == "approval_response")
+    assert frame["decision"] == "approve" and frame["approval_id"].startswith("apr_")
+    assert frame["arguments"] == {"to": "ops@example.com", "subject": "Edited", "body": "All green."}
+
+    # The request expires (nobody here decides): the panel closes and the tool is denied.
+    WebDriverWait(browser, 30).until(lambda d: panel.get_attribute("data-state") == "expired")
+    assert not approve.is_enabled() and not panel.find_element(*by_testid("deny-button")).is_enabled()
+    wait_run_status(browser, run, "completed")
+    assert run.find_element(*by_testid("tool-status")).get_attribute("data-status") == "denied"
