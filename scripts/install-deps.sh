@@ -41,4 +41,6 @@ if [ "$mode" = "--test" ]; then
   pip_need selenium selenium
   pip_need ag_ui.core ag-ui-protocol
   pip_need websockets.sync.client websockets
+  pip_need schemathesis 'schemathesis==4.*'
+  pip_need openapi_spec_validator openapi-spec-validator
 fi

@@ -24,7 +24,10 @@ Fuzz/run.sh 30
 mkdir -p artifacts
 rm -rf artifacts/browser-deployment
 # Port 0: the gateway binds a free port itself and run.sh prints the URL naming it.
+# A high API rate limit: schemathesis (Tests/api) sends hundreds of requests as one user in a few seconds, and
+# the limit itself is tested by the Swift suites.
 HERALD_PORT=0 HERALD_RUN_DIR=artifacts/browser-deployment HERALD_SKIP_BUILD=1 HERALD_BUILD=debug HERALD_OFFLINE_DELAY_MS=5 \
+  HERALD_RATE_LIMIT_PER_SECOND=1000 HERALD_RATE_LIMIT_BURST=1000 \
   scripts/run.sh >artifacts/browser-deployment.log 2>&1 &
 deployment=$!
 trap 'kill -TERM $deployment 2>/dev/null; wait $deployment 2>/dev/null || true' EXIT
@@ -48,6 +51,7 @@ if [ -z "$url" ] || ! kill -0 $deployment 2>/dev/null; then
   show_deployment >&2
   exit 1
 fi
-HERALD_URL="$url" python3 -m pytest -q Tests/browser || { show_deployment >&2; exit 1; }
+HERALD_BIN_DIR="$bin" HERALD_URL="$url" python3 -m pytest -q Tests/browser || { show_deployment >&2; exit 1; }
 # The AG-UI endpoint (POST /agui, GET /agui/{threadId}) as an outside client sees it, against the same deployment.
 HERALD_URL="$url" python3 -m pytest -q Tests/agui || { show_deployment >&2; exit 1; }
+HERALD_URL="$url" python3 -m pytest -q Tests/api || { show_deployment >&2; exit 1; }

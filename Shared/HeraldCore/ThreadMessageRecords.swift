@@ -2,13 +2,14 @@ import Foundation
 import HeraldProtocol
 
 /// The fields of a thread's record (`RedisKeys.thread`): the gateway writes them when a run is submitted or the
-/// thread renamed, the relay when a run ends.
+/// thread renamed, the relay its preview when a run starts and ends.
 public enum ThreadRecord {
     /// Field names, in one place for every service and script.
     public enum Field {
         public static let owner = "owner"
         public static let createdAt = "created_at"
         public static let title = "title"
+        /// When the latest message was sent: what orders its owner's list (renaming does not move it).
         public static let updatedAt = "updated_at"
         /// The start of the latest message.
         public static let preview = "preview"

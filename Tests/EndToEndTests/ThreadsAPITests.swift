@@ -146,6 +146,12 @@ struct ThreadsAPITests {
             let renamed = try aliceAPI.decode(ThreadsAPI.Thread.self, try await aliceAPI.call("PATCH", "/api/threads/\(theirs)", body: #"{"title":"  Sums  "}"#))
             #expect(renamed.title == "Sums")
             #expect(try await aliceAPI.allThreads(pageSize: 10).first { $0.threadID == theirs }?.title == "Sums")
+            // The list is ordered by `updated_at`, when each thread's latest message was sent: a rename moves nothing.
+            let afterRename = try await aliceAPI.allThreads(pageSize: 10)
+            #expect(afterRename.map(\.threadID) == aliceThreads.reversed())
+            #expect(afterRename.map(\.updatedAt) == afterRename.map(\.updatedAt).sorted(by: >))
+            // A cursor past the newest message pages from the newest.
+            #expect(try await aliceAPI.messages(theirs, before: "999.0").messages.count == 2)
             await alice.close()
             await bob.close()
         }

@@ -72,6 +72,7 @@ public struct Gateway: Sendable {
         // Before the files: a stream request that follows others on a kept-alive connection.
         router.add(middleware: StandardStreamMiddleware(streams: streams))
         router.add(middleware: APINotFoundMiddleware())
+        router.add(middleware: TypeScriptDeclarationsMiddleware())
         // Pages and scripts change with deployments: browsers revalidate instead of running a stale copy.
         let noCache = CacheControl([(.text, [.noCache]), (.application, [.noCache])])
         router.add(middleware: FileMiddleware(publicDirectory(), cacheControl: noCache, searchForIndexHtml: true, logger: logger))

@@ -1,3 +1,4 @@
+import Foundation
 import HeraldCore
 import HeraldProtocol
 import Redis
@@ -107,7 +108,9 @@ struct RunStore: Sendable {
         switch verdict {
         case "queued" where parts.count == 3:
             // Apart from the script: a user's list and a thread's keys live on different cluster slots.
-            try await ThreadIndex(redis: redis, keys: keys, retentionSeconds: retentionSeconds).note(thread, of: request.userID)
+            // Scored by the instant the record's `updated_at` holds, so the list's order is `updated_at`'s.
+            let sentAt = HeraldTimestamp.parse(request.enqueuedAt) ?? Date()
+            try await ThreadIndex(redis: redis, keys: keys, retentionSeconds: retentionSeconds).note(thread, of: request.userID, at: sentAt)
             let epoch = parts[2].string ?? ""
             return .queued(lastSeq: parts[1].int ?? 0, epoch: epoch.isEmpty ? nil : epoch)
         case "busy" where parts.count == 2:

@@ -51,7 +51,7 @@ struct ThreadRoutes: Sendable {
         // Any other method on these paths: 405 naming the ones there are, in JSON like every other error.
         let allowed: [(RouterPath, [HTTPRequest.Method])] = [("", [.get]), (":thread", [.get, .patch, .delete]), (":thread/messages", [.get])]
         for (path, methods) in allowed {
-            for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] where !methods.contains(method) {
+            for method in [HTTPRequest.Method.get, .head, .post, .put, .patch, .delete, .options, .trace] where !methods.contains(method) {
                 threads.on(path, method: method) { _, _ in
                     var response = Self.errorResponse(Failure(status: .methodNotAllowed, code: ErrorCode.badRequest.rawValue, message: "\(method) is not allowed here"))
                     response.headers[.allow] = methods.map(\.rawValue).joined(separator: ", ")
@@ -118,7 +118,8 @@ struct ThreadRoutes: Sendable {
         do {
             userID = try await authenticator.authenticate(token: token).userID
         } catch {
-            throw Failure(status: error.status, code: error.error, message: error.message)
+            // The API's errors are the codes of DESIGN.md section 3: a gateway that cannot check tokens now is `internal`.
+            throw Failure(status: error.status, code: error.status == .unauthorized ? error.error : ErrorCode.internal.rawValue, message: error.message)
         }
         guard await limiter.take(for: userID) else {
             throw Failure(.tooManyRequests, .rateLimited, "too many requests; slow down (HERALD_RATE_LIMIT_PER_SECOND)")

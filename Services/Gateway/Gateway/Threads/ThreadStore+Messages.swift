@@ -11,11 +11,10 @@ extension ThreadStore {
         // Every run has an assistant message: `limit` runs back hold at least `limit` messages.
         let lastRun = before.map { $0.part == .user ? $0.run - 1 : $0.run } ?? Int.max
         guard lastRun >= 0 else { return MessagePage(messages: [], nextCursor: nil) }
-        let firstRun = lastRun == Int.max ? -limit : max(0, lastRun - limit + 1)
         let reply = try await redis.evalScript(
             Self.readMessagesScript,
             keys: [keys.threadRuns(threadID), keys.threadMessages(threadID), keys.threadAnswerText(threadID)],
-            arguments: [RedisArgument(firstRun), RedisArgument(lastRun == Int.max ? -1 : lastRun)])
+            arguments: [RedisArgument(lastRun), RedisArgument(limit)])
         guard let parts = reply.array, parts.count == 4, let first = parts[0].int, let liveText = parts[1].string else {
             throw RedisError(kind: .decoding, message: "read messages script returned \(reply)")
         }
@@ -26,14 +25,14 @@ extension ThreadStore {
     static let readMessagesScript = RedisScript(
         """
         -- KEYS: the thread's runs, its messages, the live answer text
-        -- ARGV: first and last run index (negative: from the end, as LRANGE takes them)
+        -- ARGV: the last run index wanted (past the end: the newest run), how many runs back
         -- Returns {index of the first run returned, the live answer text or '', the run count, per run
         --          {id, user, text, end, usage, {call, done, call, done, …}}}
         local count = redis.call('LLEN', KEYS[1])
-        local first = tonumber(ARGV[1])
-        if first < 0 then first = math.max(0, count + first) end
+        local last = math.min(tonumber(ARGV[1]), count - 1)
+        local first = math.max(0, last - tonumber(ARGV[2]) + 1)
         local runs = {}
-        for i, run in ipairs(redis.call('LRANGE', KEYS[1], first, ARGV[2])) do
+        for i, run in ipairs(redis.call('LRANGE', KEYS[1], first, last)) do
           local f = redis.call('HMGET', KEYS[2], run .. ':user', run .. ':text', run .. ':end', run .. ':usage', run .. ':calls')
           local calls = {}
           for id in string.gmatch(f[5] or '', '%S+') do

@@ -67,7 +67,7 @@ struct ThreadStore: Sendable {
     func rename(_ threadID: String, of userID: String, to title: String) async throws -> ThreadSummary? {
         let reply = try await redis.evalScript(
             Self.renameScript, keys: [keys.thread(threadID)],
-            arguments: [RedisArgument(userID), RedisArgument(title), RedisArgument(HeraldTimestamp.now())])
+            arguments: [RedisArgument(userID), RedisArgument(title)])
         guard reply.int == 1 else { return nil }
         return try await thread(threadID, of: userID)
     }
@@ -75,11 +75,11 @@ struct ThreadStore: Sendable {
     static let renameScript = RedisScript(
         """
         -- KEYS: thread record
-        -- ARGV: user id, title, now
+        -- ARGV: user id, title
         if redis.call('HGET', KEYS[1], '\(ThreadRecord.Field.owner)') ~= ARGV[1] then
           return 0
         end
-        redis.call('HSET', KEYS[1], '\(ThreadRecord.Field.title)', ARGV[2], '\(ThreadRecord.Field.updatedAt)', ARGV[3])
+        redis.call('HSET', KEYS[1], '\(ThreadRecord.Field.title)', ARGV[2])
         return 1
         """
     )

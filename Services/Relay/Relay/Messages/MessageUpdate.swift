@@ -64,7 +64,7 @@ enum MessageUpdate: Sendable, Equatable {
         case .replaces(let runID, let text, let usage): ["replace", runID, text, usage.map { $0.jsonString() } ?? ""]
         case .toolBegan(let runID, let call): ["call", runID, call.toolCallID, MessageRecord.encode(call)]
         case .toolEnded(let runID, let toolCallID, let done): ["done", runID, toolCallID, MessageRecord.encode(done)]
-        case .closes(let runID, let end): ["close", runID, MessageRecord.encode(end), end.completedAt]
+        case .closes(let runID, let end): ["close", runID, MessageRecord.encode(end), ""]
         }
     }
 }

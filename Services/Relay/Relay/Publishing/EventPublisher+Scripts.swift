@@ -151,7 +151,7 @@ extension EventPublisher {
                 local text = redis.call('GET', textKey) or ''
                 redis.call('DEL', textKey)
                 redis.call('HSET', messagesKey, run .. ':text', text, run .. ':end', x)
-                redis.call('HSET', threadKey, 'updated_at', y, 'preview', string.sub(text, 1, 640))
+                redis.call('HSET', threadKey, 'preview', string.sub(text, 1, 640))
               end
             end
             redis.call('EXPIRE', threadKey, retention)
