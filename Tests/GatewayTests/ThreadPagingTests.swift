@@ -30,10 +30,10 @@ import Testing
         #expect(MessagePosition(run: 3, part: .assistant) < MessagePosition(run: 4, part: .user))
     }
 
-    private static func record(_ run: Int, user: String? = "question \(0)", ended: Bool = true, calls: [(call: String, done: String)] = []) -> RunRecord {
+    private static func record(_ run: Int, user: String? = "question \(0)", ended: Bool = true, calls: [(call: String, done: String)] = []) -> RunMessageParts {
         let userPart = MessageRecord.UserPart(content: user, clientMessageID: nil, createdAt: "2026-12-07T10:00:0\(run % 10).000Z")
         let end = MessageRecord.EndPart(status: "complete", completedAt: "2026-12-07T10:01:00.000Z")
-        return RunRecord(
+        return RunMessageParts(
             runID: "run_\(run)", user: MessageRecord.encode(userPart), text: ended ? "answer \(run)" : "", end: ended ? MessageRecord.encode(end) : "",
             calls: calls)
     }

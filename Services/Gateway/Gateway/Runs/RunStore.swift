@@ -35,13 +35,13 @@ struct RunStore: Sendable {
         -- KEYS: thread, active run, run, run queue, thread log state
         -- ARGV: user id, run id, thread id, created at, ttl seconds, run request json, stream field, queue length cap,
         --       title for a new thread, thread retention seconds
-        local owner = redis.call('HGET', KEYS[1], 'owner')
+        local owner = redis.call('HGET', KEYS[1], '\(ThreadRecord.Field.owner)')
         if owner and owner ~= ARGV[1] then
           return {'forbidden'}
         end
         if not owner then
-          redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'created_at', ARGV[4], 'updated_at', ARGV[4], 'title', ARGV[9],
-            'preview', '')
+          redis.call('HSET', KEYS[1], '\(ThreadRecord.Field.owner)', ARGV[1], '\(ThreadRecord.Field.createdAt)', ARGV[4],
+            '\(ThreadRecord.Field.updatedAt)', ARGV[4], '\(ThreadRecord.Field.title)', ARGV[9], '\(ThreadRecord.Field.preview)', '')
         end
         redis.call('EXPIRE', KEYS[1], ARGV[10])
         local active = redis.call('GET', KEYS[2])
@@ -52,10 +52,11 @@ struct RunStore: Sendable {
           return {'exists'}
         end
         redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[5])
-        redis.call('HSET', KEYS[3], 'thread_id', ARGV[3], 'user_id', ARGV[1], 'status', 'queued', 'created_at', ARGV[4])
+        redis.call('HSET', KEYS[3], '\(RunRecord.Field.threadID)', ARGV[3], '\(RunRecord.Field.userID)', ARGV[1],
+          '\(RunRecord.Field.status)', '\(RunRecord.Status.queued)', '\(RunRecord.Field.createdAt)', ARGV[4])
         redis.call('EXPIRE', KEYS[3], ARGV[5])
         redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[8], '*', ARGV[7], ARGV[6])
-        redis.call('HSET', KEYS[1], 'updated_at', ARGV[4])
+        redis.call('HSET', KEYS[1], '\(ThreadRecord.Field.updatedAt)', ARGV[4])
         local head = redis.call('HMGET', KEYS[5], 'seq', 'epoch')
         return {'queued', tonumber(head[1] or '0'), head[2] or ''}
         """
@@ -126,7 +127,7 @@ struct RunStore: Sendable {
 
     /// Flags an active run as cancelled and tells the workers; a finished run is left alone.
     func cancel(runID: String, userID: String) async throws -> CancelOutcome {
-        let record = try await redis.send("HMGET", keys.run(runID), "user_id", "thread_id")
+        let record = try await redis.send("HMGET", keys.run(runID), RunRecord.Field.userID, RunRecord.Field.threadID)
         guard let fields = record.array, fields.count == 2, let owner = fields[0].string, let threadID = fields[1].string else {
             return .notFound
         }

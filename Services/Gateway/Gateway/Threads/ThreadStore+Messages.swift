@@ -18,7 +18,7 @@ extension ThreadStore {
         guard let parts = reply.array, parts.count == 4, let first = parts[0].int, let liveText = parts[1].string else {
             throw RedisError(kind: .decoding, message: "read messages script returned \(reply)")
         }
-        let records = try (parts[3].array ?? []).map(RunRecord.init)
+        let records = try (parts[3].array ?? []).map(RunMessageParts.init)
         return MessageAssembly.page(records, firstRun: first, before: before, limit: limit, liveText: liveText, runCount: parts[2].int ?? 0)
     }
 
@@ -48,7 +48,7 @@ extension ThreadStore {
 }
 
 /// A run's parts as the read script returns them (`MessageRecord`'s JSON, '' for a part not written yet).
-struct RunRecord: Sendable, Equatable {
+struct RunMessageParts: Sendable, Equatable {
     var runID: String
     var user: String
     var text: String
@@ -76,7 +76,7 @@ struct RunRecord: Sendable, Equatable {
             calls: stride(from: 0, to: values.count - 1, by: 2).map { (values[$0], values[$0 + 1]) })
     }
 
-    static func == (lhs: RunRecord, rhs: RunRecord) -> Bool {
+    static func == (lhs: RunMessageParts, rhs: RunMessageParts) -> Bool {
         lhs.runID == rhs.runID && lhs.user == rhs.user && lhs.text == rhs.text && lhs.end == rhs.end && lhs.usage == rhs.usage
             && lhs.calls.elementsEqual(rhs.calls, by: { $0.call == $1.call && $0.done == $1.done })
     }
@@ -85,7 +85,7 @@ struct RunRecord: Sendable, Equatable {
 /// Turns runs' records into messages: pure, so paging and the parts' meaning are tested without Redis.
 enum MessageAssembly {
     /// The page of messages before `before` among runs `firstRun…` (their records), the newest `limit` of them.
-    static func page(_ records: [RunRecord], firstRun: Int, before: MessagePosition?, limit: Int, liveText: String, runCount: Int) -> MessagePage {
+    static func page(_ records: [RunMessageParts], firstRun: Int, before: MessagePosition?, limit: Int, liveText: String, runCount: Int) -> MessagePage {
         var positioned: [(MessagePosition, ThreadMessage)] = []
         for (offset, record) in records.enumerated() {
             let run = firstRun + offset
@@ -102,7 +102,7 @@ enum MessageAssembly {
     }
 
     /// The run's user message (when it had one) and its assistant message.
-    static func messages(of record: RunRecord, liveText: String) -> [(MessagePosition.Part, ThreadMessage)] {
+    static func messages(of record: RunMessageParts, liveText: String) -> [(MessagePosition.Part, ThreadMessage)] {
         let decoder = JSONDecoder()
         let user = try? decoder.decode(MessageRecord.UserPart.self, from: Data(record.user.utf8))
         let end = try? decoder.decode(MessageRecord.EndPart.self, from: Data(record.end.utf8))

@@ -55,7 +55,8 @@ struct WorkerLostWatchdog: Sendable {
         for event in closing {
             _ = try await redis.xadd(partition, fields: PartitionEntry(event).fields)
         }
-        try await RunRecordUpdate.set(["status": progress.ended ? "done" : "worker_lost"], ofRun: request.runID, keys: keys, on: redis)
+        try await RunRecordUpdate.set(
+            [RunRecord.Field.status: progress.ended ? RunRecord.Status.done : RunRecord.Status.workerLost], ofRun: request.runID, keys: keys, on: redis)
         _ = try await redis.xack(keys.runQueue, group: RedisKeys.runConsumerGroup, ids: [entryID])
         _ = try await redis.send("XDEL", keys.runQueue, entryID)
         if !closing.isEmpty {

@@ -50,8 +50,8 @@ extension WorkerService {
     private func perform(_ request: RunRequest, control: RunControl, logger: Logger) async -> RunOutcome? {
         let runKey = keys.run(request.runID)
         let ids: Logger.Metadata = ["run_id": "\(request.runID)"]
-        let status = await retry.run("read the run record", metadata: ids) { try await redis.send("HGET", runKey, "status").string }
-        if status == "done" {
+        let status = await retry.run("read the run record", metadata: ids) { try await redis.send("HGET", runKey, RunRecord.Field.status).string }
+        if status == RunRecord.Status.done {
             logger.notice("run already finished; acknowledging the redelivery")
             return nil
         }
@@ -59,7 +59,8 @@ extension WorkerService {
         logger.info("run started", metadata: ["queued_ms": "\(Self.queuedMilliseconds(request))"])
         _ = await retry.run("mark the run running", metadata: ids) {
             try await RunRecordUpdate.set(
-                ["status": "running", "worker": settings.workerID, "started_at": HeraldTimestamp.now()], ofRun: request.runID, keys: keys, on: redis)
+                [RunRecord.Field.status: RunRecord.Status.running, RunRecord.Field.worker: settings.workerID, RunRecord.Field.startedAt: HeraldTimestamp.now()],
+                ofRun: request.runID, keys: keys, on: redis)
         }
 
         let engine = ExecutionEngine(
@@ -104,7 +105,8 @@ extension WorkerService {
         _ = await retry.run("save the conversation", metadata: ids) { try await conversation.append(turns, to: request.threadID) }
         _ = await retry.run("mark the run done", metadata: ids) {
             try await RunRecordUpdate.set(
-                ["status": "done", "outcome": outcome.label, "finished_at": HeraldTimestamp.now()], ofRun: request.runID, keys: keys, on: redis)
+                [RunRecord.Field.status: RunRecord.Status.done, RunRecord.Field.outcome: outcome.label, RunRecord.Field.finishedAt: HeraldTimestamp.now()],
+                ofRun: request.runID, keys: keys, on: redis)
         }
         let lease = leaseKey(request.runID)
         _ = await retry.run("release the run lease", metadata: ids) {
