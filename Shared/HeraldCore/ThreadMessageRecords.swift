@@ -75,20 +75,8 @@ public enum MessageRecord {
         }
     }
 
-    /// A tool call as it began.
-    public struct ToolCallPart: Codable, Sendable, Equatable {
-        public var toolCallID: String
-        public var toolName: String
-        public var arguments: JSONValue
-        public init(toolCallID: String, toolName: String, arguments: JSONValue) {
-            self.toolCallID = toolCallID
-            self.toolName = toolName
-            self.arguments = arguments
-        }
-        enum CodingKeys: String, CodingKey {
-            case toolCallID = "tool_call_id", toolName = "tool_name", arguments
-        }
-    }
+    /// A tool call as it began: what its `tool_executing` said.
+    public typealias ToolCallPart = EventPayload.ToolExecuting
 
     /// How a tool call ended.
     public struct ToolDonePart: Codable, Sendable, Equatable {

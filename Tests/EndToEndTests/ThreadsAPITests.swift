@@ -8,15 +8,6 @@ import Testing
 /// the event history, threads kept to their owners, deletion that leaves nothing behind, and expiries.
 @Suite(.timeLimit(.minutes(6)))
 struct ThreadsAPITests {
-    /// Polls `condition` until it holds; the deadline is generous, since only a broken deployment reaches it.
-    private static func eventually(_ what: String, _ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(60)
-        while try await !condition() {
-            guard ContinuousClock.now < deadline else { throw TestSupportError("never: \(what)") }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-    }
-
     @Test("a thread of 50 runs with 2,000-word answers returns all 100 messages after its history was trimmed and expired")
     func conversationsOutliveTheEventHistory() async throws {
         let model = try await ScriptedModelServer.start()
@@ -46,7 +37,7 @@ struct ThreadsAPITests {
             }
             let thread = try #require(threadID)
             let historyKey = RedisKeys(prefix: "herald").threadHistory(thread)
-            try await Self.eventually("the thread's event history expires") {
+            try await waitUntil("the thread's event history expires") {
                 try await deployment.redis.reply(["EXISTS", historyKey]).int == 0
             }
 
@@ -204,7 +195,7 @@ struct ThreadsAPITests {
             #expect(try await api.allThreads(pageSize: 10).isEmpty)
             // Whatever the worker still did after the run ended (its conversation, its run record) left nothing.
             let gone = [first.threadID, first.runID, active.runID]
-            try await Self.eventually("the worker has finished with the run") {
+            try await waitUntil("the worker has finished with the run") {
                 try await deployment.redis.reply(["EXISTS", RedisKeys(prefix: "herald").runLease(active.runID)]).int == 0
             }
             let left = try await deployment.redis.keysWithExpiry().map(\.key).filter { key in gone.contains { key.contains($0) } }
@@ -225,7 +216,7 @@ struct ThreadsAPITests {
                 keys.thread(queued.threadID), keys.threadRuns(queued.threadID), keys.threadMessages(queued.threadID),
                 keys.threadConversation(queued.threadID), keys.userThreads(tab.userID),
             ]
-            try await Self.eventually("the conversation is saved") {
+            try await waitUntil("the conversation is saved") {
                 try await deployment.redis.reply(["EXISTS", keys.threadConversation(queued.threadID)]).int == 1
             }
             for key in long {

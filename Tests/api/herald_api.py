@@ -143,12 +143,14 @@ class Guest:
         finally:
             self._pending = held + self._pending
 
-    def wait(self, run: Run, timeout: float = RUN_TIMEOUT) -> Run:
-        """Collects `run`'s events until the supervisor's `agent_completed` or `agent_error`."""
+    def wait(self, run: Run, timeout: float = RUN_TIMEOUT, until=None) -> Run:
+        """Collects `run`'s events until `until(run)` holds: by default, the supervisor's `agent_completed` or
+        `agent_error`."""
+        done = until or (lambda r: r.outcome is not None)
         deadline = time.monotonic() + timeout
         held = []
         try:
-            while run.outcome is None:
+            while not done(run):
                 try:
                     frame = self._next(deadline)
                 except TimeoutError:

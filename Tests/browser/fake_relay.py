@@ -126,6 +126,10 @@ class Run:
     def cancelled(self):
         return self.redis.call("EXISTS", f"{self.prefix}:run:{self.run_id}:cancelled") == 1
 
+    def pause_unless_cancelled(self, seconds):
+        """The fake worker's own timer (a wait tool, an approval's expiry), cut short by a cancellation."""
+        self.pause_unless_cancelled(seconds)
+
     def ms(self, since):
         return int((time.monotonic() - since) * 1000)
 
@@ -174,8 +178,7 @@ class Run:
             seconds = min(int(wait.group(1)), 300)
             self.emit("assistant", "tool_executing", {"tool_call_id": call, "tool_name": "wait", "arguments": {"seconds": seconds}})
             began = time.monotonic()
-            while time.monotonic() - began < seconds and not self.cancelled():
-                time.sleep(0.1)
+            self.pause_unless_cancelled(seconds)
             if self.cancelled():
                 self.emit("assistant", "tool_completed", {"tool_call_id": call, "tool_name": "wait", "status": "cancelled", "duration_ms": self.ms(began)})
                 self.emit("assistant", "agent_completed", {"agent_name": "assistant", "status": "cancelled", "duration_ms": self.ms(assistant)})

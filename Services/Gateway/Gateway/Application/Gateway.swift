@@ -31,7 +31,8 @@ public struct Gateway: Sendable {
         let keys = settings.common.keys
         self.connections = ConnectionServices(
             settings: settings,
-            runs: RunStore(redis: redis, keys: keys, ttlSeconds: settings.common.historyTTLSeconds, retentionSeconds: settings.common.threadRetentionSeconds),
+            runs: RunStore(redis: redis, keys: keys, ttlSeconds: settings.common.historyTTLSeconds, retentionSeconds: settings.common.threadRetentionSeconds,
+                logger: logger),
             history: ThreadHistory(redis: redis, keys: keys),
             fanout: ThreadFanout(subscriber: subscriber, keys: keys, metrics: metrics, logger: logger),
             registry: ConnectionRegistry(maxConnectionsPerUser: settings.maxConnectionsPerUser),

@@ -1,6 +1,7 @@
 import Foundation
 import HeraldCore
 import HeraldProtocol
+import Logging
 import Redis
 
 /// The gateway's writes to the run queue and its reads of run and thread ownership.
@@ -86,6 +87,7 @@ struct RunStore: Sendable {
     /// Lifetime of a thread's record and its place in its owner's list after its last run
     /// (`HERALD_THREAD_RETENTION_DAYS`).
     let retentionSeconds: Int
+    let logger: Logger
 
     /// Owns or checks the thread, marks it busy and queues the run, atomically.
     func submit(_ request: RunRequest) async throws -> SubmitOutcome {
@@ -108,10 +110,16 @@ struct RunStore: Sendable {
         }
         switch verdict {
         case "queued" where parts.count == 3:
-            // Apart from the script: a user's list and a thread's keys live on different cluster slots.
-            // Scored by the instant the record's `updated_at` holds, so the list's order is `updated_at`'s.
+            // Apart from the script: a user's list and a thread's keys live on different cluster slots. Scored by the
+            // instant the record's `updated_at` holds, so the list's order is `updated_at`'s. The run is queued
+            // whatever happens here: a failure leaves the thread out of the list until its next run, and is logged,
+            // not answered as a refusal the client would retry.
             let sentAt = HeraldTimestamp.parse(request.enqueuedAt) ?? Date()
-            try await ThreadIndex(redis: redis, keys: keys, retentionSeconds: retentionSeconds).note(thread, of: request.userID, at: sentAt)
+            do {
+                try await ThreadIndex(redis: redis, keys: keys, retentionSeconds: retentionSeconds).note(thread, of: request.userID, at: sentAt)
+            } catch {
+                logger.warning("cannot list the thread for its owner", metadata: ["thread": "\(thread)", "error": "\(error)"])
+            }
             let epoch = parts[2].string ?? ""
             return .queued(lastSeq: parts[1].int ?? 0, epoch: epoch.isEmpty ? nil : epoch)
         case "busy" where parts.count == 2:

@@ -130,12 +130,13 @@ extension EventPublisher {
           end
           if p.updates > 0 and redis.call('EXISTS', KEYS[p.k + 4]) == 1 then
             local threadKey, messagesKey, runsKey, textKey = KEYS[p.k + 4], KEYS[p.k + 5], KEYS[p.k + 6], KEYS[p.k + 7]
+            local opened = false
             for at = p.updateAt, p.updateAt + 4 * (p.updates - 1), 4 do
               local kind, run, x, y = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3]
               if kind == 'append' then
-                redis.call('APPEND', textKey, x)
+                if redis.call('APPEND', textKey, x) == #x then redis.call('EXPIRE', textKey, retention) end
               elseif kind == 'replace' then
-                redis.call('SET', textKey, x)
+                redis.call('SET', textKey, x, 'EX', retention)
                 if y ~= '' then redis.call('HSET', messagesKey, run .. ':usage', y) end
               elseif kind == 'call' then
                 local calls = redis.call('HGET', messagesKey, run .. ':calls') or ''
@@ -143,6 +144,7 @@ extension EventPublisher {
               elseif kind == 'done' then
                 redis.call('HSET', messagesKey, run .. ':done:' .. x, y)
               elseif kind == 'open' then
+                opened = true
                 redis.call('DEL', textKey)
                 redis.call('RPUSH', runsKey, run)
                 redis.call('HSET', messagesKey, run .. ':user', x)
@@ -154,10 +156,16 @@ extension EventPublisher {
                 redis.call('HSET', threadKey, 'preview', string.sub(text, 1, 640))
               end
             end
-            redis.call('EXPIRE', threadKey, retention)
-            redis.call('EXPIRE', messagesKey, retention)
-            redis.call('EXPIRE', runsKey, retention)
-            redis.call('EXPIRE', textKey, retention)
+            -- A run's opening creates its keys; otherwise their expiry is renewed as the log's is, at most once a minute.
+            if opened or p.renew then
+              redis.call('EXPIRE', threadKey, retention)
+              redis.call('EXPIRE', messagesKey, retention)
+              redis.call('EXPIRE', runsKey, retention)
+              redis.call('EXPIRE', textKey, retention)
+            elseif redis.call('TTL', messagesKey) == -1 then
+              -- Parts of a run opened before messages were kept made the hash just now.
+              redis.call('EXPIRE', messagesKey, retention)
+            end
           end
           if p.entry ~= '' then
             local n = #update
