@@ -23,16 +23,6 @@ public final class RedisClient: Sendable {
         self.pool = RedisConnectionPool(configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
     }
 
-    /// Sends one command, e.g. `send("SET", key, value)`; an error reply throws `RedisError` with Redis's message.
-    public func send(_ command: String, _ arguments: any RedisArgumentConvertible...) async throws -> RESPValue {
-        var command = [RedisArgument(command)]
-        command.reserveCapacity(arguments.count + 1)
-        for argument in arguments {
-            command.append(argument.redisArgument)
-        }
-        return try await send(command)
-    }
-
     /// Sends one command given as its words, e.g. `send(["SET", "key", "value"])`.
     public func send(_ arguments: [RedisArgument]) async throws -> RESPValue {
         try await pool.connection().send(arguments)

@@ -14,12 +14,3 @@ public struct RedisScript: Sendable, Hashable {
         }.joined()
     }
 }
-
-/// Where a script runs: the client (on any of its pooled connections) or one connection a caller holds.
-public protocol RedisScriptRunner: Sendable {
-    /// Runs `script` by its SHA-1 and sends the source only when Redis answers `NOSCRIPT`.
-    func evalScript(_ script: RedisScript, keys: [String], arguments: [RedisArgument]) async throws -> RESPValue
-}
-
-extension RedisClient: RedisScriptRunner {}
-extension RedisConnection: RedisScriptRunner {}

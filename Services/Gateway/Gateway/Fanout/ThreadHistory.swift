@@ -8,7 +8,7 @@ struct ThreadHistory: Sendable {
         """
         -- KEYS: log state (hash: epoch, seq), history (a list whose last frame has the state's seq)
         -- ARGV: after seq, the caller's epoch ('' when unknown)
-        local head = redis.call('HMGET', KEYS[1], 'epoch', 'seq')
+        local head = redis.call('HMGET', KEYS[1], '\(ThreadLogHead.Field.epoch)', '\(ThreadLogHead.Field.seq)')
         local epoch = head[1] or ''
         local last = tonumber(head[2] or '0')
         local after = tonumber(ARGV[1])

@@ -58,7 +58,7 @@ struct RunStore: Sendable {
         redis.call('EXPIRE', KEYS[3], ARGV[5])
         redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[8], '*', ARGV[7], ARGV[6])
         redis.call('HSET', KEYS[1], '\(ThreadRecord.Field.updatedAt)', ARGV[4])
-        local head = redis.call('HMGET', KEYS[5], 'seq', 'epoch')
+        local head = redis.call('HMGET', KEYS[5], '\(ThreadLogHead.Field.seq)', '\(ThreadLogHead.Field.epoch)')
         return {'queued', tonumber(head[1] or '0'), head[2] or ''}
         """
     )
@@ -161,14 +161,11 @@ struct RunStore: Sendable {
     func activeRun(ofThread threadID: String) async throws -> ActiveRun? {
         let replies = try await redis.pipeline([
             ["GET", RedisArgument(keys.threadActiveRun(threadID))],
-            ["HMGET", RedisArgument(keys.threadLogState(threadID)), "seq", "epoch", "live"],
+            ThreadLogHead.readCommand(threadID, keys: keys),
         ])
         guard let runID = try replies[0].get().string else { return nil }
-        let head = try replies[1].get().array ?? []
-        let seq = head.first?.string.flatMap { Int($0) } ?? 0
-        let epoch = head.count > 1 ? head[1].string : nil
-        let liveStart = head.count > 2 ? head[2].string.flatMap { Int($0) } : nil
-        return ActiveRun(runID: runID, afterSeq: liveStart.map { $0 - 1 } ?? seq, epoch: epoch)
+        let head = try ThreadLogHead(reply: replies[1].get())
+        return ActiveRun(runID: runID, afterSeq: head.liveRunStart.map { $0 - 1 } ?? head.seq, epoch: head.epoch)
     }
 
     /// The thread's owner, or nil when the thread does not exist. Looking does not renew it: a thread's record lives

@@ -1,3 +1,4 @@
+import HeraldCore
 import Redis
 
 extension EventPublisher {
@@ -28,20 +29,20 @@ extension EventPublisher {
         end
         local historySize, ttl, liveCeiling, retention = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[7]), ARGV[8]
         local plans, differing = {}, {}
-        local a, k = 9, 4
+        local a, k = \(PublishScriptCall.leadingArguments + 1), \(PublishScriptCall.partitionKeys + 1)
         for t = 1, tonumber(ARGV[6]) do
           local p = {
             k = k, epoch = ARGV[a], starts = ARGV[a + 1] == '1', seq = tonumber(ARGV[a + 2]),
             frames = tonumber(ARGV[a + 3]), channel = ARGV[a + 4], entry = ARGV[a + 5], recent = ARGV[a + 6],
             count = ARGV[a + 7], renew = ARGV[a + 8] == '1', live = ARGV[a + 9], liveBytes = tonumber(ARGV[a + 10]),
-            outline = ARGV[a + 11], runs = tonumber(ARGV[a + 12]), runAt = a + 13
+            outline = ARGV[a + 11], runs = tonumber(ARGV[a + 12]), runAt = a + \(PublishScriptCall.threadHeadArguments)
           }
-          p.frameAt = p.runAt + 2 * p.runs
+          p.frameAt = p.runAt + \(PublishScriptCall.argumentsPerRun) * p.runs
           p.updates = tonumber(ARGV[p.frameAt + p.frames])
           p.updateAt = p.frameAt + p.frames + 1
-          a = p.updateAt + 4 * p.updates
-          k = k + 8 + p.runs
-          local head = redis.call('HMGET', KEYS[p.k], 'epoch', 'seq', 'live', 'livebytes')
+          a = p.updateAt + \(PublishScriptCall.argumentsPerMessageUpdate) * p.updates
+          k = k + \(PublishScriptCall.keysPerThread) + p.runs
+          local head = redis.call('HMGET', KEYS[p.k], '\(ThreadLogHead.Field.epoch)', '\(ThreadLogHead.Field.seq)', '\(ThreadLogHead.Field.live)', '\(ThreadLogHead.Field.liveBytes)')
           p.liveStart, p.liveTotal = tonumber(head[3] or '0'), tonumber(head[4] or '0')
           local fits
           if p.starts then
@@ -51,12 +52,12 @@ extension EventPublisher {
           end
           local ended = {}
           for r = 1, p.runs do
-            if tonumber(ARGV[p.runAt + 2 * r - 1]) >= 2 and redis.call('EXISTS', KEYS[p.k + 7 + r]) == 1 then
+            if tonumber(ARGV[p.runAt + \(PublishScriptCall.argumentsPerRun) * r - 1]) >= \(PublishScriptCall.RunChecks.mustBeOpen.rawValue) and redis.call('EXISTS', KEYS[p.k + \(PublishScriptCall.keysPerThread - 1) + r]) == 1 then
               ended[#ended + 1] = r
             end
           end
           if not fits or #ended > 0 then
-            local state = redis.call('HMGET', KEYS[p.k], 'epoch', 'seq', 'entry', 'recent')
+            local state = redis.call('HMGET', KEYS[p.k], '\(ThreadLogHead.Field.epoch)', '\(ThreadLogHead.Field.seq)', '\(ThreadLogHead.Field.entry)', '\(ThreadLogHead.Field.recent)')
             local seq = state[1] and tonumber(state[2] or '0') or 0
             differing[#differing + 1] = {t, state[1] or '', seq, state[3] or '', state[4] or '', ended}
           end
@@ -71,12 +72,12 @@ extension EventPublisher {
           if p.starts then
             -- A new (or expired) log: a new epoch, counting from 1.
             redis.call('DEL', stateKey, historyKey)
-            update[1], update[2] = 'epoch', p.epoch
+            update[1], update[2] = '\(ThreadLogHead.Field.epoch)', p.epoch
             p.liveStart, p.liveTotal = 0, 0
           end
           local liveChanged = p.liveBytes > 0 and p.liveStart > 0
           if p.live == '0' then
-            if p.liveStart > 0 then redis.call('HDEL', stateKey, 'live', 'livebytes') end
+            if p.liveStart > 0 then redis.call('HDEL', stateKey, '\(ThreadLogHead.Field.live)', '\(ThreadLogHead.Field.liveBytes)') end
             p.liveStart, p.liveTotal, liveChanged = 0, 0, false
           elseif p.live ~= '' then
             p.liveStart, p.liveTotal, liveChanged = tonumber(p.live), 0, true
@@ -84,12 +85,12 @@ extension EventPublisher {
           if liveChanged then
             p.liveTotal = p.liveTotal + p.liveBytes
             local n = #update
-            update[n + 1], update[n + 2], update[n + 3], update[n + 4] = 'live', p.liveStart, 'livebytes', p.liveTotal
+            update[n + 1], update[n + 2], update[n + 3], update[n + 4] = '\(ThreadLogHead.Field.live)', p.liveStart, '\(ThreadLogHead.Field.liveBytes)', p.liveTotal
           end
           if p.frames > 0 then
             local first, last = p.frameAt, p.frameAt + p.frames - 1
             local n = #update
-            update[n + 1], update[n + 2] = 'seq', p.seq + p.frames
+            update[n + 1], update[n + 2] = '\(ThreadLogHead.Field.seq)', p.seq + p.frames
             local length
             for from = first, last, 100 do
               length = redis.call('RPUSH', historyKey, unpack(ARGV, from, math.min(from + 99, last)))
@@ -120,9 +121,9 @@ extension EventPublisher {
             redis.call('EXPIRE', outlineKey, ttl)
           end
           for r = 1, p.runs do
-            if tonumber(ARGV[p.runAt + 2 * r - 1]) % 2 == 1 then
-              local run = ARGV[p.runAt + 2 * r - 2]
-              redis.call('SET', KEYS[p.k + 7 + r], '1', 'EX', ttl)
+            if tonumber(ARGV[p.runAt + \(PublishScriptCall.argumentsPerRun) * r - 1]) % 2 == \(PublishScriptCall.RunChecks.endsRun.rawValue) then
+              local run = ARGV[p.runAt + \(PublishScriptCall.argumentsPerRun) * r - 2]
+              redis.call('SET', KEYS[p.k + \(PublishScriptCall.keysPerThread - 1) + r], '1', 'EX', ttl)
               if redis.call('GET', activeKey) == run then
                 redis.call('DEL', activeKey)
               end
@@ -131,7 +132,7 @@ extension EventPublisher {
           if p.updates > 0 and redis.call('EXISTS', KEYS[p.k + 4]) == 1 then
             local threadKey, messagesKey, runsKey, textKey = KEYS[p.k + 4], KEYS[p.k + 5], KEYS[p.k + 6], KEYS[p.k + 7]
             local opened = false
-            for at = p.updateAt, p.updateAt + 4 * (p.updates - 1), 4 do
+            for at = p.updateAt, p.updateAt + \(PublishScriptCall.argumentsPerMessageUpdate) * (p.updates - 1), \(PublishScriptCall.argumentsPerMessageUpdate) do
               local kind, run, x, y = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3]
               if kind == 'append' then
                 if redis.call('APPEND', textKey, x) == #x then redis.call('EXPIRE', textKey, retention) end
@@ -169,11 +170,11 @@ extension EventPublisher {
           end
           if p.entry ~= '' then
             local n = #update
-            update[n + 1], update[n + 2] = 'entry', p.entry
+            update[n + 1], update[n + 2] = '\(ThreadLogHead.Field.entry)', p.entry
           end
           if p.recent ~= '' then
             local n = #update
-            update[n + 1], update[n + 2], update[n + 3], update[n + 4] = 'recent', p.recent, 'count', p.count
+            update[n + 1], update[n + 2], update[n + 3], update[n + 4] = '\(ThreadLogHead.Field.recent)', p.recent, '\(ThreadLogHead.Field.count)', p.count
           end
           -- HSET counts the fields it created: a hash it just created has no expiry yet.
           if #update > 0 and redis.call('HSET', stateKey, unpack(update)) > 0 and not p.renew then
@@ -201,7 +202,7 @@ extension EventPublisher {
         -- Returns per thread {epoch or '', seq, newest entry or '', recent ids or ''}
         local logs = {}
         for i = 1, #KEYS do
-          local state = redis.call('HMGET', KEYS[i], 'epoch', 'seq', 'entry', 'recent')
+          local state = redis.call('HMGET', KEYS[i], '\(ThreadLogHead.Field.epoch)', '\(ThreadLogHead.Field.seq)', '\(ThreadLogHead.Field.entry)', '\(ThreadLogHead.Field.recent)')
           logs[i] = {state[1] or '', tonumber(state[2] or '0'), state[3] or '', state[4] or ''}
         end
         return logs

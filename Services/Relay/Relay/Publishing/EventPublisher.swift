@@ -105,7 +105,7 @@ public struct EventPublisher: Sendable {
     /// Throws `RelayError.leaseLost` when the partition's lease is no longer this relay's: that call did nothing,
     /// and the lease's new holder reads the batch from the partition's cursor.
     public func publish(
-        _ items: [Item], from source: Source, advancingCursorTo cursor: String? = nil, threads: inout ThreadLogCache, on redis: some RedisScriptRunner
+        _ items: [Item], from source: Source, advancingCursorTo cursor: String? = nil, threads: inout ThreadLogCache, on redis: some RedisClientProtocol
     ) async throws -> [Outcome] {
         guard !items.isEmpty || cursor != nil else { return [] }
         var logs: [String: ThreadLog] = [:]
@@ -176,16 +176,18 @@ public struct EventPublisher: Sendable {
     /// One script call: plans the items at `call` against `logs`, and plans again from the logs Redis reports when
     /// any differs. Returns one outcome per item of the call.
     private func publishCall(
-        _ items: [Item], _ call: [Int], from source: Source, cursor: String?, logs: inout [String: ThreadLog], threads: inout ThreadLogCache, on redis: some RedisScriptRunner
+        _ items: [Item], _ call: [Int], from source: Source, cursor: String?, logs: inout [String: ThreadLog], threads: inout ThreadLogCache, on redis: some RedisClientProtocol
     ) async throws -> [Outcome] {
         for _ in 0..<Self.maxAttempts {
             let plan = PublishPlan(
                 items, selecting: call, logs: logs, dedupWindow: dedupWindow, now: .now, expiryRenewal: expiryRenewal,
                 newEpoch: { Identifier.make("ep") }
             )
-            let reply = try await redis.evalScript(Self.publishScript, keys: scriptKeys(plan, source), arguments: scriptArguments(plan, source, cursor: cursor))
-            if reply.isNull { throw RelayError.leaseLost(partition: source.partition) }
-            if reply.int == 1 {
+            let scriptCall = PublishScriptCall(plan, from: source, cursor: cursor, limits: scriptLimits, keys: keys)
+            switch try PublishScriptReply(await redis.evalScript(Self.publishScript, keys: scriptCall.keys, arguments: scriptCall.arguments)) {
+            case .leaseLost:
+                throw RelayError.leaseLost(partition: source.partition)
+            case .published:
                 for append in plan.appends {
                     logs[append.threadID] = append.log
                     var remembered = append.log
@@ -193,98 +195,37 @@ public struct EventPublisher: Sendable {
                     threads.store(remembered, for: append.threadID)
                 }
                 return plan.outcomes
-            }
-            // Some logs are not as this relay knew them: take them as Redis holds them and plan again.
-            guard let differing = reply.array, !differing.isEmpty else {
-                throw RelayError.unexpectedReply("publish script returned \(reply)")
-            }
-            for record in differing {
-                guard let fields = record.array, fields.count == 6, let number = fields[0].int, plan.appends.indices.contains(number - 1),
-                    let epoch = fields[1].string, let seq = fields[2].int, let entry = fields[3].string, let recent = fields[4].string,
-                    let ended = fields[5].array
-                else {
-                    throw RelayError.unexpectedReply("publish script returned \(reply)")
+            case .logsDiffer(let differing):
+                // Some logs are not as this relay knew them: take them as Redis holds them and plan again.
+                for record in differing {
+                    guard plan.appends.indices.contains(record.append) else {
+                        throw RelayError.unexpectedReply("publish script named thread \(record.append + 1) of \(plan.appends.count)")
+                    }
+                    let append = plan.appends[record.append]
+                    let listed = append.listedRuns
+                    var log = ThreadLog(epoch: record.epoch, seq: record.seq, entry: record.entry, recent: record.recent)
+                    log.endedRuns = logs[append.threadID]?.endedRuns ?? []
+                    for run in record.endedRuns where listed.indices.contains(run) {
+                        log.noteEnded(listed[run].id)
+                    }
+                    logs[append.threadID] = log
+                    threads.forget(append.threadID)
                 }
-                let append = plan.appends[number - 1]
-                let listed = append.listedRuns
-                var log = ThreadLog(epoch: epoch, seq: seq, entry: entry, recent: recent)
-                log.endedRuns = logs[append.threadID]?.endedRuns ?? []
-                for run in ended.compactMap(\.int) where listed.indices.contains(run - 1) {
-                    log.noteEnded(listed[run - 1].id)
-                }
-                logs[append.threadID] = log
-                threads.forget(append.threadID)
             }
         }
         throw RelayError.unexpectedReply("thread logs kept changing while this relay held partition \(source.partition)'s lease")
     }
 
     /// The logs of `threadIDs` as Redis holds them.
-    func read(_ threadIDs: [String], on redis: some RedisScriptRunner) async throws -> [ThreadLog] {
+    func read(_ threadIDs: [String], on redis: some RedisClientProtocol) async throws -> [ThreadLog] {
         let reply = try await redis.evalScript(Self.readScript, keys: threadIDs.map { keys.threadLogState($0) }, arguments: [])
-        guard let records = reply.array, records.count == threadIDs.count else {
-            throw RelayError.unexpectedReply("thread log read returned \(reply)")
-        }
-        return try records.map { record in
-            guard let fields = record.array, fields.count == 4, let epoch = fields[0].string, let seq = fields[1].int,
-                let entry = fields[2].string, let recent = fields[3].string
-            else {
-                throw RelayError.unexpectedReply("thread log read returned \(reply)")
-            }
-            return ThreadLog(epoch: epoch, seq: seq, entry: entry, recent: recent)
-        }
+        return try ThreadLogReadReply.logs(reply, count: threadIDs.count)
     }
 
-    private func scriptKeys(_ plan: PublishPlan, _ source: Source) -> [String] {
-        var keys = [self.keys.partitionLease(source.partition), self.keys.partitionCursor(source.partition), self.keys.eventPartition(source.partition)]
-        for append in plan.appends {
-            let thread = append.threadID
-            keys += [
-                self.keys.threadLogState(thread), self.keys.threadHistory(thread), self.keys.threadActiveRun(thread),
-                self.keys.threadLiveRunOutline(thread), self.keys.thread(thread), self.keys.threadMessages(thread),
-                self.keys.threadRuns(thread), self.keys.threadAnswerText(thread),
-            ]
-            keys += append.listedRuns.map { self.keys.runEnded($0.id) }
-        }
-        return keys
-    }
-
-    private func scriptArguments(_ plan: PublishPlan, _ source: Source, cursor: String?) -> [RedisArgument] {
-        var arguments: [RedisArgument] = [
-            RedisArgument(source.leaseHolder), RedisArgument(cursor ?? ""),
-            // Nothing to trim past the largest id there is.
-            RedisArgument(cursor.flatMap { StreamEntryID($0)?.next?.description } ?? ""),
-            RedisArgument(historySize), RedisArgument(historyTTLSeconds), RedisArgument(plan.appends.count),
-            RedisArgument(liveRunHistoryBytes), RedisArgument(threadRetentionSeconds),
-        ]
-        arguments.reserveCapacity(arguments.count + plan.outcomes.count + plan.appends.count * 14)
-        for append in plan.appends {
-            let log = append.log
-            let listed = append.listedRuns
-            arguments += [
-                RedisArgument(log.epoch ?? ""), append.startsLog ? "1" : "0", RedisArgument(append.expectedSeq),
-                RedisArgument(append.frames.count), RedisArgument(keys.threadChannel(append.threadID)),
-                RedisArgument(append.entryChanged ? log.lastEntry?.description ?? "" : ""),
-                RedisArgument(append.recentChanged ? "|" + log.recentEventIDs.joined(separator: "|") + "|" : ""),
-                RedisArgument(log.recentEventIDs.count), append.renewsExpiry ? "1" : "0",
-            ]
-            switch append.liveRun {
-            case .continues(let bytes): arguments += ["", RedisArgument(bytes)]
-            case .starts(let seq, let bytes): arguments += [RedisArgument(seq), RedisArgument(bytes)]
-            case .ends: arguments += ["0", "0"]
-            }
-            arguments += [
-                RedisArgument(append.outline.map(String.init).joined(separator: " ")), RedisArgument(listed.count),
-            ]
-            for run in listed {
-                arguments += [RedisArgument(run.id), RedisArgument((run.ends ? 1 : 0) + (run.check ? 2 : 0))]
-            }
-            arguments += append.frames.map { RedisArgument($0) }
-            arguments.append(RedisArgument(append.messages.count))
-            for update in append.messages {
-                arguments += update.scriptArguments.map { RedisArgument($0) }
-            }
-        }
-        return arguments
+    private var scriptLimits: PublishScriptCall.Limits {
+        PublishScriptCall.Limits(
+            historySize: historySize, historyTTLSeconds: historyTTLSeconds, liveRunHistoryBytes: liveRunHistoryBytes,
+            threadRetentionSeconds: threadRetentionSeconds
+        )
     }
 }

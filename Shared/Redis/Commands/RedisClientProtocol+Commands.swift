@@ -1,4 +1,4 @@
-extension RedisConnection {
+extension RedisClientProtocol {
     /// Round trip to Redis; throws unless it answers `PONG`.
     public func ping() async throws {
         let reply = try await send(["PING"])

@@ -1,4 +1,4 @@
-extension RedisConnection {
+extension RedisClientProtocol {
     /// Appends an entry; returns its ID. `maxLength` trims the stream approximately (`MAXLEN ~ n`).
     @discardableResult
     public func xadd(_ key: String, id: String = "*", maxLength: Int? = nil, fields: [(String, RedisArgument)]) async throws -> String {
@@ -31,7 +31,9 @@ extension RedisConnection {
 
     /// Reads entries for `consumer` of `group`; `[]` when nothing came within `block`.
     ///
-    /// `block` is a blocking read: it may hold this connection for that long, and `Duration.zero` waits forever.
+    /// With `block` the read runs on a connection that may block (`withBlockingConnection`: on the client a
+    /// dedicated one, so it never holds up other commands, and cancelling the task ends it at once);
+    /// `Duration.zero` waits until an entry arrives.
     public func xreadgroup(
         group: String,
         consumer: String,
@@ -45,7 +47,7 @@ extension RedisConnection {
 
     /// Reads entries after each stream's id (no consumer group); `[]` when nothing came within `block`.
     ///
-    /// `block` is a blocking read, as for `xreadgroup`.
+    /// `block` runs the read on a connection that may block, as for `xreadgroup`.
     public func xread(streams: [(key: String, id: String)], count: Int? = nil, block: Duration? = nil) async throws -> [RedisStreamRead] {
         precondition(!streams.isEmpty, "XREAD needs at least one stream")
         return try await streamRead(["XREAD"], streams: streams, count: count, block: block)
@@ -67,7 +69,12 @@ extension RedisConnection {
         command.append("STREAMS")
         command.append(contentsOf: streams.map { RedisArgument($0.key) })
         command.append(contentsOf: streams.map { RedisArgument($0.id) })
-        let reply = try await send(command, deadline: deadline)
+        let reply: RESPValue
+        if block == nil {
+            reply = try await send(command)
+        } else {
+            reply = try await withBlockingConnection { connection in try await connection.send(command, deadline: deadline) }
+        }
         return reply.isNull ? [] : try reply.decode()
     }
 
