@@ -41,22 +41,33 @@ public enum ThreadRecord {
 /// Each run has fixed fields (`user`, `text`, `end`, `calls`) and two per tool call; the gateway assembles the
 /// run's user and assistant messages from them.
 public enum MessageRecord {
-    /// The field names of run `runID`'s parts.
+    /// The field names of run `runID`'s parts: the run id, then a suffix (`Suffix`, which the scripts use).
     public enum Field {
         /// `UserPart` JSON: the user's message and when the run started.
-        public static func user(_ runID: String) -> String { "\(runID):user" }
+        public static func user(_ runID: String) -> String { runID + Suffix.user }
         /// The whole answer text, once the run has ended (while it streams it is in `RedisKeys.threadAnswerText`).
-        public static func text(_ runID: String) -> String { "\(runID):text" }
+        public static func text(_ runID: String) -> String { runID + Suffix.text }
         /// The model's token usage (JSON), when the final report carried it.
-        public static func usage(_ runID: String) -> String { "\(runID):usage" }
+        public static func usage(_ runID: String) -> String { runID + Suffix.usage }
         /// `EndPart` JSON, once the run has ended.
-        public static func end(_ runID: String) -> String { "\(runID):end" }
+        public static func end(_ runID: String) -> String { runID + Suffix.end }
         /// The run's tool call ids in order, each followed by a space.
-        public static func calls(_ runID: String) -> String { "\(runID):calls" }
+        public static func calls(_ runID: String) -> String { runID + Suffix.calls }
         /// `ToolCallPart` JSON.
-        public static func call(_ runID: String, _ toolCallID: String) -> String { "\(runID):call:\(toolCallID)" }
+        public static func call(_ runID: String, _ toolCallID: String) -> String { runID + Suffix.call + toolCallID }
         /// `ToolDonePart` JSON.
-        public static func done(_ runID: String, _ toolCallID: String) -> String { "\(runID):done:\(toolCallID)" }
+        public static func done(_ runID: String, _ toolCallID: String) -> String { runID + Suffix.done + toolCallID }
+
+        /// What follows the run id in each field's name (a tool call's id follows `call` and `done`).
+        public enum Suffix {
+            public static let user = ":user"
+            public static let text = ":text"
+            public static let usage = ":usage"
+            public static let end = ":end"
+            public static let calls = ":calls"
+            public static let call = ":call:"
+            public static let done = ":done:"
+        }
     }
 
     /// The user's message of a run (no `content` for a run that continues from client tools' results) and when the

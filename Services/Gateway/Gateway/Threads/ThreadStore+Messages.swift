@@ -33,10 +33,10 @@ extension ThreadStore {
         local first = math.max(0, last - tonumber(ARGV[2]) + 1)
         local runs = {}
         for i, run in ipairs(redis.call('LRANGE', KEYS[1], first, last)) do
-          local f = redis.call('HMGET', KEYS[2], run .. ':user', run .. ':text', run .. ':end', run .. ':usage', run .. ':calls')
+          local f = redis.call('HMGET', KEYS[2], run .. '\(MessageRecord.Field.Suffix.user)', run .. '\(MessageRecord.Field.Suffix.text)', run .. '\(MessageRecord.Field.Suffix.end)', run .. '\(MessageRecord.Field.Suffix.usage)', run .. '\(MessageRecord.Field.Suffix.calls)')
           local calls = {}
           for id in string.gmatch(f[5] or '', '%S+') do
-            local c = redis.call('HMGET', KEYS[2], run .. ':call:' .. id, run .. ':done:' .. id)
+            local c = redis.call('HMGET', KEYS[2], run .. '\(MessageRecord.Field.Suffix.call)' .. id, run .. '\(MessageRecord.Field.Suffix.done)' .. id)
             calls[#calls + 1] = c[1] or ''
             calls[#calls + 1] = c[2] or ''
           end

@@ -138,23 +138,23 @@ extension EventPublisher {
                 if redis.call('APPEND', textKey, x) == #x then redis.call('EXPIRE', textKey, retention) end
               elseif kind == 'replace' then
                 redis.call('SET', textKey, x, 'EX', retention)
-                if y ~= '' then redis.call('HSET', messagesKey, run .. ':usage', y) end
+                if y ~= '' then redis.call('HSET', messagesKey, run .. '\(MessageRecord.Field.Suffix.usage)', y) end
               elseif kind == 'call' then
-                local calls = redis.call('HGET', messagesKey, run .. ':calls') or ''
-                redis.call('HSET', messagesKey, run .. ':call:' .. x, y, run .. ':calls', calls .. x .. ' ')
+                local calls = redis.call('HGET', messagesKey, run .. '\(MessageRecord.Field.Suffix.calls)') or ''
+                redis.call('HSET', messagesKey, run .. '\(MessageRecord.Field.Suffix.call)' .. x, y, run .. '\(MessageRecord.Field.Suffix.calls)', calls .. x .. ' ')
               elseif kind == 'done' then
-                redis.call('HSET', messagesKey, run .. ':done:' .. x, y)
+                redis.call('HSET', messagesKey, run .. '\(MessageRecord.Field.Suffix.done)' .. x, y)
               elseif kind == 'open' then
                 opened = true
                 redis.call('DEL', textKey)
                 redis.call('RPUSH', runsKey, run)
-                redis.call('HSET', messagesKey, run .. ':user', x)
-                if y ~= '' then redis.call('HSET', threadKey, 'preview', y) end
+                redis.call('HSET', messagesKey, run .. '\(MessageRecord.Field.Suffix.user)', x)
+                if y ~= '' then redis.call('HSET', threadKey, '\(ThreadRecord.Field.preview)', y) end
               elseif kind == 'close' then
                 local text = redis.call('GET', textKey) or ''
                 redis.call('DEL', textKey)
-                redis.call('HSET', messagesKey, run .. ':text', text, run .. ':end', x)
-                redis.call('HSET', threadKey, 'preview', string.sub(text, 1, 640))
+                redis.call('HSET', messagesKey, run .. '\(MessageRecord.Field.Suffix.text)', text, run .. '\(MessageRecord.Field.Suffix.end)', x)
+                redis.call('HSET', threadKey, '\(ThreadRecord.Field.preview)', string.sub(text, 1, 640))
               end
             end
             -- A run's opening creates its keys; otherwise their expiry is renewed as the log's is, at most once a minute.
