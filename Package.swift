@@ -191,19 +191,18 @@ let package = Package(
         ),
 
         // MARK: Tests
+        // Unit targets (`<Module>Tests`) run without a process or a Redis: `swift test --filter RedisTests` takes
+        // seconds. Integration targets (`<Module>IntegrationTests`, `EndToEndTests`) start redis-server and the
+        // built executables.
         .testTarget(
             name: "RedisTests",
             dependencies: [
                 "Redis", "HeraldTesting",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             path: "Tests/RedisTests"
-        ),
-        .testTarget(
-            name: "HeraldTestingTests",
-            dependencies: ["HeraldTesting", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
-            path: "Tests/HeraldTestingTests"
         ),
         .testTarget(name: "HeraldProtocolTests", dependencies: ["HeraldProtocol", "HeraldTesting"], path: "Tests/HeraldProtocolTests"),
         .testTarget(
@@ -217,6 +216,24 @@ let package = Package(
         ),
         .testTarget(name: "RelayTests", dependencies: ["Relay", "HeraldTesting"], path: "Tests/RelayTests"),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "HeraldTesting"], path: "Tests/GatewayTests"),
+
+        .testTarget(
+            name: "HeraldTestingTests",
+            dependencies: ["HeraldTesting", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+            path: "Tests/HeraldTestingTests"
+        ),
+        .testTarget(
+            name: "RedisIntegrationTests",
+            dependencies: [
+                "Redis", "HeraldTesting",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            path: "Tests/RedisIntegrationTests"
+        ),
+        .testTarget(name: "WorkerIntegrationTests", dependencies: ["Worker", "HeraldTesting"], path: "Tests/WorkerIntegrationTests"),
+        .testTarget(name: "RelayIntegrationTests", dependencies: ["Relay", "HeraldTesting"], path: "Tests/RelayIntegrationTests"),
+        .testTarget(name: "GatewayIntegrationTests", dependencies: ["Gateway", "HeraldTesting"], path: "Tests/GatewayIntegrationTests"),
         .testTarget(
             name: "EndToEndTests",
             // Crypto signs the JWTs a test presents (HMAC-SHA256), as an application issuing them would.

@@ -1,3 +1,4 @@
+import Logging
 import HeraldTesting
 import NIOCore
 import Redis
@@ -18,7 +19,7 @@ struct HostileReplyTests {
         // Once in one write, once a byte per write: the outcome must not depend on how the bytes arrive.
         for pieces in [[bytes], bytes.map { [$0] }] {
             try await ScriptedRedisServer.withServer(reply: pieces, closeAfterReply: false) { server in
-                let connection = try await RedisConnection.connect(configuration: RedisConfiguration(url: server.url), logger: testLogger)
+                let connection = try await RedisConnection.connect(configuration: RedisConfiguration(url: server.url), logger: Logger.test("redis-tests"))
                 await #expect {
                     _ = try await connection.send("PING")
                 } throws: { error in
@@ -39,7 +40,7 @@ struct HostileReplyTests {
     ])
     func aReplyCutShortByTheServerFailsAsAClosedConnection(name: String, reply: String) async throws {
         try await ScriptedRedisServer.withServer(reply: [Array(reply.utf8)], closeAfterReply: true) { server in
-            let connection = try await RedisConnection.connect(configuration: RedisConfiguration(url: server.url), logger: testLogger)
+            let connection = try await RedisConnection.connect(configuration: RedisConfiguration(url: server.url), logger: Logger.test("redis-tests"))
             await #expect {
                 _ = try await connection.send("PING")
             } throws: { error in
@@ -53,7 +54,7 @@ struct HostileReplyTests {
     @Test func aReplyNobodyAskedForClosesTheConnection() async throws {
         // Two replies to one PING: the second has no command to go to.
         try await ScriptedRedisServer.withServer(reply: [Array("+PONG\r\n+EXTRA\r\n".utf8)], closeAfterReply: false) { server in
-            let connection = try await RedisConnection.connect(configuration: RedisConfiguration(url: server.url), logger: testLogger)
+            let connection = try await RedisConnection.connect(configuration: RedisConfiguration(url: server.url), logger: Logger.test("redis-tests"))
             #expect(try await connection.send("PING") == .simpleString("PONG"))
             try await waitUntil("the connection closes") { connection.isClosed }
             await connection.close()

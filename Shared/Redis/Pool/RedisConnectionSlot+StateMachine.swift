@@ -2,13 +2,13 @@
 ///
 /// Connections are made on demand. After failed attempts the next one waits out the backoff, and commands that
 /// arrive meanwhile join that attempt rather than starting their own.
-struct RedisConnectionSlotStateMachine {
-    typealias Waiter = CheckedContinuation<RedisConnection, any Error>
-
-    private enum State {
+///
+/// Generic over the connection and what waits for it, so its unit tests need no socket.
+struct RedisConnectionSlotStateMachine<Connection: RedisSlotConnection, Waiter: Sendable>: Sendable {
+    private enum State: Sendable {
         case idle
         case connecting([Waiter])
-        case connected(RedisConnection)
+        case connected(Connection)
         case shutDown
     }
 
@@ -17,7 +17,7 @@ struct RedisConnectionSlotStateMachine {
     private var lastFailure: ContinuousClock.Instant?
 
     /// The open connection, if there is one: the path every command takes while all is well.
-    var openConnection: RedisConnection? {
+    var openConnection: Connection? {
         if case .connected(let connection) = state, !connection.isClosed { connection } else { nil }
     }
 
@@ -26,7 +26,7 @@ struct RedisConnectionSlotStateMachine {
     }
 
     enum WaitAction {
-        case use(RedisConnection)
+        case use(Connection)
         case wait
         case startConnecting(after: Duration)
         case fail
@@ -54,7 +54,7 @@ struct RedisConnectionSlotStateMachine {
         case close
     }
 
-    mutating func connectSucceeded(_ connection: RedisConnection) -> ConnectedAction {
+    mutating func connectSucceeded(_ connection: Connection) -> ConnectedAction {
         switch state {
         case .connecting(let waiters):
             state = .connected(connection)
@@ -74,13 +74,13 @@ struct RedisConnectionSlotStateMachine {
         return waiters
     }
 
-    mutating func connectionClosed(_ connection: RedisConnection) {
+    mutating func connectionClosed(_ connection: Connection) {
         if case .connected(let current) = state, current === connection {
             state = .idle
         }
     }
 
-    mutating func shutDown() -> (waiters: [Waiter], connection: RedisConnection?) {
+    mutating func shutDown() -> (waiters: [Waiter], connection: Connection?) {
         defer { state = .shutDown }
         switch state {
         case .connecting(let waiters): return (waiters, nil)
@@ -89,3 +89,12 @@ struct RedisConnectionSlotStateMachine {
         }
     }
 }
+
+/// What a slot needs of its connection.
+protocol RedisSlotConnection: AnyObject, Sendable {
+    /// Whether the connection is gone, so the next command must make another.
+    var isClosed: Bool { get }
+}
+
+extension RedisConnection: RedisSlotConnection {}
+

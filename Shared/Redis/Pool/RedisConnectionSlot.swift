@@ -5,7 +5,7 @@ import NIOCore
 /// One multiplexed connection of the pool, reconnected on demand when it is lost.
 final class RedisConnectionSlot: Sendable {
     private struct Locked {
-        var stateMachine = RedisConnectionSlotStateMachine()
+        var stateMachine = RedisConnectionSlotStateMachine<RedisConnection, CheckedContinuation<RedisConnection, any Error>>()
         var attempt: Task<Void, Never>?
     }
 

@@ -61,7 +61,7 @@ struct BrokenEventSink: EventSink {
 }
 
 enum TestSupport {
-    static let logger = Logger(label: "herald.worker.tests", factory: { _ in SwiftLogNoOpLogHandler() })
+    static let logger = Logger.test("herald.worker.tests")
 
     static func input(_ message: String, history: [ConversationTurn] = [], runID: String = "run_test") -> RunInput {
         RunInput(runID: runID, threadID: "thread_test", userID: "user_test", message: message, history: history)

@@ -5,15 +5,7 @@ import NIOCore
 import Redis
 import Testing
 
-/// Silent unless `REDIS_TEST_LOG` names a level (e.g. `debug`), so failures can be replayed with the client's logs.
-let testLogger: Logger = {
-    guard let level = ProcessInfo.processInfo.environment["REDIS_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) else {
-        return Logger(label: "redis-tests") { _ in SwiftLogNoOpLogHandler() }
-    }
-    var logger = Logger(label: "redis-tests") { StreamLogHandler.standardError(label: $0) }
-    logger.logLevel = level
-    return logger
-}()
+let testLogger = Logger.test("redis-tests")
 
 func configuration(_ server: RedisServerProcess, _ adjust: (inout RedisConfiguration) -> Void = { _ in }) throws -> RedisConfiguration {
     var configuration = try RedisConfiguration(url: server.url)

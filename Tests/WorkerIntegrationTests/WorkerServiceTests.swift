@@ -21,7 +21,7 @@ struct WorkerServiceTests {
         init(server: RedisServerProcess, concurrency: Int = 4, grace: Duration = .seconds(10)) throws {
             let configuration = try RedisConfiguration(url: server.url)
             let prefix = "t\(UUID().uuidString.prefix(8).lowercased())"
-            redis = RedisClient(configuration: configuration, logger: TestSupport.logger)
+            redis = RedisClient(configuration: configuration, logger: Logger.test("herald.worker.tests"))
             settings = WorkerSettings(
                 common: CommonSettings(redis: configuration, keys: RedisKeys(prefix: prefix), eventPartitions: 4),
                 concurrency: concurrency,
@@ -30,7 +30,7 @@ struct WorkerServiceTests {
             service = WorkerService(
                 settings: settings, redis: redis, model: OfflineModel(wordDelay: .zero),
                 tools: ToolRegistry.standard(docs: .empty), metrics: WorkerMetrics(registry: PrometheusCollectorRegistry()),
-                logger: TestSupport.logger)
+                logger: Logger.test("herald.worker.tests"))
         }
 
         var keys: RedisKeys { settings.common.keys }
