@@ -11,18 +11,18 @@ import ServiceLifecycle
 struct HeraldGatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "herald-gateway",
-        abstract: "Serves the chat page and the herald.v1 WebSocket: authenticates, queues runs, streams each thread's events."
+        abstract: "Serves the chat page and the herald.v1 WebSocket: authenticates, queues runs, streams each thread's events.",
+        discussion: SettingsCatalogue.helpDiscussion
     )
 
     @OptionGroup var options: GatewayOptions
 
     func run() async throws {
-        let settings: GatewaySettings
-        do {
-            settings = try options.resolve()
-        } catch let error as SettingError {
-            throw ValidationError("invalid setting: \(error)")
+        if let document = options.common.requestedDocument {
+            print(document, terminator: "")
+            return
         }
+        let settings = try resolveSettings(of: "herald-gateway") { try options.resolve() }
         let logger = LoggingBootstrap.bootstrap(label: "herald-gateway", level: settings.common.logLevel)
         let registry = PrometheusCollectorRegistry()
         let redis = RedisClient(configuration: settings.common.redis, logger: logger)

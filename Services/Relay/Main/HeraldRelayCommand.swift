@@ -12,13 +12,18 @@ import ServiceLifecycle
 struct HeraldRelayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "herald-relay",
-        abstract: "Turns the workers' event streams into each thread's ordered, persisted, published event log."
+        abstract: "Turns the workers' event streams into each thread's ordered, persisted, published event log.",
+        discussion: SettingsCatalogue.helpDiscussion
     )
 
     @OptionGroup var options: RelayOptions
 
     func run() async throws {
-        let settings = resolveSettingsOrExit("herald-relay") { try options.resolve() }
+        if let document = options.common.requestedDocument {
+            print(document, terminator: "")
+            return
+        }
+        let settings = try resolveSettings(of: "herald-relay") { try options.resolve() }
         let logger = LoggingBootstrap.bootstrap(label: "herald-relay", level: settings.common.logLevel)
         let registry = PrometheusCollectorRegistry()
         let redis = RedisClient(configuration: settings.common.redis, logger: logger)

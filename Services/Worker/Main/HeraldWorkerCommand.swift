@@ -12,19 +12,27 @@ import Worker
 struct HeraldWorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "herald-worker",
-        abstract: "Runs agent runs (supervisor, sub-agents, language model, tools) from the run queue and streams every event to the relay."
+        abstract: "Runs agent runs (supervisor, sub-agents, language model, tools) from the run queue and streams every event to the relay.",
+        discussion: SettingsCatalogue.helpDiscussion
     )
 
     @OptionGroup var options: WorkerOptions
 
     func run() async throws {
-        let settings: WorkerSettings
-        do {
-            settings = try options.resolve()
-        } catch let error as SettingError {
-            // One clear line naming the setting, then a non-zero exit.
-            FileHandle.standardError.write(Data("herald-worker: invalid setting \(error)\n".utf8))
-            throw ExitCode(2)
+        if let document = options.common.requestedDocument {
+            print(document, terminator: "")
+            return
+        }
+        let (settings, docs) = try resolveSettings(of: "herald-worker") {
+            let settings = try options.resolve()
+            let docs = try settings.docsDirectory.map { directory in
+                do {
+                    return try DocsIndex.load(directory: directory)
+                } catch {
+                    throw SettingError(.docsDirectory, "cannot read \(directory.path): \(error)")
+                }
+            }
+            return (settings, docs)
         }
         let logger = LoggingBootstrap.bootstrap(label: "herald-worker", level: settings.common.logLevel)
         let model: any LanguageModel
@@ -40,21 +48,13 @@ struct HeraldWorkerCommand: AsyncParsableCommand {
         } else {
             model = OfflineModel(wordDelay: settings.offlineDelay)
             remoteModel = nil
-            logger.info("using the offline model (set HERALD_LLM_BASE_URL for a real one)")
+            logger.info("using the offline model (set \(SettingSpec.llmBaseURL.name) for a real one)")
         }
 
-        let docs: DocsIndex
-        if let directory = settings.docsDirectory {
-            do {
-                docs = try DocsIndex.load(directory: directory)
-                logger.info("docs indexed", metadata: ["dir": "\(directory.path)", "passages": "\(docs.passages.count)"])
-            } catch {
-                FileHandle.standardError.write(Data("herald-worker: invalid setting HERALD_DOCS_DIR: cannot read \(directory.path): \(error)\n".utf8))
-                throw ExitCode(2)
-            }
+        if let docs, let directory = settings.docsDirectory {
+            logger.info("docs indexed", metadata: ["dir": "\(directory.path)", "passages": "\(docs.passages.count)"])
         } else {
-            docs = .empty
-            logger.warning("no docs folder found; search_docs will say so (set HERALD_DOCS_DIR)")
+            logger.warning("no docs folder found; search_docs will say so (set \(SettingSpec.docsDirectory.name))")
         }
 
         let registry = PrometheusCollectorRegistry()
@@ -63,7 +63,7 @@ struct HeraldWorkerCommand: AsyncParsableCommand {
             settings: settings,
             redis: redis,
             model: model,
-            tools: ToolRegistry.standard(docs: docs),
+            tools: ToolRegistry.standard(docs: docs ?? .empty),
             metrics: WorkerMetrics(registry: registry),
             logger: logger)
         let admin = OperatorRoutes.application(host: settings.adminHost, port: settings.adminPort, redis: redis, registry: registry, logger: logger)
