@@ -36,17 +36,12 @@ struct HeraldGatewayCommand: AsyncParsableCommand {
                 "key_prefix": "\(settings.common.keys.prefix)",
             ]
         )
-        let group = ServiceGroup(
-            configuration: .init(
-                services: gateway.services { port in
-                    logger.info("gateway listening", metadata: ["port": "\(port)"])
-                },
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
-            )
-        )
+        // The client first, so it closes after every service that sends commands has stopped.
+        let services: [any Service] = [RedisClientService(redis)] + gateway.services { port in
+            logger.info("gateway listening", metadata: ["port": "\(port)"])
+        }
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
-        await redis.close()
         logger.info("gateway stopped")
     }
 }
