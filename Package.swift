@@ -216,6 +216,12 @@ let package = Package(
         ),
         .testTarget(name: "RelayTests", dependencies: ["Relay", "HeraldTesting"], path: "Tests/RelayTests"),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "HeraldTesting"], path: "Tests/GatewayTests"),
+        // The settings catalogue, the documents derived from it, and each executable's options built on it.
+        .testTarget(
+            name: "SettingsTests",
+            dependencies: ["HeraldCore", "Gateway", "Worker", "Relay", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tests/SettingsTests"
+        ),
 
         .testTarget(
             name: "HeraldTestingTests",

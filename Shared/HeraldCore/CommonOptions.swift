@@ -2,59 +2,89 @@ import ArgumentParser
 import Logging
 import Redis
 
-/// Flags every executable takes; each falls back to its `HERALD_…` environment variable.
+extension ArgumentHelp {
+    /// The `--help` line of `setting` in `service`, from its description in the catalogue.
+    public static func setting(_ setting: SettingSpec, in service: SettingSpec.Service? = nil) -> ArgumentHelp {
+        ArgumentHelp(setting.helpLine(for: service))
+    }
+}
+
+extension NameSpecification {
+    /// The flag of `setting`, from its description in the catalogue.
+    public static func setting(_ setting: SettingSpec) -> NameSpecification {
+        .customLong(setting.flag)
+    }
+}
+
+/// Flags every executable takes; each falls back to its `HERALD_…` environment variable. Values are taken as
+/// text and checked against the catalogue, so a bad flag is refused like a bad variable.
 public struct CommonOptions: ParsableArguments, Sendable {
-    @Option(name: .customLong("redis-url"), help: "Redis URL, redis://[user:password@]host:port[/db] (HERALD_REDIS_URL; default redis://127.0.0.1:6379)")
+    @Option(name: .setting(.redisURL), help: .setting(.redisURL))
     public var redisURL: String?
 
-    @Option(name: .customLong("key-prefix"), help: "Prefix of every Redis key, so deployments can share one Redis (HERALD_KEY_PREFIX; default herald)")
+    @Option(name: .setting(.keyPrefix), help: .setting(.keyPrefix))
     public var keyPrefix: String?
 
-    @Option(name: .customLong("history-size"), help: "Events kept per thread for resume (HERALD_HISTORY_SIZE; default 1000)")
-    public var historySize: Int?
+    @Option(name: .setting(.historySize), help: .setting(.historySize))
+    public var historySize: String?
 
-    @Option(name: .customLong("history-ttl"), help: "Seconds a thread's history is kept after its last event (HERALD_HISTORY_TTL_SECONDS; default 86400)")
-    public var historyTTLSeconds: Int?
+    @Option(name: .setting(.historyTTLSeconds), help: .setting(.historyTTLSeconds))
+    public var historyTTLSeconds: String?
 
-    @Option(name: .customLong("thread-retention-days"), help: "Days a thread and its messages are kept after its last run (HERALD_THREAD_RETENTION_DAYS; default 30)")
-    public var threadRetentionDays: Int?
+    @Option(name: .setting(.threadRetentionDays), help: .setting(.threadRetentionDays))
+    public var threadRetentionDays: String?
 
-    @Option(name: .customLong("run-lease"), help: "Seconds a worker's hold on a run lasts without renewal (HERALD_RUN_LEASE_SECONDS; default 15)")
-    public var runLeaseSeconds: Int?
+    @Option(name: .setting(.runLeaseSeconds), help: .setting(.runLeaseSeconds))
+    public var runLeaseSeconds: String?
 
-    @Option(name: .customLong("event-partitions"), help: "Event partitions between workers and relays; all services must agree (HERALD_EVENT_PARTITIONS; default 8)")
-    public var eventPartitions: Int?
+    @Option(name: .setting(.eventPartitions), help: .setting(.eventPartitions))
+    public var eventPartitions: String?
 
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (HERALD_LOG_LEVEL; default info)")
+    @Option(name: .setting(.logLevel), help: .setting(.logLevel))
     public var logLevel: String?
+
+    /// Prints `.env.example` as the catalogue describes it and exits; how the committed file is made.
+    @Flag(name: .customLong("print-env-example"), help: .hidden)
+    public var printEnvExample = false
+
+    /// Prints deploy/README.md's settings table as the catalogue describes it and exits.
+    @Flag(name: .customLong("print-settings-table"), help: .hidden)
+    public var printSettingsTable = false
 
     public init() {}
 
+    /// The operator document a hidden flag asked for, to print instead of starting; nil to start.
+    public var requestedDocument: String? {
+        if printEnvExample { return SettingsCatalogue.envExample }
+        if printSettingsTable { return SettingsCatalogue.settingsTable }
+        return nil
+    }
+
     public func resolve(_ resolver: SettingsResolver = SettingsResolver()) throws -> CommonSettings {
-        let url = resolver.string(redisURL, env: "HERALD_REDIS_URL", default: "redis://127.0.0.1:6379")
+        let url = resolver.string(.redisURL, flag: redisURL)
         let redis: RedisConfiguration
         do {
             redis = try RedisConfiguration(url: url)
         } catch {
-            throw SettingError("HERALD_REDIS_URL: \(error)")
+            throw SettingError(.redisURL, "\(error)")
         }
-        let prefix = resolver.string(keyPrefix, env: "HERALD_KEY_PREFIX", default: "herald")
+        let prefix = resolver.string(.keyPrefix, flag: keyPrefix)
         guard !prefix.isEmpty, prefix.allSatisfy({ $0.isLetter || $0.isNumber || "-_.:".contains($0) }) else {
-            throw SettingError("HERALD_KEY_PREFIX: '\(prefix)' may hold only letters, digits, '-', '_', '.' and ':'")
+            throw SettingError(.keyPrefix, "'\(prefix)' may hold only letters, digits, '-', '_', '.' and ':'")
         }
-        let levelText = resolver.string(logLevel, env: "HERALD_LOG_LEVEL", default: "info")
+        let levelText = resolver.string(.logLevel, flag: logLevel)
         guard let level = Logger.Level(rawValue: levelText.lowercased()) else {
-            throw SettingError("HERALD_LOG_LEVEL: '\(levelText)' is not one of trace, debug, info, notice, warning, error, critical")
+            throw SettingError(.logLevel, "'\(levelText)' is not one of trace, debug, info, notice, warning, error, critical")
         }
         return CommonSettings(
             redis: redis,
             keys: RedisKeys(prefix: prefix),
             logLevel: level,
-            historySize: try resolver.int(historySize, env: "HERALD_HISTORY_SIZE", default: 1000, in: 1...1_000_000),
-            historyTTLSeconds: try resolver.int(historyTTLSeconds, env: "HERALD_HISTORY_TTL_SECONDS", default: 86400, in: 1...31_536_000),
-            threadRetentionDays: try resolver.int(threadRetentionDays, env: "HERALD_THREAD_RETENTION_DAYS", default: 30, in: 1...3650),
-            runLeaseSeconds: try resolver.int(runLeaseSeconds, env: "HERALD_RUN_LEASE_SECONDS", default: 15, in: 1...3600),
-            eventPartitions: try resolver.int(eventPartitions, env: "HERALD_EVENT_PARTITIONS", default: 8, in: 1...1024)
+            historySize: try resolver.int(.historySize, flag: historySize),
+            historyTTLSeconds: try resolver.int(.historyTTLSeconds, flag: historyTTLSeconds),
+            threadRetentionDays: try resolver.int(.threadRetentionDays, flag: threadRetentionDays),
+            runLeaseSeconds: try resolver.int(.runLeaseSeconds, flag: runLeaseSeconds),
+            eventPartitions: try resolver.int(.eventPartitions, flag: eventPartitions)
         )
     }
 }

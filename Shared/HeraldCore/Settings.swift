@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Logging
 import Redis
@@ -6,9 +7,15 @@ import Redis
 public struct SettingError: Error, CustomStringConvertible, Sendable {
     public let description: String
     public init(_ description: String) { self.description = description }
+
+    /// An error about `setting`, named first so the line says which one to fix.
+    public init(_ setting: SettingSpec, _ problem: String) {
+        self.description = "\(setting.name): \(problem)"
+    }
 }
 
-/// Resolves settings from flags first, then the environment, then the default.
+/// Resolves settings as their `SettingSpec`s describe: the flag when given, else the environment variable when
+/// set and not empty, else the default.
 public struct SettingsResolver: Sendable {
     public let environment: [String: String]
 
@@ -16,34 +23,35 @@ public struct SettingsResolver: Sendable {
         self.environment = environment
     }
 
-    public func string(_ flag: String?, env: String, default value: String) -> String {
+    /// The flag, else the environment's non-empty value; nil when neither gives one. An empty flag counts as given.
+    public func text(_ setting: SettingSpec, flag: String?) -> String? {
         if let flag { return flag }
-        if let fromEnvironment = environment[env], !fromEnvironment.isEmpty { return fromEnvironment }
-        return value
-    }
-
-    public func optionalString(_ flag: String?, env: String) -> String? {
-        if let flag { return flag }
-        if let fromEnvironment = environment[env], !fromEnvironment.isEmpty { return fromEnvironment }
+        if let fromEnvironment = environment[setting.name], !fromEnvironment.isEmpty { return fromEnvironment }
         return nil
     }
 
-    public func int(_ flag: Int?, env: String, default value: Int, in range: ClosedRange<Int>) throws -> Int {
-        let resolved: Int
-        if let flag {
-            resolved = flag
-        } else if let text = environment[env], !text.isEmpty {
-            guard let parsed = Int(text.trimmingCharacters(in: .whitespaces)) else {
-                throw SettingError("\(env): '\(text)' is not a whole number")
-            }
-            resolved = parsed
-        } else {
-            resolved = value
+    /// The setting's text, or its default in `service`; empty if it has neither.
+    public func string(_ setting: SettingSpec, flag: String?, service: SettingSpec.Service? = nil) -> String {
+        text(setting, flag: flag) ?? setting.defaultValue(for: service) ?? ""
+    }
+
+    /// The setting's text; nil when unset (a setting whose unset means something of its own).
+    public func optionalString(_ setting: SettingSpec, flag: String?) -> String? {
+        text(setting, flag: flag)
+    }
+
+    /// The setting as a whole number within its range; a bad value throws a `SettingError` naming the setting.
+    public func int(_ setting: SettingSpec, flag: String?, service: SettingSpec.Service? = nil) throws -> Int {
+        guard let text = text(setting, flag: flag) ?? setting.defaultValue(for: service) else {
+            throw SettingError(setting, "has no value and no default")
         }
-        guard range.contains(resolved) else {
-            throw SettingError("\(env): \(resolved) is outside \(range.lowerBound)...\(range.upperBound)")
+        guard let value = Int(text.trimmingCharacters(in: .whitespaces)) else {
+            throw SettingError(setting, "'\(text)' is not a whole number")
         }
-        return resolved
+        if let range = setting.range, !range.contains(value) {
+            throw SettingError(setting, "\(value) is outside \(range.lowerBound)...\(range.upperBound)")
+        }
+        return value
     }
 }
 
@@ -81,13 +89,13 @@ public struct CommonSettings: Sendable {
     }
 }
 
-/// Resolves an executable's settings; on a bad one prints a single line naming it and exits with
-/// EX_CONFIG (78), as operators expect from a service that refuses to start.
-public func resolveSettingsOrExit<T>(_ executable: String, _ resolve: () throws -> T) -> T {
+/// Resolves an executable's settings. Any error is a bad setting: it prints one line naming the setting and
+/// ends the executable with `SettingsCatalogue.badSettingExitCode`, whichever executable and setting it is.
+public func resolveSettings<T>(of executable: String, _ resolve: () throws -> T) throws -> T {
     do {
         return try resolve()
     } catch {
-        FileHandle.standardError.write(Data("\(executable): invalid setting: \(error)\n".utf8))
-        exit(78)
+        FileHandle.standardError.write(Data("\(executable): invalid setting \(error)\n".utf8))
+        throw ExitCode(SettingsCatalogue.badSettingExitCode)
     }
 }

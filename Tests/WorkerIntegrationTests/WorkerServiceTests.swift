@@ -65,10 +65,23 @@ struct WorkerServiceTests {
             }
         }
 
+        /// Starts the worker beside its cancellations' pub/sub connection, as its executable's group runs them; the
+        /// connection stops once the worker has.
+        func start() -> Task<Void, any Error> {
+            let service = self.service
+            return Task {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await RedisSubscriberService(service.subscriber).run() }
+                    try await service.run()
+                    group.cancelAll()
+                }
+            }
+        }
+
         /// Runs the service while `body` runs, then shuts it down gracefully and waits for it to stop.
         func whileRunning<T: Sendable>(_ body: () async throws -> T) async throws -> T {
             let service = self.service
-            let running = Task { try await service.run() }
+            let running = start()
             do {
                 let result = try await body()
                 await service.beginShutdown()
@@ -187,7 +200,7 @@ struct WorkerServiceTests {
             let threadID = Identifier.make("thread")
             let runID = try await harness.enqueue("wait 60 seconds", threadID: threadID)
             let service = harness.service
-            let running = Task { try await service.run() }
+            let running = harness.start()
             var events = try await harness.events(of: runID, threadID: threadID) { $0.type == .toolExecuting }
             await service.beginShutdown()
             events += try await harness.events(of: runID, threadID: threadID)

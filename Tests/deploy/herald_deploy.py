@@ -39,8 +39,14 @@ TEST_SUPPORT_DIRS = [ROOT / "Shared" / "HeraldTesting"]
 SETTING_NAME = re.compile(r"\bHERALD_[A-Z0-9_]*[A-Z0-9]\b")
 # A setting the code reads: the name as a whole Swift string literal ("HERALD_X").
 QUOTED_SETTING = re.compile(r'"(HERALD_[A-Z0-9_]*[A-Z0-9])"')
-# A read through SettingsResolver: `env: "HERALD_X"`, with its literal default when it has one.
-RESOLVER_READ = re.compile(r'env:\s*"(HERALD_[A-Z0-9_]*[A-Z0-9])"(?:\s*,\s*default:\s*([^,)]+))?')
+# The catalogue that describes every setting once (Shared/HeraldCore/SettingsCatalogue.swift): each
+# `SettingSpec(name: "HERALD_X", flag: "x", services: [.gateway, …], value: …, default: "v", …)`.
+SETTINGS_CATALOGUE = ROOT / "Shared" / "HeraldCore" / "SettingsCatalogue.swift"
+CATALOGUE_ENTRY = re.compile(
+    r'SettingSpec\(\s*name:\s*"(HERALD_[A-Z0-9_]*[A-Z0-9])",\s*flag:\s*"[^"]*",\s*services:\s*\[([^\]]*)\](.*?)\n\s*\)\n',
+    re.S)
+CATALOGUE_DEFAULT = re.compile(r'\bdefault:\s*"([^"]*)"')
+CATALOGUE_SERVICE_DEFAULT = re.compile(r'\.(?:gateway|worker|relay):\s*"([^"]*)"')
 
 # Which service reads the settings under each folder (HeraldCore: every service).
 SERVICE_OF_FOLDER = {
@@ -83,27 +89,36 @@ class CodeSetting:
     name: str
     services: set[str] = field(default_factory=set)
     literal_defaults: set[str] = field(default_factory=set)
-    read_by_resolver: bool = False
+    in_catalogue: bool = False
     files: set[str] = field(default_factory=set)
 
 
-def code_settings() -> dict[str, CodeSetting]:
-    """Every HERALD_ setting the services read: quoted in Shared/ or Services/, test support aside."""
+def catalogue_settings() -> dict[str, CodeSetting]:
+    """The settings the catalogue describes, with their services and literal defaults."""
     settings: dict[str, CodeSetting] = {}
+    text = SETTINGS_CATALOGUE.read_text(encoding="utf-8")
+    for name, services, rest in CATALOGUE_ENTRY.findall(text):
+        setting = settings.setdefault(name, CodeSetting(name, in_catalogue=True))
+        setting.services.update(s.strip().lstrip(".") for s in services.split(",") if s.strip())
+        setting.literal_defaults.update(CATALOGUE_DEFAULT.findall(rest))
+        setting.literal_defaults.update(CATALOGUE_SERVICE_DEFAULT.findall(rest))
+        setting.files.add(SETTINGS_CATALOGUE.relative_to(ROOT).as_posix())
+    return settings
+
+
+def code_settings() -> dict[str, CodeSetting]:
+    """Every HERALD_ setting the services read: those the catalogue describes, and any other name quoted in
+    Shared/ or Services/ (test support aside), which is then a setting read around the catalogue."""
+    settings = catalogue_settings()
     for path in swift_files(CODE_DIRS):
-        if is_test_support(path):
+        if is_test_support(path) or path == SETTINGS_CATALOGUE:
             continue
         text = path.read_text(encoding="utf-8")
         for name in QUOTED_SETTING.findall(text):
             setting = settings.setdefault(name, CodeSetting(name))
-            setting.services.update(services_of(path))
+            if not setting.in_catalogue:
+                setting.services.update(services_of(path))
             setting.files.add(path.relative_to(ROOT).as_posix())
-        for name, default in RESOLVER_READ.findall(text):
-            setting = settings[name]
-            setting.read_by_resolver = True
-            literal = swift_literal(default) if default else None
-            if literal is not None:
-                setting.literal_defaults.add(literal)
     return settings
 
 

@@ -2,8 +2,9 @@
 
 - every HERALD_ name in docker-compose.yml, .env.example, deploy/README.md and docs/ exists in the
   code (as a quoted string under Shared/ or Services/);
-- every HERALD_ setting the code reads is documented in .env.example and deploy/README.md, with the
-  code's default and the services that read it;
+- every HERALD_ setting is described in Shared/HeraldCore/SettingsCatalogue.swift, and documented in
+  .env.example and deploy/README.md with the catalogue's default and the services that read it (the Swift
+  suite SettingsTests holds both files to exactly what the catalogue generates);
 - every setting reaches the services that read it through docker-compose.yml.
 """
 
@@ -96,13 +97,14 @@ def test_operator_guide_shows_code_defaults_and_services(settings):
     assert not problems, "deploy/README.md settings table is out of date:\n" + "\n".join(problems)
 
 
-def test_settings_are_read_through_the_settings_resolver(settings):
-    """docker-compose.yml passes an unset setting as an empty variable; SettingsResolver treats an
-    empty variable as unset. A setting read another way would see "" instead of its default."""
-    direct = sorted(name for name, s in settings.items() if not s.read_by_resolver)
-    assert not direct, (
-        f"{direct} are read without SettingsResolver (`env: \"HERALD_…\"`); compose's empty values "
-        "would reach them as \"\" instead of meaning 'use the default'"
+def test_every_setting_is_described_in_the_catalogue(settings):
+    """Settings are parsed, checked and documented from their one description in
+    Shared/HeraldCore/SettingsCatalogue.swift; the resolver treats compose's empty values as unset there. A
+    setting read another way would have none of that."""
+    outside = sorted(f"{name} ({', '.join(sorted(s.files))})" for name, s in settings.items() if not s.in_catalogue)
+    assert not outside, (
+        f"{outside} are read without a SettingSpec in Shared/HeraldCore/SettingsCatalogue.swift; describe them "
+        "there and read them through SettingsResolver"
     )
 
 

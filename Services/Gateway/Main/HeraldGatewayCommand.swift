@@ -11,18 +11,18 @@ import ServiceLifecycle
 struct HeraldGatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "herald-gateway",
-        abstract: "Serves the chat page and the herald.v1 WebSocket: authenticates, queues runs, streams each thread's events."
+        abstract: "Serves the chat page and the herald.v1 WebSocket: authenticates, queues runs, streams each thread's events.",
+        discussion: SettingsCatalogue.helpDiscussion
     )
 
     @OptionGroup var options: GatewayOptions
 
     func run() async throws {
-        let settings: GatewaySettings
-        do {
-            settings = try options.resolve()
-        } catch let error as SettingError {
-            throw ValidationError("invalid setting: \(error)")
+        if let document = options.common.requestedDocument {
+            print(document, terminator: "")
+            return
         }
+        let settings = try resolveSettings(of: "herald-gateway") { try options.resolve() }
         let logger = LoggingBootstrap.bootstrap(label: "herald-gateway", level: settings.common.logLevel)
         let registry = PrometheusCollectorRegistry()
         let redis = RedisClient(configuration: settings.common.redis, logger: logger)
@@ -36,17 +36,12 @@ struct HeraldGatewayCommand: AsyncParsableCommand {
                 "key_prefix": "\(settings.common.keys.prefix)",
             ]
         )
-        let group = ServiceGroup(
-            configuration: .init(
-                services: gateway.services { port in
-                    logger.info("gateway listening", metadata: ["port": "\(port)"])
-                },
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
-            )
-        )
+        // The client first, so it closes after every service that sends commands has stopped.
+        let services: [any Service] = [RedisClientService(redis)] + gateway.services { port in
+            logger.info("gateway listening", metadata: ["port": "\(port)"])
+        }
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
-        await redis.close()
         logger.info("gateway stopped")
     }
 }

@@ -12,22 +12,31 @@ import ServiceLifecycle
 struct HeraldRelayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "herald-relay",
-        abstract: "Turns the workers' event streams into each thread's ordered, persisted, published event log."
+        abstract: "Turns the workers' event streams into each thread's ordered, persisted, published event log.",
+        discussion: SettingsCatalogue.helpDiscussion
     )
 
     @OptionGroup var options: RelayOptions
 
     func run() async throws {
-        let settings = resolveSettingsOrExit("herald-relay") { try options.resolve() }
+        if let document = options.common.requestedDocument {
+            print(document, terminator: "")
+            return
+        }
+        let settings = try resolveSettings(of: "herald-relay") { try options.resolve() }
         let logger = LoggingBootstrap.bootstrap(label: "herald-relay", level: settings.common.logLevel)
         let registry = PrometheusCollectorRegistry()
+        let metrics = RelayMetrics(registry: registry)
         let redis = RedisClient(configuration: settings.common.redis, logger: logger)
-        let relay = RelayService(settings: settings, redis: redis, metrics: RelayMetrics(registry: registry), logger: logger)
-        let admin = OperatorRoutes.application(host: settings.adminHost, port: settings.adminPort, redis: redis, registry: registry, logger: logger)
-        let group = ServiceGroup(
-            configuration: .init(services: [relay, admin], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        )
+        // Shut down in reverse: the relay releases its leases first, Redis closes last, health answers until then.
+        let services: [any Service] = [
+            RedisClientService(redis),
+            OperatorRoutes.application(host: settings.adminHost, port: settings.adminPort, redis: redis, registry: registry, logger: logger),
+            BacklogObserver(settings: settings, redis: redis, metrics: metrics, logger: logger),
+            WorkerLostWatchdog(settings: settings, redis: redis, metrics: metrics, logger: logger),
+            RelayService(settings: settings, redis: redis, metrics: metrics, logger: logger),
+        ]
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
-        await redis.close()
     }
 }

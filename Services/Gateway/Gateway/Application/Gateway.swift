@@ -10,8 +10,9 @@ import ServiceLifecycle
 
 /// herald-gateway: the WebSocket endpoint browsers talk to, the chat page, health and metrics, on one port.
 ///
-/// Build it, then run `services()` in one `ServiceGroup`. Shutdown goes through them in reverse:
-/// every socket is closed with 1001 first, then the HTTP server stops, then the pub/sub connection.
+/// Build it, then run `services()` in one `ServiceGroup`, after a `RedisClientService` for its client. Shutdown
+/// goes through them in reverse: every socket is closed with 1001 first, then the HTTP server stops, then the
+/// pub/sub connection, then the client.
 public struct Gateway: Sendable {
     public let settings: GatewaySettings
     let redis: RedisClient
@@ -51,7 +52,7 @@ public struct Gateway: Sendable {
     /// The services to run together, in start order. `onServerRunning` receives the bound port.
     public func services(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> [any Service] {
         [
-            SubscriberService(subscriber: subscriber),
+            RedisSubscriberService(subscriber),
             makeApplication(onServerRunning: onServerRunning),
             ConnectionDrainService(registry: connections.registry, closeTimeout: settings.closeTimeout, logger: logger),
         ]

@@ -1,14 +1,45 @@
 import Foundation
 import HeraldCore
+import Logging
 import Redis
+import ServiceLifecycle
 
 /// Reads how much work is waiting — runs not yet taken by a worker, events not yet published —
 /// and exports it, so operators can alert before users stare at a blank screen.
-struct BacklogObserver: Sendable {
+///
+/// As a `Service` it reads a few times per run lease until graceful shutdown.
+public struct BacklogObserver: Service, CustomStringConvertible {
     let keys: RedisKeys
     let redis: RedisClient
     let partitions: Int
     let metrics: RelayMetrics
+    let interval: Duration
+    let logger: Logger
+
+    /// The observer of the deployment `settings` describe, reading as often as the lost-worker watchdog sweeps.
+    public init(settings: RelaySettings, redis: RedisClient, metrics: RelayMetrics, logger: Logger) {
+        self.keys = settings.common.keys
+        self.redis = redis
+        self.partitions = settings.common.eventPartitions
+        self.metrics = metrics
+        self.interval = max(Duration.milliseconds(500), .seconds(settings.common.runLeaseSeconds) / 4)
+        self.logger = logger
+    }
+
+    public var description: String { "BacklogObserver" }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await observe()
+                } catch {
+                    logger.warning("reading the backlog failed; retrying", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
 
     func observe() async throws {
         if let queue = try await group(RedisKeys.runConsumerGroup, of: keys.runQueue) {

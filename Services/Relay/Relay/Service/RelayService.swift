@@ -9,6 +9,7 @@ import ServiceLifecycle
 /// Relays announce themselves in a membership set; each takes at most ⌈partitions ÷ live relays⌉,
 /// so a second relay is a standby when there is one partition and a partner when there are many.
 /// On graceful shutdown it stops its consumers and releases its leases so a standby takes over at once.
+/// Runs whose worker died are closed by `WorkerLostWatchdog`, a service of its own in the same group.
 public final class RelayService: Service {
     private let settings: RelaySettings
     private let redis: RedisClient
@@ -16,7 +17,6 @@ public final class RelayService: Service {
     private let logger: Logger
     private let lease: PartitionLease
     private let publisher: EventPublisher
-    private let backlog: BacklogObserver
 
     public init(settings: RelaySettings, redis: RedisClient, metrics: RelayMetrics, logger: Logger) {
         self.settings = settings
@@ -24,7 +24,6 @@ public final class RelayService: Service {
         self.metrics = metrics
         self.logger = logger
         self.lease = PartitionLease(keys: settings.common.keys, owner: settings.relayID, duration: settings.leaseDuration)
-        self.backlog = BacklogObserver(keys: settings.common.keys, redis: redis, partitions: settings.common.eventPartitions, metrics: metrics)
         self.publisher = EventPublisher(
             keys: settings.common.keys,
             historySize: settings.common.historySize,
@@ -41,7 +40,6 @@ public final class RelayService: Service {
     public func run() async throws {
         let consumers = ConsumerTasks()
         logger.info("relay started", metadata: ["relay": "\(settings.relayID)", "partitions": "\(settings.common.eventPartitions)"])
-        let watchdog = Task { await self.watchForLostWorkers() }
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
@@ -52,8 +50,6 @@ public final class RelayService: Service {
                 try? await Task.sleep(for: self.settings.leaseDuration / 3)
             }
         }
-        watchdog.cancel()
-        await watchdog.value
         let stopped = await consumers.stopAll()
         for partition in stopped {
             try? await lease.release(partition, on: redis)
@@ -61,29 +57,6 @@ public final class RelayService: Service {
         _ = try? await redis.send("ZREM", membersKey, settings.relayID)
         metrics.partitionsOwned.set(Int64(0))
         logger.info("relay stopped; leases released", metadata: ["relay": "\(settings.relayID)", "released": "\(stopped.count)"])
-    }
-
-    /// Sweeps the run queue for runs whose worker's lease lapsed, a few times per lease period.
-    private func watchForLostWorkers() async {
-        let watchdog = WorkerLostWatchdog(
-            keys: settings.common.keys,
-            redis: redis,
-            partitions: settings.common.eventPartitions,
-            runLease: .seconds(settings.common.runLeaseSeconds),
-            name: settings.relayID,
-            metrics: metrics,
-            logger: logger
-        )
-        let interval = max(Duration.milliseconds(500), .seconds(settings.common.runLeaseSeconds) / 4)
-        while !Task.isCancelled {
-            do {
-                try await watchdog.sweep()
-                try await backlog.observe()
-            } catch {
-                logger.warning("lost-worker sweep failed; retrying", metadata: ["error": "\(error)"])
-            }
-            try? await Task.sleep(for: interval)
-        }
     }
 
     /// One round of lease upkeep: heartbeat, renew, give back extras, take free partitions up to the fair share.

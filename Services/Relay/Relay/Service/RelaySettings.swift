@@ -44,43 +44,43 @@ public struct RelaySettings: Sendable {
 public struct RelayOptions: ParsableArguments, Sendable {
     @OptionGroup public var common: CommonOptions
 
-    @Option(name: .customLong("admin-host"), help: "Address of the health and metrics server (HERALD_ADMIN_HOST; default 0.0.0.0)")
+    @Option(name: .setting(.adminHost), help: .setting(.adminHost))
     public var adminHost: String?
 
-    @Option(name: .customLong("admin-port"), help: "Port of the health and metrics server (HERALD_ADMIN_PORT; default 9092)")
-    public var adminPort: Int?
+    @Option(name: .setting(.adminPort), help: .setting(.adminPort, in: .relay))
+    public var adminPort: String?
 
-    @Option(name: .customLong("lease"), help: "Seconds a partition lease lasts; a standby takes over a dead relay within about this long (HERALD_RELAY_LEASE_SECONDS; default 5)")
-    public var leaseSeconds: Int?
+    @Option(name: .setting(.relayLeaseSeconds), help: .setting(.relayLeaseSeconds))
+    public var leaseSeconds: String?
 
-    @Option(name: .customLong("batch"), help: "Events read from a partition per round trip (HERALD_RELAY_BATCH; default 2048)")
-    public var batchSize: Int?
+    @Option(name: .setting(.relayBatch), help: .setting(.relayBatch))
+    public var batchSize: String?
 
-    @Option(name: .customLong("script-events"), help: "Most events one publish script call appends; Redis serves no one else meanwhile (HERALD_RELAY_SCRIPT_EVENTS; default 512)")
-    public var scriptEvents: Int?
+    @Option(name: .setting(.relayScriptEvents), help: .setting(.relayScriptEvents))
+    public var scriptEvents: String?
 
-    @Option(name: .customLong("dedup-window"), help: "Latest event ids remembered per thread to drop an event a worker wrote twice (HERALD_DEDUP_WINDOW; default 32)")
-    public var dedupWindow: Int?
+    @Option(name: .setting(.dedupWindow), help: .setting(.dedupWindow))
+    public var dedupWindow: String?
 
-    @Option(name: .customLong("thread-cache"), help: "Thread logs each partition's consumer remembers, to number events without reading the log back (HERALD_RELAY_THREAD_CACHE; default 1000)")
-    public var threadCacheSize: Int?
+    @Option(name: .setting(.relayThreadCache), help: .setting(.relayThreadCache))
+    public var threadCacheSize: String?
 
-    @Option(name: .customLong("history-max-run-bytes"), help: "Bytes of a run in progress a thread's history keeps beyond the event cap, so a resume mid-answer recovers however many events the run has (HERALD_HISTORY_MAX_RUN_BYTES; default 16777216)")
-    public var liveRunHistoryBytes: Int?
+    @Option(name: .setting(.historyMaxRunBytes), help: .setting(.historyMaxRunBytes))
+    public var liveRunHistoryBytes: String?
 
     public init() {}
 
     public func resolve(_ resolver: SettingsResolver = SettingsResolver()) throws -> RelaySettings {
         RelaySettings(
             common: try common.resolve(resolver),
-            leaseDuration: .seconds(try resolver.int(leaseSeconds, env: "HERALD_RELAY_LEASE_SECONDS", default: 5, in: 1...600)),
-            batchSize: try resolver.int(batchSize, env: "HERALD_RELAY_BATCH", default: 2_048, in: 1...10_000),
-            scriptEvents: try resolver.int(scriptEvents, env: "HERALD_RELAY_SCRIPT_EVENTS", default: 512, in: 1...10_000),
-            dedupWindow: try resolver.int(dedupWindow, env: "HERALD_DEDUP_WINDOW", default: 32, in: 1...1_000),
-            threadCacheSize: try resolver.int(threadCacheSize, env: "HERALD_RELAY_THREAD_CACHE", default: 1_000, in: 1...1_000_000),
-            liveRunHistoryBytes: try resolver.int(liveRunHistoryBytes, env: "HERALD_HISTORY_MAX_RUN_BYTES", default: EventPublisher.defaultLiveRunHistoryBytes, in: 0...1_073_741_824),
-            adminHost: resolver.string(adminHost, env: "HERALD_ADMIN_HOST", default: "0.0.0.0"),
-            adminPort: try resolver.int(adminPort, env: "HERALD_ADMIN_PORT", default: 9092, in: 0...65535)
+            leaseDuration: .seconds(try resolver.int(.relayLeaseSeconds, flag: leaseSeconds)),
+            batchSize: try resolver.int(.relayBatch, flag: batchSize),
+            scriptEvents: try resolver.int(.relayScriptEvents, flag: scriptEvents),
+            dedupWindow: try resolver.int(.dedupWindow, flag: dedupWindow),
+            threadCacheSize: try resolver.int(.relayThreadCache, flag: threadCacheSize),
+            liveRunHistoryBytes: try resolver.int(.historyMaxRunBytes, flag: liveRunHistoryBytes),
+            adminHost: resolver.string(.adminHost, flag: adminHost, service: .relay),
+            adminPort: try resolver.int(.adminPort, flag: adminPort, service: .relay)
         )
     }
 }

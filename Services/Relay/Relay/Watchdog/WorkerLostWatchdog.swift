@@ -3,6 +3,7 @@ import HeraldCore
 import HeraldProtocol
 import Logging
 import Redis
+import ServiceLifecycle
 
 /// Ends the runs whose worker died, so no chat waits forever (DESIGN.md section 6, rule 7).
 ///
@@ -13,7 +14,9 @@ import Redis
 /// events that close it — failed tool calls, failed agents and
 /// the supervisor's `agent_error` `worker_lost` — behind the dead worker's own events, in the
 /// thread's partition, so the relay publishes them in order like any other events.
-struct WorkerLostWatchdog: Sendable {
+///
+/// As a `Service` it sweeps a few times per run lease until graceful shutdown.
+public struct WorkerLostWatchdog: Service, CustomStringConvertible {
     let keys: RedisKeys
     let redis: RedisClient
     let partitions: Int
@@ -23,6 +26,41 @@ struct WorkerLostWatchdog: Sendable {
     let logger: Logger
 
     static let message = "the worker running this request stopped responding"
+
+    init(keys: RedisKeys, redis: RedisClient, partitions: Int, runLease: Duration, name: String, metrics: RelayMetrics, logger: Logger) {
+        self.keys = keys
+        self.redis = redis
+        self.partitions = partitions
+        self.runLease = runLease
+        self.name = name
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    /// The watchdog of the relay `settings` describe, claiming lost runs under its relay id.
+    public init(settings: RelaySettings, redis: RedisClient, metrics: RelayMetrics, logger: Logger) {
+        self.init(
+            keys: settings.common.keys, redis: redis, partitions: settings.common.eventPartitions, runLease: .seconds(settings.common.runLeaseSeconds),
+            name: settings.relayID, metrics: metrics, logger: logger)
+    }
+
+    public var description: String { "WorkerLostWatchdog(\(name))" }
+
+    /// Time between sweeps: a quarter of the run lease, so a lost run is closed soon after its lease lapses.
+    var sweepInterval: Duration { max(Duration.milliseconds(500), runLease / 4) }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await sweep()
+                } catch {
+                    logger.warning("lost-worker sweep failed; retrying", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: sweepInterval)
+            }
+        }
+    }
 
     /// One sweep over the run queue's unacknowledged entries.
     func sweep() async throws {

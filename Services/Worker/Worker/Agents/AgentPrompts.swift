@@ -42,10 +42,10 @@ public struct AgentPrompts: Sendable, Equatable {
         if let overrides {
             var isFolder: ObjCBool = false
             guard FileManager.default.fileExists(atPath: overrides.path, isDirectory: &isFolder), isFolder.boolValue else {
-                throw SettingError("HERALD_LLM_PROMPTS_DIR: '\(overrides.path)' is not a folder")
+                throw SettingError(.llmPromptsDirectory, "'\(overrides.path)' is not a folder")
             }
             guard fileNames.contains(where: { FileManager.default.fileExists(atPath: overrides.appendingPathComponent($0).path) }) else {
-                throw SettingError("HERALD_LLM_PROMPTS_DIR: '\(overrides.path)' holds none of \(fileNames.joined(separator: ", "))")
+                throw SettingError(.llmPromptsDirectory, "'\(overrides.path)' holds none of \(fileNames.joined(separator: ", "))")
             }
         }
         var texts: [String] = []
@@ -56,17 +56,17 @@ public struct AgentPrompts: Sendable, Equatable {
             } else if let bundled {
                 url = bundled.appendingPathComponent(file)
             } else {
-                throw SettingError("HERALD_LLM_PROMPTS_DIR: the bundled prompts (herald_Worker.resources beside the executable) are missing and no \(file) was given; set it to a folder holding \(fileNames.joined(separator: ", "))")
+                throw SettingError(.llmPromptsDirectory, "the bundled prompts (herald_Worker.resources beside the executable) are missing and no \(file) was given; set it to a folder holding \(fileNames.joined(separator: ", "))")
             }
             let raw: String
             do {
                 raw = try String(contentsOf: url, encoding: .utf8)
             } catch {
-                throw SettingError("HERALD_LLM_PROMPTS_DIR: cannot read \(url.path): \(error.localizedDescription)")
+                throw SettingError(.llmPromptsDirectory, "cannot read \(url.path): \(error.localizedDescription)")
             }
             let text = prompt(fromFile: raw)
             guard !text.isEmpty else {
-                throw SettingError("HERALD_LLM_PROMPTS_DIR: \(url.path) holds no prompt (only comments or blanks)")
+                throw SettingError(.llmPromptsDirectory, "\(url.path) holds no prompt (only comments or blanks)")
             }
             texts.append(text)
         }

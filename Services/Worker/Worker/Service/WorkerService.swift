@@ -6,7 +6,8 @@ import Redis
 import ServiceLifecycle
 
 /// herald-worker's main loop: takes runs off the run queue (consumer group `workers`), runs up to
-/// `concurrency` of them at once through the execution engine, and cancels runs on request.
+/// `concurrency` of them at once through the execution engine, and cancels runs on request. Run it with the
+/// rest of `services`, after a `RedisClientService` for its client.
 ///
 /// On graceful shutdown it stops taking runs, lets the ones it holds finish for the grace period,
 /// then cancels the rest, which end with a terminal event. Redis outages are waited out with backoff.
@@ -32,7 +33,7 @@ public struct WorkerService: Service, CustomStringConvertible {
     public init(settings: WorkerSettings, redis: RedisClient, model: any LanguageModel, tools: ToolRegistry, metrics: WorkerMetrics, logger: Logger) {
         self.settings = settings
         self.redis = redis
-        // Pub/sub (cancellations) needs a connection of its own; `run()` keeps it up.
+        // Pub/sub (cancellations) needs a connection of its own; `services` runs it beside the worker.
         self.subscriber = RedisSubscriber(configuration: settings.common.redis, logger: logger)
         self.model = model
         self.tools = tools
@@ -50,6 +51,12 @@ public struct WorkerService: Service, CustomStringConvertible {
     /// Names the worker without its settings, which hold the Redis URL and its credentials.
     public var description: String { "WorkerService(\(settings.workerID))" }
 
+    /// The services to run together, in start order: the cancellations' pub/sub connection, then the worker, so
+    /// a draining worker still hears cancellations.
+    public var services: [any Service] {
+        [RedisSubscriberService(subscriber), self]
+    }
+
     public func run() async throws {
         logger.info("worker started", metadata: [
             "concurrency": "\(settings.concurrency)", "model": "\(model.name)", "tools": "\(tools.names.joined(separator: ","))",
@@ -57,13 +64,6 @@ public struct WorkerService: Service, CustomStringConvertible {
         let runs = self.runs
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    do {
-                        try await subscriber.run()
-                    } catch {
-                        logger.error("cancellation listener stopped", metadata: ["error": "\(error)"])
-                    }
-                }
                 group.addTask { await listenForCancellations() }
                 await consume()
                 group.cancelAll()

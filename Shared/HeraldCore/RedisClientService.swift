@@ -1,0 +1,46 @@
+import Redis
+import ServiceLifecycle
+
+/// Keeps a `RedisClient` open while its `ServiceGroup` runs and closes it at shutdown.
+///
+/// Put it first in the group: services shut down in reverse order, so everything after it that sends commands
+/// has stopped before the client closes.
+public struct RedisClientService: Service, CustomStringConvertible {
+    public let client: RedisClient
+
+    public init(_ client: RedisClient) {
+        self.client = client
+    }
+
+    /// Names the service without the client's configuration, which holds the Redis URL and its credentials.
+    public var description: String { "RedisClientService" }
+
+    public func run() async throws {
+        // Returns at graceful shutdown, throws when the group is cancelled: either way the client closes.
+        try? await gracefulShutdown()
+        await client.close()
+    }
+}
+
+/// Runs a `RedisSubscriber`'s pub/sub connection (it reconnects by itself) until its `ServiceGroup` shuts down.
+///
+/// Put it before the services that subscribe: they stop first, and their subscriptions end with them.
+public struct RedisSubscriberService: Service, CustomStringConvertible {
+    public let subscriber: RedisSubscriber
+
+    public init(_ subscriber: RedisSubscriber) {
+        self.subscriber = subscriber
+    }
+
+    public var description: String { "RedisSubscriberService" }
+
+    public func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown { [subscriber] in
+                try await subscriber.run()
+            }
+        } catch is CancellationError {
+            // Shutdown cancelled the connection: done.
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import Foundation
+import HeraldCore
+import HeraldTesting
+import Testing
+
+/// The built executables refuse a bad setting the same way: one line naming it, and one exit status.
+@Suite("Start-up with bad settings", .timeLimit(.minutes(1)))
+struct StartupTests {
+    private static let executables = ["herald-gateway", "herald-worker", "herald-relay"]
+
+    /// Runs `executable` to its end with only `environment`'s HERALD_ variables; returns its status and output.
+    private func run(_ executable: String, _ arguments: [String] = [], environment: [String: String] = [:]) async throws -> (status: Int32, output: String) {
+        let path = ServiceProcess.binDirectory.appendingPathComponent(executable).path
+        var merged = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("HERALD_") }
+        merged.merge(environment) { _, new in new }
+        let process = try ChildProcess.spawn(path, arguments: arguments, environment: merged, output: .capture())
+        let status = await process.waitForExit()
+        return (status, await process.waitForOutputEnd())
+    }
+
+    @Test("a bad variable or flag exits with EX_CONFIG and one line naming the setting", arguments: executables)
+    func badSetting(_ executable: String) async throws {
+        let fromEnvironment = try await run(executable, environment: ["HERALD_EVENT_PARTITIONS": "0"])
+        #expect(fromEnvironment.status == SettingsCatalogue.badSettingExitCode)
+        #expect(fromEnvironment.output == "\(executable): invalid setting HERALD_EVENT_PARTITIONS: 0 is outside 1...1024\n")
+        let fromFlag = try await run(executable, ["--history-size", "lots"])
+        #expect(fromFlag.status == SettingsCatalogue.badSettingExitCode)
+        #expect(fromFlag.output == "\(executable): invalid setting HERALD_HISTORY_SIZE: 'lots' is not a whole number\n")
+    }
+
+    @Test("each executable prints the catalogue's .env.example and settings table", arguments: executables)
+    func printsDocuments(_ executable: String) async throws {
+        let environment = try await run(executable, ["--print-env-example"])
+        #expect(environment.status == 0)
+        #expect(environment.output == SettingsCatalogue.envExample)
+        let table = try await run(executable, ["--print-settings-table"])
+        #expect(table.status == 0)
+        #expect(table.output == SettingsCatalogue.settingsTable)
+    }
+}
