@@ -10,10 +10,6 @@ import NIOWebSocket
 /// Everything that reaches the socket passes through here, in order: replies, live frames from
 /// the thread feeds and frames replayed from history. The queue goes onto the socket a batch at a
 /// time, through its transport; the next batch waits until the socket took the last.
-///
-/// The actor runs on its socket's event loop, so what the loop reports (a batch written, the token's expiry, and
-/// from `WebSocketConnectionHandler` the idle timeout, shutdown and the socket's end) reaches it directly
-/// (`assumeIsolated`) rather than each in a task of its own.
 actor Connection {
     /// What is sent next.
     enum Outgoing: Sendable, Equatable {
@@ -72,10 +68,6 @@ actor Connection {
         self.logger = logger
     }
 
-    nonisolated var unownedExecutor: UnownedSerialExecutor {
-        transport.eventLoop.executor.asUnownedSerialExecutor()
-    }
-
     /// True once a close has started (or the peer went away): nothing more is queued.
     var isClosing: Bool { machine.isClosing }
 
@@ -125,14 +117,9 @@ actor Connection {
             if let emittedAt { metrics.recordLatency(since: emittedAt) }
         }
         // The socket took the batch (or the connection is gone): the next may follow.
-        let eventLoop = transport.eventLoop
         transport.write(batch).whenComplete { [weak self] result in
-            let failed = (try? result.get()) == nil
-            // On a turn of the loop of its own, not inside the transport's write: a transport that takes a batch at
-            // once (a standard stream's handler) is not handed the next one while it is still taking this one.
-            eventLoop.execute { [weak self] in
-                self?.assumeIsolated { $0.batchWritten(failed: failed) }
-            }
+            guard let self else { return }
+            Task { await self.batchWritten(failed: (try? result.get()) == nil) }
         }
     }
 
@@ -177,7 +164,8 @@ actor Connection {
         // Beyond NIO's range of deadlines (and any socket's life): no timer at all.
         guard delay < Self.longestTimerSeconds else { return }
         expiry = transport.eventLoop.scheduleTask(in: .nanoseconds(Int64(delay * 1_000_000_000))) { [weak self] in
-            self?.assumeIsolated { $0.close(code: HeraldCloseCode.tokenExpired, reason: "token expired") }
+            guard let self else { return }
+            Task { await self.close(code: HeraldCloseCode.tokenExpired, reason: "token expired") }
         }
     }
 

@@ -7,9 +7,7 @@ import NIOWebSocket
 /// a close frame out.
 ///
 /// An idle connection is this handler, its `Connection` and NIO's own objects; no task waits on it.
-/// Work that must await (other actors, Redis) runs in a short task per message, in arrival order. The
-/// `Connection` runs on this channel's event loop, so what needs no waiting (the end, shutdown, the idle
-/// timeout) is told to it directly.
+/// Work that must await (other actors, Redis) runs in a short task per message, in arrival order.
 final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = WebSocketFrame
     typealias OutboundIn = WebSocketFrame
@@ -37,9 +35,8 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         self.context = context
         eventLoop = context.eventLoop
         let connection = session.connection
-        // Called on the channel's event loop, the connection's executor.
         ConnectionTimeoutHandler.onIdle(of: context.channel) {
-            connection.assumeIsolated { $0.close(code: HeraldCloseCode.goingAway, reason: "idle: nothing heard from the client; reconnect and resume") }
+            Task { await connection.close(code: HeraldCloseCode.goingAway, reason: "idle: nothing heard from the client; reconnect and resume") }
         }
         let session = self.session
         context.eventLoop.makeFutureWithTask {
@@ -54,8 +51,9 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        let connection = session.connection
         // Told at once, so a message still at work sees the connection gone.
-        session.connection.assumeIsolated { $0.inboundEnded() }
+        Task { await connection.inboundEnded() }
         run(machine.channelInactive(now: .now))
         context.fireChannelInactive()
     }
@@ -64,7 +62,8 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         switch event {
         case is ChannelShouldQuiesceEvent:
             // The server is stopping; connections still open are asked to reconnect elsewhere.
-            session.connection.assumeIsolated { $0.close(code: HeraldCloseCode.goingAway, reason: "gateway shutting down; reconnect and resume") }
+            let connection = session.connection
+            Task { await connection.close(code: HeraldCloseCode.goingAway, reason: "gateway shutting down; reconnect and resume") }
         case ChannelEvent.inputClosed:
             switch machine.inputClosed(now: .now) {
             case .closeChannel:
