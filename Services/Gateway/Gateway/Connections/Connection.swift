@@ -116,7 +116,8 @@ actor Connection {
             metrics.framesSent.increment()
             if let emittedAt { metrics.recordLatency(since: emittedAt) }
         }
-        // The socket took the batch (or the connection is gone): the next may follow.
+        // The socket took the batch (or the connection is gone): the next may follow. The answer comes on the
+        // socket's event loop, which is not this actor's executor, hence the task.
         transport.write(batch).whenComplete { [weak self] result in
             guard let self else { return }
             Task { await self.batchWritten(failed: (try? result.get()) == nil) }

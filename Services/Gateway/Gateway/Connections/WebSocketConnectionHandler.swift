@@ -7,7 +7,9 @@ import NIOWebSocket
 /// a close frame out.
 ///
 /// An idle connection is this handler, its `Connection` and NIO's own objects; no task waits on it.
-/// Work that must await (other actors, Redis) runs in a short task per message, in arrival order.
+/// Work that must await (other actors, Redis) runs in a short task per message, in arrival order. What
+/// only tells the `Connection` something (the end, shutdown, the idle timeout) is a task too: the actor
+/// runs on the shared executor, not on this loop, and the handler must not wait for it.
 final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = WebSocketFrame
     typealias OutboundIn = WebSocketFrame
