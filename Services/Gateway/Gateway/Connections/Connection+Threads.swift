@@ -16,7 +16,7 @@ extension Connection {
         if created {
             cursors[threadID] = ThreadCursor()
         }
-        cursors[threadID]?.holds += 1
+        cursors[threadID]?.hold()
         return created
     }
 
@@ -24,11 +24,7 @@ extension Connection {
     func release(_ threadID: String, position: (lastSeq: Int, epoch: String?)?, reply: ServerMessage?) {
         if let reply { send(reply) }
         guard cursors[threadID] != nil else { return }
-        if let position {
-            cursors[threadID]?.lastSeq = position.lastSeq
-            cursors[threadID]?.epoch = position.epoch
-        }
-        cursors[threadID]?.holds -= 1
+        cursors[threadID]?.release(position: position)
         drainHeld(threadID)
     }
 
@@ -40,46 +36,31 @@ extension Connection {
 
     /// A live frame from the thread's feed.
     func deliver(_ frame: ThreadFrame, threadID: String) {
-        guard !isClosing, let cursor = cursors[threadID] else { return }
-        if cursor.holds > 0 {
-            cursors[threadID]?.held.append(frame)
-            heldBytesChanged(by: frame.byteCount)
-            return
-        }
-        apply(frame, threadID)
+        guard !isClosing else { return }
+        receive(frame, threadID)
     }
 
-    private func apply(_ frame: ThreadFrame, _ threadID: String) {
-        guard let cursor = cursors[threadID] else { return }
-        switch cursor.verdict(for: frame) {
-        case .send:
-            cursors[threadID]?.lastSeq = frame.seq
-            cursors[threadID]?.epoch = frame.epoch
-            enqueue(.text(frame.text, isEvent: true, emittedAt: frame.emittedAt))
-        case .duplicate:
+    private func receive(_ frame: ThreadFrame, _ threadID: String) {
+        switch cursors[threadID]?.receive(frame) {
+        case nil, .duplicate:
             break
+        case .send:
+            enqueue(.text(frame.text, isEvent: true, emittedAt: frame.emittedAt))
+        case .held:
+            heldBytesChanged(by: frame.byteCount)
         case .gap:
-            cursors[threadID]?.held.append(frame)
             heldBytesChanged(by: frame.byteCount)
             requestCatchUp(threadID)
         }
     }
 
-    /// Sends what waited while the thread was held, stopping again if a gap starts a catch-up.
+    /// Sends what waited while the thread was held, holding again from where a gap starts a catch-up.
     private func drainHeld(_ threadID: String) {
-        guard let cursor = cursors[threadID], cursor.holds == 0, !cursor.held.isEmpty else { return }
-        let frames = cursor.held
-        cursors[threadID]?.held = []
+        guard let frames = cursors[threadID]?.takeReleasedFrames(), !frames.isEmpty else { return }
         heldBytesChanged(by: -frames.byteCount)
-        for index in frames.indices {
-            guard let current = cursors[threadID], !isClosing else { return }
-            if current.holds > 0 {
-                let rest = frames[index...]
-                cursors[threadID]?.held.append(contentsOf: rest)
-                heldBytesChanged(by: rest.byteCount)
-                return
-            }
-            apply(frames[index], threadID)
+        for frame in frames {
+            guard !isClosing else { return }
+            receive(frame, threadID)
         }
     }
 
@@ -87,11 +68,8 @@ extension Connection {
 
     /// Fills this connection's view of the thread from history (the feed lost frames or a gap showed).
     func requestCatchUp(_ threadID: String) {
-        guard !isClosing, cursors[threadID] != nil else { return }
-        cursors[threadID]?.catchUpRequested = true
-        guard cursors[threadID]?.catchUpRunning == false else { return }
-        cursors[threadID]?.catchUpRunning = true
-        cursors[threadID]?.holds += 1
+        guard !isClosing, cursors[threadID]?.requestCatchUp() == true else { return }
+        // A task of its own: the passes await history and the client's pace, while live frames keep arriving here.
         Task { await self.runCatchUp(threadID) }
     }
 
@@ -102,52 +80,36 @@ extension Connection {
         if created {
             cursors[threadID] = ThreadCursor()
         }
-        cursors[threadID]?.pendingResume = .init(afterSeq: afterSeq, epoch: epoch)
-        cursors[threadID]?.catchUpRequested = true
-        if cursors[threadID]?.catchUpRunning == true {
-            return (created, false)
-        }
-        cursors[threadID]?.catchUpRunning = true
-        cursors[threadID]?.holds += 1
-        return (created, true)
+        let mustRun = cursors[threadID]?.requestResume(afterSeq: afterSeq, epoch: epoch) ?? false
+        return (created, mustRun)
     }
 
     /// Catch-up passes until none is wanted: each reads history after the cursor (atomically with the
     /// log's position), sends what is missing, then the frames held meanwhile go out without duplicates.
     func runCatchUp(_ threadID: String) async {
         var failures = 0
-        while !isClosing, let cursor = cursors[threadID], cursor.catchUpRequested {
-            let resume = cursor.pendingResume
-            cursors[threadID]?.catchUpRequested = false
-            cursors[threadID]?.pendingResume = nil
-            if let resume {
-                cursors[threadID]?.lastSeq = resume.afterSeq
-                cursors[threadID]?.epoch = resume.epoch
-            }
-            let afterSeq = resume?.afterSeq ?? cursor.lastSeq
-            let epoch = resume == nil ? cursor.epoch : resume?.epoch
+        while !isClosing, let pass = cursors[threadID]?.startPass() {
             metrics.catchUps.increment()
             let snapshot: HistorySnapshot
             do {
-                snapshot = try await history.read(threadID, afterSeq: afterSeq, epoch: epoch)
+                snapshot = try await history.read(threadID, afterSeq: pass.afterSeq, epoch: pass.epoch)
                 failures = 0
             } catch {
                 failures += 1
                 logger.warning("cannot read thread history", metadata: ["thread": "\(threadID)", "error": "\(error)"])
-                if resume != nil {
+                if pass.answering {
                     send(.error(ProtocolError(.internal, "cannot read the thread's history now; resume again", ref: threadID)))
                 }
                 guard cursors[threadID] != nil else { return }
                 // Try again after a pause; live frames keep waiting meanwhile.
-                cursors[threadID]?.catchUpRequested = true
+                cursors[threadID]?.passFailed()
                 try? await Task.sleep(for: .milliseconds(min(10_000, 250 << min(failures, 6))))
                 continue
             }
-            await replay(snapshot, threadID, afterSeq: afterSeq, answering: resume != nil)
+            await replay(snapshot, threadID, afterSeq: pass.afterSeq, answering: pass.answering)
         }
         guard cursors[threadID] != nil else { return }
-        cursors[threadID]?.catchUpRunning = false
-        cursors[threadID]?.holds -= 1
+        cursors[threadID]?.catchUpEnded()
         drainHeld(threadID)
     }
 
@@ -155,24 +117,18 @@ extension Connection {
         let recovered = snapshot.isRecovered(afterSeq: afterSeq)
         if snapshot.reset {
             // The position belonged to another epoch: start over in the current one.
-            cursors[threadID]?.lastSeq = 0
-            cursors[threadID]?.epoch = snapshot.epoch.isEmpty ? nil : snapshot.epoch
+            cursors[threadID]?.restart(inEpoch: snapshot.epoch.isEmpty ? nil : snapshot.epoch)
         }
         var replayed = 0
         for frame in snapshot.frames {
             await waitForRoom()
-            guard !isClosing, let cursor = cursors[threadID] else { return }
-            guard frame.seq > cursor.lastSeq else { continue }
+            guard !isClosing, cursors[threadID] != nil else { return }
+            guard cursors[threadID]?.replay(frame) == true else { continue }
             enqueue(.text(frame.text, isEvent: true, emittedAt: nil))
-            cursors[threadID]?.lastSeq = frame.seq
-            cursors[threadID]?.epoch = frame.epoch
             replayed += 1
         }
-        guard let cursor = cursors[threadID] else { return }
-        if !snapshot.epoch.isEmpty {
-            cursors[threadID]?.epoch = snapshot.epoch
-        }
-        cursors[threadID]?.lastSeq = max(cursor.lastSeq, snapshot.lastSeq)
+        guard cursors[threadID] != nil else { return }
+        cursors[threadID]?.replayEnded(epoch: snapshot.epoch, lastSeq: snapshot.lastSeq)
         // A resume is always answered; a catch-up of our own speaks up only when the gap could not be filled.
         if isResume || !recovered {
             let resumed = ServerMessage.Resumed(threadID: threadID, epoch: snapshot.epoch, recovered: recovered, replayed: replayed, lastSeq: snapshot.lastSeq)

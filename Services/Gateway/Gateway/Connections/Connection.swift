@@ -12,7 +12,7 @@ import NIOWebSocket
 /// time, through its transport; the next batch waits until the socket took the last.
 actor Connection {
     /// What is sent next.
-    enum Outgoing: Sendable {
+    enum Outgoing: Sendable, Equatable {
         /// A text frame; `emittedAt` is set for live events, for the latency metric.
         case text(ByteBuffer, isEvent: Bool, emittedAt: Date?)
         /// A close frame; nothing follows it.
@@ -20,7 +20,7 @@ actor Connection {
     }
 
     /// Why the connection is closing, for the log line.
-    struct CloseCause: Sendable, CustomStringConvertible {
+    struct CloseCause: Sendable, Equatable, CustomStringConvertible {
         var code: UInt16
         var reason: String
         var description: String { "\(code) \(reason)" }
@@ -32,23 +32,12 @@ actor Connection {
     let metrics: GatewayMetrics
     let logger: Logger
     private let transport: any ConnectionTransport
-    private let queueLimit: Int
     private let closeTimeout: Duration
     /// Most threads this connection may watch (`HERALD_MAX_THREADS_PER_CONNECTION`).
     let threadLimit: Int
 
-    // Outbound queue. Queued frames and live frames held back during a catch-up are both memory a
-    // consumer that does not read makes the gateway keep: together they are bounded by `queueLimit`.
-    private var queue: [Outgoing] = []
-    private var queuedBytes = 0
-    private var heldBytes = 0
-    /// Bytes written to the channel that the socket has not taken yet.
-    private var inFlightBytes = 0
-    /// A batch is on its way to the socket.
-    private var writing = false
+    private var machine: StateMachine
     private var roomWaiters: [CheckedContinuation<Void, Never>] = []
-    private(set) var closeCause: CloseCause?
-    private var ended = false
     // Timers on the socket's event loop rather than sleeping tasks: an idle connection then keeps no task
     // alive for its token's lifetime (30 days for a guest), and a scheduled closure costs a fraction of a task's stack.
     private var forceClose: Scheduled<Void>?
@@ -72,7 +61,7 @@ actor Connection {
         self.identity = identity
         self.transport = transport
         self.history = history
-        self.queueLimit = queueLimit
+        self.machine = StateMachine(queueLimit: queueLimit)
         self.closeTimeout = closeTimeout
         self.threadLimit = threadLimit
         self.metrics = metrics
@@ -80,7 +69,10 @@ actor Connection {
     }
 
     /// True once a close has started (or the peer went away): nothing more is queued.
-    var isClosing: Bool { closeCause != nil || ended }
+    var isClosing: Bool { machine.isClosing }
+
+    /// Why the connection is closing, once it is.
+    var closeCause: CloseCause? { machine.closeCause }
 
     // MARK: Sending
 
@@ -94,49 +86,38 @@ actor Connection {
 
     /// Queues a frame, or closes the connection as a slow consumer when its queue is full.
     func enqueue(_ item: Outgoing) {
-        guard !isClosing else { return }
-        let size = item.byteCount
-        // A frame always fits into an empty queue, so one large frame cannot count as slowness.
-        let buffered = queuedBytes + heldBytes
-        if buffered > 0, buffered + size > queueLimit {
+        switch machine.enqueue(item) {
+        case .none:
+            break
+        case .write(let batch):
+            write(batch)
+        case .overflow:
             closeAsSlowConsumer()
-            return
         }
-        queue.append(item)
-        queuedBytes += size
-        writeIfIdle()
     }
 
     /// Waits until what the socket has not yet taken is below half the queue limit, so a long replay
     /// from history flows at the client's pace instead of overflowing the queue.
     func waitForRoom() async {
-        while !isClosing, queuedBytes + inFlightBytes > queueLimit / 2 {
+        while !machine.hasRoom {
             await withCheckedContinuation { roomWaiters.append($0) }
         }
     }
 
     /// Accounts for live frames held back (or released) during a catch-up.
     func heldBytesChanged(by delta: Int) {
-        heldBytes += delta
-        if delta > 0, queuedBytes + heldBytes > queueLimit, !isClosing {
+        if machine.heldBytesChanged(by: delta) {
             closeAsSlowConsumer()
         }
     }
 
-    /// Writes what is queued as one batch, unless a batch is still on its way (then it follows that one).
-    private func writeIfIdle() {
-        guard !writing, !ended, !queue.isEmpty else { return }
-        writing = true
-        let batch = queue
-        queue.removeAll(keepingCapacity: true)
-        let size = batch.reduce(0) { $0 + $1.byteCount }
-        queuedBytes -= size
-        inFlightBytes = size
+    private func write(_ batch: [Outgoing]) {
         for case .text(_, true, let emittedAt) in batch {
             metrics.framesSent.increment()
             if let emittedAt { metrics.recordLatency(since: emittedAt) }
         }
-        // The socket took the batch (or the connection is gone): the next may follow.
+        // The socket took the batch (or the connection is gone): the next may follow. The answer comes on the
+        // socket's event loop, which is not this actor's executor, hence the task.
         transport.write(batch).whenComplete { [weak self] result in
             guard let self else { return }
             Task { await self.batchWritten(failed: (try? result.get()) == nil) }
@@ -144,16 +125,9 @@ actor Connection {
     }
 
     private func batchWritten(failed: Bool) {
-        writing = false
-        inFlightBytes = 0
+        let next = machine.batchWritten(failed: failed)
         resumeRoomWaiters()
-        if failed {
-            // The socket is closing or gone: what is queued would fail too. The end of its input follows.
-            queue.removeAll()
-            queuedBytes = 0
-            return
-        }
-        writeIfIdle()
+        if let next { write(next) }
     }
 
     private func resumeRoomWaiters() {
@@ -167,24 +141,20 @@ actor Connection {
     /// Starts closing: frames already queued go out, then a close frame with `code`. If the client does
     /// not answer within the close timeout, the socket is dropped.
     func close(code: UInt16, reason: String) {
-        guard !isClosing else { return }
-        closeCause = CloseCause(code: code, reason: reason)
-        queue.append(.close(code: code, reason: reason))
-        writeIfIdle()
+        guard case .closing(let batch) = machine.close(code: code, reason: reason) else { return }
+        if let batch { write(batch) }
         resumeRoomWaiters()
         armForceClose()
     }
 
     /// The queue overflowed: what is queued is dropped (the client resumes from history) and the socket closes with 4008.
     private func closeAsSlowConsumer() {
-        queue.removeAll()
-        queuedBytes = 0
-        heldBytes = 0
+        machine.overflowed()
         for thread in cursors.keys {
-            cursors[thread]?.held.removeAll()
+            _ = cursors[thread]?.dropHeld()
         }
         metrics.slowConsumerDisconnects.increment()
-        logger.notice("slow consumer: outbound queue overflowed", metadata: ["limit_bytes": "\(queueLimit)"])
+        logger.notice("slow consumer: outbound queue overflowed", metadata: ["limit_bytes": "\(machine.queueLimit)"])
         close(code: HeraldCloseCode.slowConsumer, reason: "slow consumer: outbound queue overflowed; resume")
     }
 
@@ -213,12 +183,10 @@ actor Connection {
 
     /// The socket's inbound side ended (the client closed, or the socket is gone): stop everything.
     func inboundEnded() {
-        ended = true
+        machine.inboundEnded()
         forceClose?.cancel()
         expiry?.cancel()
         resumeRoomWaiters()
-        queue.removeAll()
-        queuedBytes = 0
     }
 
     /// The threads this connection watches, for clean-up.

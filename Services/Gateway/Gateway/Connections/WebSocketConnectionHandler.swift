@@ -7,62 +7,28 @@ import NIOWebSocket
 /// a close frame out.
 ///
 /// An idle connection is this handler, its `Connection` and NIO's own objects; no task waits on it.
-/// Work that must await (other actors, Redis) runs in a short task per message, in arrival order.
+/// Work that must await (other actors, Redis) runs in a short task per message, in arrival order. What
+/// only tells the `Connection` something (the end, shutdown, the idle timeout) is a task too: the actor
+/// runs on the shared executor, not on this loop, and the handler must not wait for it.
 final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = WebSocketFrame
     typealias OutboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
 
-    /// What the session is given, in the order the client sent it.
-    private enum Inbound {
-        case text(String)
-        case binary
-        /// The client broke the WebSocket protocol: the connection closes with `code`.
-        case violation(code: UInt16, reason: String)
-        /// The client shut down its side of the socket: after what it sent before, the connection closes.
-        case inputEnded
-        /// The socket closed.
-        case end
-    }
-
-    /// Complete messages waiting for the session at which reading from the socket pauses. Control frames
-    /// are answered as they arrive, so a client kept waiting by a slow message is still heard (its pongs).
-    static let inboxLimit = 4
-
     private let session: ConnectionSession
-    private let maxMessageBytes: Int
-    /// The connection's message rate (`HERALD_RATE_LIMIT_PER_SECOND`, `HERALD_RATE_LIMIT_BURST`).
-    private var bucket: TokenBucket<ContinuousClock.Instant>
-    /// The last message was over the rate.
-    private var limiting = false
+    private var machine: StateMachine
     /// Set while the handler is in the pipeline, to resume reading.
     private var context: ChannelHandlerContext?
     /// The channel's event loop, where the session's answers come back to (also after the handler left the pipeline).
     private var eventLoop: (any EventLoop)?
 
-    /// At most a few items long; an empty array allocates nothing, which an idle connection keeps.
-    private var inbox: [Inbound] = []
-    /// The session is working on one inbound item; the rest wait their turn.
-    private var busy = false
-    /// A read was asked for while the inbox was full; it is issued once there is room.
-    private var readHeld = false
-    /// Whether `connection_established` went out, so the end has something to undo.
-    private var registered = false
-
-    /// A text or binary message whose first frames arrived, joined so far.
-    private var fragments: ByteBuffer?
-    /// The client broke the protocol or sent binary data: its further data frames are ignored.
-    private var rejecting = false
-    /// A close frame went out: nothing more may.
-    private var closeSent = false
-    /// The client shut down its sending side, so it cannot answer a close: the socket closes once ours is out.
-    private var inputEnded = false
-
     init(identity: ConnectionIdentity, channel: any Channel, services: ConnectionServices) {
         let settings = services.settings
         session = ConnectionSession(identity: identity, transport: WebSocketTransport(channel: channel), services: services)
-        maxMessageBytes = settings.maxFrameBytes
-        bucket = TokenBucket(ratePerSecond: settings.rateLimitPerSecond, burst: settings.rateLimitBurst, now: .now)
+        machine = StateMachine(
+            maxMessageBytes: settings.maxFrameBytes,
+            bucket: TokenBucket(ratePerSecond: settings.rateLimitPerSecond, burst: settings.rateLimitBurst, now: .now)
+        )
     }
 
     // MARK: Lifecycle
@@ -74,13 +40,11 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         ConnectionTimeoutHandler.onIdle(of: context.channel) {
             Task { await connection.close(code: HeraldCloseCode.goingAway, reason: "idle: nothing heard from the client; reconnect and resume") }
         }
-        busy = true
         let session = self.session
         context.eventLoop.makeFutureWithTask {
             await session.start()
         }.assumeIsolated().whenComplete { [self] result in
-            registered = (try? result.get()) ?? false
-            finished()
+            run(machine.sessionStarted(registered: (try? result.get()) ?? false, now: .now))
         }
     }
 
@@ -89,13 +53,10 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        // What the client sent but the session has not taken is moot now; only the clean-up is left.
-        inbox.removeAll()
-        inbox.append(.end)
         let connection = session.connection
         // Told at once, so a message still at work sees the connection gone.
         Task { await connection.inboundEnded() }
-        dispatch()
+        run(machine.channelInactive(now: .now))
         context.fireChannelInactive()
     }
 
@@ -106,13 +67,11 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
             let connection = session.connection
             Task { await connection.close(code: HeraldCloseCode.goingAway, reason: "gateway shutting down; reconnect and resume") }
         case ChannelEvent.inputClosed:
-            // The client shut its side down (the server allows half-closure): nothing more can come, so the
-            // connection ends, after the messages it sent before and their answers.
-            inputEnded = true
-            if closeSent {
+            switch machine.inputClosed(now: .now) {
+            case .closeChannel:
                 context.close(promise: nil)
-            } else {
-                enqueue(.inputEnded)
+            case .dispatch(let action):
+                run(action)
             }
         default:
             break
@@ -128,179 +87,82 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
     // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
-        switch frame.opcode {
-        case .ping:
-            guard frame.fin else { return violation(.protocolError, "fragmented ping") }
-            if !closeSent {
-                context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)), promise: nil)
+        switch machine.frameReceived(unwrapInboundIn(data), now: .now) {
+        case .none:
+            break
+        case .sendPong(let payload):
+            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: payload)), promise: nil)
+        case .dispatch(let action):
+            run(action)
+        case .answerClose(let code):
+            var body = context.channel.allocator.buffer(capacity: 2)
+            body.write(webSocketErrorCode: code)
+            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: body))).assumeIsolated().whenComplete { _ in
+                context.close(promise: nil)
             }
-        case .pong:
-            guard frame.fin else { return violation(.protocolError, "fragmented pong") }
-        case .connectionClose:
-            receivedClose(frame, context: context)
-        case .text, .binary:
-            guard !rejecting else { return }
-            guard frame.reservedBits.isEmpty else { return violation(.protocolError, "reserved bits set; no extension was agreed") }
-            guard fragments == nil else { return violation(.protocolError, "a new message started before the last one ended") }
-            guard frame.opcode == .text else {
-                rejecting = true
-                return enqueue(.binary)
-            }
-            if frame.fin {
-                complete(frame.unmaskedData)
-            } else {
-                fragments = frame.unmaskedData
-            }
-        case .continuation:
-            guard !rejecting else { return }
-            guard frame.reservedBits.isEmpty else { return violation(.protocolError, "reserved bits set; no extension was agreed") }
-            guard var message = fragments else { return violation(.protocolError, "a continuation frame with no message to continue") }
-            fragments = nil
-            var data = frame.unmaskedData
-            guard message.readableBytes + data.readableBytes <= maxMessageBytes else {
-                return violation(.messageTooLarge, "message longer than \(maxMessageBytes) bytes")
-            }
-            message.writeBuffer(&data)
-            if frame.fin {
-                complete(message)
-            } else {
-                fragments = message
-            }
-        default:
-            violation(.protocolError, "reserved opcode")
-        }
-    }
-
-    private func complete(_ text: ByteBuffer) {
-        guard let string = String(validating: text.readableBytesView, as: UTF8.self) else {
-            return violation(.dataInconsistentWithMessage, "text is not valid UTF-8")
-        }
-        enqueue(.text(string))
-    }
-
-    private func violation(_ code: WebSocketErrorCode, _ reason: String) {
-        guard !rejecting else { return }
-        rejecting = true
-        fragments = nil
-        enqueue(.violation(code: UInt16(webSocketErrorCode: code), reason: reason))
-    }
-
-    /// The client's close: the answer to ours, or its own, which is answered before the socket closes.
-    private func receivedClose(_ frame: WebSocketFrame, context: ChannelHandlerContext) {
-        guard !closeSent else {
+        case .closeChannel:
             context.close(promise: nil)
-            return
-        }
-        let reply = WebSocketFrame(fin: true, opcode: .connectionClose, data: Self.closeReply(to: frame, allocator: context.channel.allocator))
-        closeSent = true
-        context.writeAndFlush(wrapOutboundOut(reply)).assumeIsolated().whenComplete { _ in
-            context.close(promise: nil)
-        }
-    }
-
-    /// 1000 for a well-formed close, 1002 for one with a malformed body or a code no endpoint may send.
-    static func closeReply(to frame: WebSocketFrame, allocator: ByteBufferAllocator) -> ByteBuffer {
-        var data = frame.unmaskedData
-        var code = WebSocketErrorCode.normalClosure
-        if data.readableBytes > 0 {
-            let number = data.readInteger(as: UInt16.self)
-            let reasonIsText = String(validating: data.readableBytesView, as: UTF8.self) != nil
-            if let number, reasonIsText, Self.isSendable(closeCode: number) {
-                code = .normalClosure
-            } else {
-                code = .protocolError
-            }
-        }
-        var reply = allocator.buffer(capacity: 2)
-        reply.write(webSocketErrorCode: code)
-        return reply
-    }
-
-    /// Close codes a peer may put in a close frame (RFC 6455 section 7.4).
-    static func isSendable(closeCode: UInt16) -> Bool {
-        switch closeCode {
-        case 1000...1003, 1007...1011, 3000...4999: true
-        default: false
         }
     }
 
     // MARK: Handing messages to the session
 
-    private func enqueue(_ item: Inbound) {
-        inbox.append(item)
-        dispatch()
+    /// Does what the state machine decided about the session's next item.
+    private func run(_ action: StateMachine.DispatchAction) {
+        switch action {
+        case .none:
+            return
+        case .endSession(let registered):
+            let session = self.session
+            // Not awaited: nothing on this loop follows the end, and the unwatching and unregistering await other actors.
+            Task { await session.end(registered: registered) }
+        case .deliver(let delivery, let resumeReading):
+            if resumeReading {
+                context?.read()
+            }
+            deliver(delivery)
+        }
     }
 
-    /// Gives the session the next item once it finished the last.
-    private func dispatch() {
-        guard !busy, let eventLoop, !inbox.isEmpty else { return }
-        let item = inbox.removeFirst()
-        if readHeld, inbox.count < Self.inboxLimit {
-            readHeld = false
-            context?.read()
-        }
+    /// Runs one item in a short task: an idle connection then keeps no task, and the next item waits for this one.
+    private func deliver(_ delivery: StateMachine.Delivery) {
+        guard let eventLoop else { preconditionFailure("an item was delivered before the handler was added") }
         let session = self.session
-        busy = true
         let work: @Sendable () async -> Void
-        switch item {
-        case .text(let text):
-            let overRate = !bucket.take(at: .now)
-            let startsBurst = overRate && !limiting
-            limiting = overRate
+        switch delivery {
+        case .text(let text, let overRate, let startsBurst):
             work = { await session.receive(text, overRate: overRate, startsBurst: startsBurst) }
-        case .binary:
-            work = { await session.connection.close(code: HeraldCloseCode.unsupportedData, reason: "binary frames are not supported; send JSON text") }
-        case .violation(let code, let reason):
+        case .close(let code, let reason):
             work = { await session.connection.close(code: code, reason: reason) }
-        case .inputEnded:
-            work = { await session.connection.close(code: UInt16(webSocketErrorCode: .normalClosure), reason: "the client closed its side of the connection") }
-        case .end:
-            let registered = self.registered
-            // The last item: the handler is done with the session.
-            Task { await session.end(registered: registered) }
-            return
         }
         eventLoop.makeFutureWithTask(work).assumeIsolated().whenComplete { [self] _ in
-            finished()
+            run(machine.itemHandled(now: .now))
         }
-    }
-
-    private func finished() {
-        busy = false
-        dispatch()
     }
 
     // MARK: Outbound
 
     func read(context: ChannelHandlerContext) {
-        if inbox.count >= Self.inboxLimit {
-            readHeld = true
-        } else {
+        switch machine.read() {
+        case .read:
             context.read()
+        case .hold:
+            break
         }
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        // Whatever the session queued after a close (ours or the client's) stays unsent.
-        guard !closeSent else {
+        switch machine.write(opcode: unwrapOutboundIn(data).opcode) {
+        case .fail:
             promise?.fail(ChannelError.outputClosed)
-            return
-        }
-        guard unwrapOutboundIn(data).opcode == .connectionClose else {
+        case .write:
             context.write(data, promise: promise)
-            return
+        case .writeThenCloseChannel:
+            let written = promise ?? context.eventLoop.makePromise()
+            written.futureResult.assumeIsolated().whenComplete { _ in
+                context.close(promise: nil)
+            }
+            context.write(data, promise: written)
         }
-        closeSent = true
-        guard inputEnded else {
-            context.write(data, promise: promise)
-            return
-        }
-        // No close can come back: the socket closes as soon as ours is out.
-        let written = promise ?? context.eventLoop.makePromise()
-        written.futureResult.assumeIsolated().whenComplete { _ in
-            context.close(promise: nil)
-        }
-        context.write(data, promise: written)
     }
 }

@@ -9,6 +9,12 @@ import NIOCore
 /// It sits in front of the HTTP codec, so it sees raw bytes: whatever the client sends counts as a
 /// sign of life, pongs included. One scheduled task on the connection's event loop does all the timing,
 /// re-armed lazily, so a connection costs no task of its own (WSCore's auto-ping would cost one each).
+///
+/// NIO's `IdleStateHandler` is not used: it only reports that reading or writing went quiet. The timing here
+/// differs by phase (the request's deadline before and without an upgrade, pings and silence after it), a ping
+/// must wait for the end of a frame half written (`OutboundFrameScanner`) and stop after the server's close, and
+/// an idle WebSocket is closed through its connection with 1001 after what is queued; all of that would stay here,
+/// and `IdleStateHandler` would add its own timers to this one.
 final class ConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
