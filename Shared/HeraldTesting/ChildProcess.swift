@@ -9,6 +9,10 @@ import NIOConcurrencyHelpers
 /// `Foundation.Process`, whose child-exit monitoring through dispatch sources now and then crashes the test process
 /// on Linux (signal 11 in `_dispatch_event_loop_drain`).
 ///
+/// Not swift-subprocess (1.0.2 is on the build machine): its `run` ties a child's life to the closure it is given,
+/// while the harness keeps services running across a test's steps, kills them with SIGKILL from any task and
+/// starts them again on the same port, and must kill what a failed test leaves behind when the last reference goes.
+///
 /// The pid is signalled only while the child has not been reaped (the reaping and every signal hold one lock), so a
 /// signal can never reach another process that reused the pid. Dropping the last reference kills the child.
 public final class ChildProcess: Sendable {

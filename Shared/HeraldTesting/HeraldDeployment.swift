@@ -1,21 +1,30 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 
 /// A whole Herald deployment as separate processes for end-to-end tests: a private redis-server,
 /// relays, workers and a gateway, each the real built executable, sharing only Redis.
-public final class HeraldDeployment: @unchecked Sendable {
-    // Mutable process lists are only touched from the owning test task.
+public final class HeraldDeployment: Sendable {
+    /// The processes started so far; a test may start and read them from several tasks.
+    private struct Processes {
+        var gateway: ServiceProcess?
+        var workers: [ServiceProcess] = []
+        var relays: [ServiceProcess] = []
+        var otherGateways: [ServiceProcess] = []
+    }
+
     public let redis: RedisServerProcess
-    /// The gateway's port, chosen when it starts.
-    public private(set) var gatewayPort = 0
     public let logDirectory: URL
     public let environment: [String: String]
-    public private(set) var gateway: ServiceProcess?
-    public private(set) var workers: [ServiceProcess] = []
-    public private(set) var relays: [ServiceProcess] = []
+    private let processes = NIOLockedValueBox(Processes())
+
+    /// The gateway's port, chosen when it starts.
+    public var gatewayPort: Int { processes.withLockedValue { $0.gateway?.port ?? 0 } }
+    public var gateway: ServiceProcess? { processes.withLockedValue { $0.gateway } }
+    public var workers: [ServiceProcess] { processes.withLockedValue { $0.workers } }
+    public var relays: [ServiceProcess] { processes.withLockedValue { $0.relays } }
     /// Gateways started besides the first (`startAnotherGateway`), for a client that moves from one to another.
-    public private(set) var otherGateways: [ServiceProcess] = []
-    private var started = 0
+    public var otherGateways: [ServiceProcess] { processes.withLockedValue { $0.otherGateways } }
 
     private init(redis: RedisServerProcess, logDirectory: URL, environment: [String: String]) {
         self.redis = redis
@@ -54,27 +63,27 @@ public final class HeraldDeployment: @unchecked Sendable {
     @discardableResult
     public func startWorker(environment extra: [String: String] = [:]) async throws -> ServiceProcess {
         let process = try await launch("herald-worker", name: "worker-\(workers.count + 1)", extra: extra)
-        workers.append(process)
+        processes.withLockedValue { $0.workers.append(process) }
         return process
     }
 
     @discardableResult
     public func startRelay() async throws -> ServiceProcess {
         let process = try await launch("herald-relay", name: "relay-\(relays.count + 1)")
-        relays.append(process)
+        processes.withLockedValue { $0.relays.append(process) }
         return process
     }
 
     public func startGateway() async throws {
-        gateway = try await launchGateway(name: "gateway")
-        gatewayPort = gateway?.port ?? 0
+        let process = try await launchGateway(name: "gateway")
+        processes.withLockedValue { $0.gateway = process }
     }
 
     /// Starts one more gateway on the same Redis; its `port` is where clients reach it.
     @discardableResult
     public func startAnotherGateway() async throws -> ServiceProcess {
         let process = try await launchGateway(name: "gateway-\(otherGateways.count + 2)")
-        otherGateways.append(process)
+        processes.withLockedValue { $0.otherGateways.append(process) }
         return process
     }
 

@@ -40,7 +40,7 @@ struct WebSocketConnectionHandlerTests {
             maxFrameBytes: maxFrameBytes,
             closeTimeout: .seconds(5)
         )
-        let logger = GatewayHarness.logger
+        let logger = Logger.test("gateway-handler-tests")
         return Gateway(
             settings: settings,
             redis: RedisClient(configuration: configuration, logger: logger),

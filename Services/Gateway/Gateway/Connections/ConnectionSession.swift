@@ -193,14 +193,8 @@ struct ConnectionSession: Sendable {
         // Hold the thread's frames and subscribe before the run exists, so none of its events is missed
         // and `run_queued` goes out before the first of them.
         let isNewWatch = await connection.hold(threadID)
-        if isNewWatch {
-            do {
-                try await services.fanout.watch(threadID, by: connection)
-            } catch {
-                await connection.forget(threadID)
-                logger.warning("cannot subscribe to thread", metadata: ["thread": "\(threadID)", "error": "\(error)"])
-                return .refused(ProtocolError(.internal, "cannot subscribe to the thread now; try again", ref: ref))
-            }
+        if isNewWatch, !(await subscribe(threadID)) {
+            return .refused(ProtocolError(.internal, "cannot subscribe to the thread now; try again", ref: ref))
         }
         let outcome: RunStore.SubmitOutcome
         do {
@@ -294,15 +288,9 @@ struct ConnectionSession: Sendable {
         }
         let epoch = epoch.flatMap { $0.isEmpty ? nil : $0 }
         let (isNewWatch, mustRun) = await connection.beginResume(threadID, afterSeq: afterSeq, epoch: epoch)
-        if isNewWatch {
-            // Subscribed before history is read: whatever is published after the read arrives live.
-            do {
-                try await services.fanout.watch(threadID, by: connection)
-            } catch {
-                await connection.forget(threadID)
-                logger.warning("cannot subscribe to thread", metadata: ["thread": "\(threadID)", "error": "\(error)"])
-                return ProtocolError(.internal, "cannot subscribe to the thread now; try again", ref: threadID)
-            }
+        // Subscribed before history is read: whatever is published after the read arrives live.
+        if isNewWatch, !(await subscribe(threadID)) {
+            return ProtocolError(.internal, "cannot subscribe to the thread now; try again", ref: threadID)
         }
         if mustRun {
             if awaitingCatchUp {
@@ -326,6 +314,18 @@ struct ConnectionSession: Sendable {
     static func isValidID(_ id: String) -> Bool {
         !id.isEmpty && id.utf8.count <= 64 && id.utf8.allSatisfy { byte in
             (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x5F || byte == 0x2D
+        }
+    }
+
+    /// Subscribes the connection to a thread it just began to watch; on failure it stops watching it.
+    private func subscribe(_ threadID: String) async -> Bool {
+        do {
+            try await services.fanout.watch(threadID, by: connection)
+            return true
+        } catch {
+            await connection.forget(threadID)
+            logger.warning("cannot subscribe to thread", metadata: ["thread": "\(threadID)", "error": "\(error)"])
+            return false
         }
     }
 }
