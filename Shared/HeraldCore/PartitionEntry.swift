@@ -8,15 +8,15 @@ import Redis
 ///
 /// Workers write it (`RedisEventSink`), the relay's watchdog writes closing events the same way,
 /// and the relay reads it. The routing fields travel packed in one stream field (`route`, separated by
-/// U+001F), because Redis and the relay pay per field of every entry. Entries of earlier releases, with a
-/// field per routing value or with the JSON alone, are still read.
+/// U+001F), because Redis and the relay pay per field of every entry. Entries in the older layouts, with a
+/// field per routing value or with the JSON alone, are read too, so workers can be upgraded one at a time.
 public struct PartitionEntry: Sendable, Equatable {
     /// The stream fields of an entry.
     public enum Field {
         public static let event = "event"
         /// Thread, run, event id, agent, type and timestamp, joined by `routeSeparator`.
         public static let route = "route"
-        // One field per routing value: what the previous release wrote.
+        // The older layout, one field per routing value, which workers still running it write.
         public static let thread = "thread"
         public static let run = "run"
         public static let eventID = "id"

@@ -123,7 +123,7 @@ public struct WorkerLostWatchdog: Service, CustomStringConvertible {
         }
         var publishedEvents = try await frames(of: request, in: keys.threadLiveRunOutline(request.threadID))
         if publishedEvents.isEmpty {
-            // Runs outlined before the outline existed (a relay of an earlier release published their start).
+            // A run without an outline (its start was published by a relay that keeps none): read the history.
             publishedEvents = try await frames(of: request, in: keys.threadHistory(request.threadID))
         }
         var seen = Set<String>()
