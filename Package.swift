@@ -2,7 +2,7 @@
 import PackageDescription
 
 let strict: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("ExistentialAny")
 ]
 
 /// What every service library uses besides the shared modules.
@@ -130,7 +130,7 @@ let package = Package(
         .target(
             name: "Worker",
             dependencies: serviceDependencies + [
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client")
             ],
             path: "Services/Worker/Worker",
             resources: [.copy("Prompts")],
@@ -208,7 +208,7 @@ let package = Package(
         .testTarget(
             name: "WorkerTests",
             dependencies: [
-                "Worker", "HeraldTesting",
+                "Worker", "HeraldCore", "HeraldTesting",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

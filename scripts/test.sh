@@ -8,6 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh --test
+# The tree is formatted as .swift-format says (`swift format format --in-place --recursive .` fixes it).
+swift format lint --strict --recursive --parallel Package.swift Shared Services Tests Fuzz Benchmarks
 python3 -m pytest -q Tests/deploy
 # The port of the AG-UI client's ordering checks, by itself (no deployment needed).
 python3 -m pytest -q Tests/agui/test_agui_verify.py

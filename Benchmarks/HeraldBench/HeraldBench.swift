@@ -22,6 +22,9 @@ struct HeraldBench: AsyncParsableCommand {
 
             scripts/bench.sh builds, starts a private deployment, runs them all but stream.
             """,
-        subcommands: [LoadCommand.self, SSELoadCommand.self, RelayCommand.self, FanoutCommand.self, IdleCommand.self, CeilingCommand.self, StreamCommand.self, ReportCommand.self]
+        subcommands: [
+            LoadCommand.self, SSELoadCommand.self, RelayCommand.self, FanoutCommand.self, IdleCommand.self, CeilingCommand.self, StreamCommand.self,
+            ReportCommand.self,
+        ]
     )
 }

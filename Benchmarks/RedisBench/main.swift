@@ -74,7 +74,9 @@ struct RedisBench: AsyncParsableCommand {
             print("redis-benchmark not found; printing the client's figures only")
         }
 
-        print("herald-redis-bench: \(redisURL), \(requests) requests, pipeline \(pipeline), concurrency \(concurrency), pool \(poolSize), \(rounds) round(s)")
+        print(
+            "herald-redis-bench: \(redisURL), \(requests) requests, pipeline \(pipeline), concurrency \(concurrency), pool \(poolSize), \(rounds) round(s)"
+        )
         // Each figure alternates the client and redis-benchmark round by round and keeps the median, so a
         // neighbour's load on the machine weighs on both sides alike.
         let throughputCases: [(name: String, command: [RedisArgument], pipelined: Bool)] = [
@@ -88,9 +90,11 @@ struct RedisBench: AsyncParsableCommand {
             var ours: [Double] = []
             var theirs: [Double] = []
             for _ in 0..<rounds {
-                ours.append(testCase.pipelined
-                    ? try await measurePipelined(client, testCase.command, requests: requests)
-                    : try await measureConcurrent(client, testCase.command, requests: requests))
+                ours.append(
+                    testCase.pipelined
+                        ? try await measurePipelined(client, testCase.command, requests: requests)
+                        : try await measureConcurrent(client, testCase.command, requests: requests)
+                )
                 if reference.isAvailable {
                     let options = ["-n", "\(requests)", "-c", "\(concurrency)"] + (testCase.pipelined ? ["-P", "\(pipeline)"] : [])
                     theirs.append(try reference.run(options, command: testCase.command).requestsPerSecond)
@@ -118,17 +122,47 @@ struct RedisBench: AsyncParsableCommand {
         print("")
         print(row("", "herald", "redis-benchmark", "ratio"))
         for result in results {
-            print(row(result.name, "\(grouped(result.ours)) ops/s", result.theirs.map { "\(grouped($0)) ops/s" } ?? "-",
-                      result.theirs.map { percent(result.ours / $0) } ?? "-"))
+            print(
+                row(
+                    result.name,
+                    "\(grouped(result.ours)) ops/s",
+                    result.theirs.map { "\(grouped($0)) ops/s" } ?? "-",
+                    result.theirs.map { percent(result.ours / $0) } ?? "-"
+                )
+            )
         }
-        print(row("PING round trip median", milliseconds(latency.median), reference50.map(milliseconds) ?? "-",
-                  reference50.map { times(latency.median / $0) } ?? "-"))
-        print(row("PING round trip p99", milliseconds(latency.p99), reference99.map(milliseconds) ?? "-",
-                  reference99.map { times(latency.p99 / $0) } ?? "-"))
-        print(row("PING median, task on the event loop", milliseconds(onLoop.median), reference50.map(milliseconds) ?? "-",
-                  reference50.map { times(onLoop.median / $0) } ?? "-"))
-        print(row("PING p99, task on the event loop", milliseconds(onLoop.p99), reference99.map(milliseconds) ?? "-",
-                  reference99.map { times(onLoop.p99 / $0) } ?? "-"))
+        print(
+            row(
+                "PING round trip median",
+                milliseconds(latency.median),
+                reference50.map(milliseconds) ?? "-",
+                reference50.map { times(latency.median / $0) } ?? "-"
+            )
+        )
+        print(
+            row(
+                "PING round trip p99",
+                milliseconds(latency.p99),
+                reference99.map(milliseconds) ?? "-",
+                reference99.map { times(latency.p99 / $0) } ?? "-"
+            )
+        )
+        print(
+            row(
+                "PING median, task on the event loop",
+                milliseconds(onLoop.median),
+                reference50.map(milliseconds) ?? "-",
+                reference50.map { times(onLoop.median / $0) } ?? "-"
+            )
+        )
+        print(
+            row(
+                "PING p99, task on the event loop",
+                milliseconds(onLoop.p99),
+                reference99.map(milliseconds) ?? "-",
+                reference99.map { times(onLoop.p99 / $0) } ?? "-"
+            )
+        )
 
         if let publishReference = results[0].theirs, let xaddReference = results[2].theirs, let reference50 {
             let throughput = min(results[0].ours / publishReference, results[2].ours / xaddReference)
@@ -136,8 +170,10 @@ struct RedisBench: AsyncParsableCommand {
             let loopRoundTrip = onLoop.median / reference50
             print("")
             print("target pipelined throughput >= 50% of redis-benchmark: \(percent(throughput)) \(throughput >= 0.5 ? "met" : "MISSED")")
-            print("target median round trip <= 2x redis-benchmark: \(times(roundTrip)) \(roundTrip <= 2 ? "met" : "MISSED")"
-                + " (task on the event loop: \(times(loopRoundTrip)) \(loopRoundTrip <= 2 ? "met" : "MISSED"))")
+            print(
+                "target median round trip <= 2x redis-benchmark: \(times(roundTrip)) \(roundTrip <= 2 ? "met" : "MISSED")"
+                    + " (task on the event loop: \(times(loopRoundTrip)) \(loopRoundTrip <= 2 ? "met" : "MISSED"))"
+            )
         }
     }
 

@@ -19,7 +19,11 @@ public enum OperatorRoutes {
                 try await redis.ping()
                 return Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "ready\n")))
             } catch {
-                return Response(status: .serviceUnavailable, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "redis unreachable: \(error)\n")))
+                return Response(
+                    status: .serviceUnavailable,
+                    headers: [.contentType: "text/plain"],
+                    body: .init(byteBuffer: ByteBuffer(string: "redis unreachable: \(error)\n"))
+                )
             }
         }
         router.get("metrics") { _, _ in
@@ -32,7 +36,13 @@ public enum OperatorRoutes {
     }
 
     /// A small HTTP server with only the operator routes, for the worker and the relay (`HERALD_ADMIN_PORT`).
-    public static func application(host: String, port: Int, redis: RedisClient, registry: PrometheusCollectorRegistry, logger: Logger) -> some ApplicationProtocol {
+    public static func application(
+        host: String,
+        port: Int,
+        redis: RedisClient,
+        registry: PrometheusCollectorRegistry,
+        logger: Logger
+    ) -> some ApplicationProtocol {
         let router = Router()
         add(to: router, redis: redis, registry: registry)
         return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "herald"), logger: logger)

@@ -43,7 +43,15 @@ public struct PartitionEntry: Sendable, Equatable {
     }
 
     private init(_ event: AgentEvent, json: String) {
-        self.init(json: json, threadID: event.threadID, runID: event.runID, eventID: event.eventID, agentName: event.agentName, type: event.type, timestamp: event.timestamp)
+        self.init(
+            json: json,
+            threadID: event.threadID,
+            runID: event.runID,
+            eventID: event.eventID,
+            agentName: event.agentName,
+            type: event.type,
+            timestamp: event.timestamp
+        )
     }
 
     private init(json: String, threadID: String, runID: String, eventID: String, agentName: String, type: EventType, timestamp: String) {
@@ -84,9 +92,18 @@ public struct PartitionEntry: Sendable, Equatable {
         guard let json, json.utf8.first == UInt8(ascii: "{") else { return nil }
         if let route {
             guard let parts = Self.routeValues(route), let type = EventType(rawValue: parts.type) else { return nil }
-            self.init(json: json, threadID: parts.thread, runID: parts.run, eventID: parts.eventID, agentName: parts.agent, type: type, timestamp: parts.timestamp)
+            self.init(
+                json: json,
+                threadID: parts.thread,
+                runID: parts.run,
+                eventID: parts.eventID,
+                agentName: parts.agent,
+                type: type,
+                timestamp: parts.timestamp
+            )
         } else if let threadID = single[Field.thread], let runID = single[Field.run], let eventID = single[Field.eventID],
-            let agentName = single[Field.agent], let type = single[Field.type].flatMap(EventType.init(rawValue:)), let timestamp = single[Field.timestamp]
+            let agentName = single[Field.agent], let type = single[Field.type].flatMap(EventType.init(rawValue:)),
+            let timestamp = single[Field.timestamp]
         {
             self.init(json: json, threadID: threadID, runID: runID, eventID: eventID, agentName: agentName, type: type, timestamp: timestamp)
         } else {
@@ -98,7 +115,9 @@ public struct PartitionEntry: Sendable, Equatable {
 
     /// The six values of a `route` field, split on the separator's byte (it is ASCII, so never inside a UTF-8
     /// sequence); nil unless there are exactly six.
-    private static func routeValues(_ route: ByteBuffer) -> (thread: String, run: String, eventID: String, agent: String, type: String, timestamp: String)? {
+    private static func routeValues(
+        _ route: ByteBuffer
+    ) -> (thread: String, run: String, eventID: String, agent: String, type: String, timestamp: String)? {
         route.withUnsafeReadableBytes { bytes in
             let separator = UInt8(ascii: "\u{1F}")
             var values: (String, String, String, String, String, String) = ("", "", "", "", "", "")

@@ -10,7 +10,12 @@ extension PrometheusCollectorRegistry {
         makeGauge(descriptor: Self.descriptor(name, help), labels: labels)
     }
 
-    public func histogram(_ name: String, help: String, buckets: [Double] = HeraldBuckets.latencySeconds, labels: [(String, String)] = []) -> ValueHistogram {
+    public func histogram(
+        _ name: String,
+        help: String,
+        buckets: [Double] = HeraldBuckets.latencySeconds,
+        labels: [(String, String)] = []
+    ) -> ValueHistogram {
         makeValueHistogram(descriptor: Self.descriptor(name, help), labels: labels, buckets: buckets)
     }
 

@@ -3,8 +3,8 @@ import ServiceLifecycle
 
 /// Keeps a `RedisClient` open while its `ServiceGroup` runs and closes it at shutdown.
 ///
-/// Put it first in the group: services shut down in reverse order, so everything after it that sends commands
-/// has stopped before the client closes.
+/// Put it first in a `HeraldServiceGroup`: services shut down in reverse order, also when one ends out of turn,
+/// so everything after it that sends commands has stopped before the client closes.
 public struct RedisClientService: Service, CustomStringConvertible {
     public let client: RedisClient
 
@@ -16,7 +16,8 @@ public struct RedisClientService: Service, CustomStringConvertible {
     public var description: String { "RedisClientService" }
 
     public func run() async throws {
-        // Returns at graceful shutdown, throws when the group is cancelled: either way the client closes.
+        // Returns at graceful shutdown; throws only when the group's own task is cancelled (the cancellation
+        // timeout ran out), when nothing else can still use the client. Either way it closes.
         try? await gracefulShutdown()
         await client.close()
     }

@@ -11,13 +11,19 @@ public struct RunRequest: Sendable, Equatable, Codable {
     /// When the gateway enqueued the run (ISO 8601), for queue-age metrics.
     public var enqueuedAt: String
     /// Tools the client runs itself (AG-UI front-end tools), offered to the model besides the worker's own.
-    public var clientTools: [ClientTool]?
+    public var clientTools: [ToolSpec]?
     /// The results of client tools the previous run handed over: this run continues from them (`content` is empty).
     public var toolResults: [ClientToolResult]?
 
     public init(
-        runID: String, threadID: String, userID: String, content: String, clientMessageID: String? = nil, enqueuedAt: String = HeraldTimestamp.now(),
-        clientTools: [ClientTool]? = nil, toolResults: [ClientToolResult]? = nil
+        runID: String,
+        threadID: String,
+        userID: String,
+        content: String,
+        clientMessageID: String? = nil,
+        enqueuedAt: String = HeraldTimestamp.now(),
+        clientTools: [ToolSpec]? = nil,
+        toolResults: [ClientToolResult]? = nil
     ) {
         self.runID = runID
         self.threadID = threadID
@@ -53,9 +59,11 @@ public struct RunRequest: Sendable, Equatable, Codable {
     }
 }
 
-/// A tool the client runs itself (an AG-UI front-end tool): the model may call it, and the call is handed to the
-/// client, whose next request carries the result.
-public struct ClientTool: Sendable, Equatable, Codable {
+/// A tool as the model is told about it: name, description and the JSON schema of its arguments.
+///
+/// A run request carries the client's own tools (AG-UI front-end tools) as these: the model may call them, and the
+/// call is handed to the client, whose next request carries the result.
+public struct ToolSpec: Sendable, Equatable, Codable {
     public var name: String
     public var description: String
     /// JSON schema of the arguments object.

@@ -40,8 +40,18 @@ public struct SettingSpec: Sendable, Hashable, CustomStringConvertible {
     public let exampleValue: String?
 
     public init(
-        name: String, flag: String, services: [Service], value: Value, default defaultValue: String? = nil, serviceDefaults: [Service: String] = [:],
-        whenUnset: String? = nil, defaultNote: String? = nil, help: String, guide: String, example: [String] = [], exampleValue: String? = nil
+        name: String,
+        flag: String,
+        services: [Service],
+        value: Value,
+        default defaultValue: String? = nil,
+        serviceDefaults: [Service: String] = [:],
+        whenUnset: String? = nil,
+        defaultNote: String? = nil,
+        help: String,
+        guide: String,
+        example: [String] = [],
+        exampleValue: String? = nil
     ) {
         self.name = name
         self.flag = flag

@@ -75,7 +75,13 @@ public struct CommonSettings: Sendable {
     public var eventPartitions: Int
 
     public init(
-        redis: RedisConfiguration, keys: RedisKeys, logLevel: Logger.Level = .info, historySize: Int = 1000, historyTTLSeconds: Int = 86400, threadRetentionDays: Int = 30, runLeaseSeconds: Int = 15,
+        redis: RedisConfiguration,
+        keys: RedisKeys,
+        logLevel: Logger.Level = .info,
+        historySize: Int = 1000,
+        historyTTLSeconds: Int = 86400,
+        threadRetentionDays: Int = 30,
+        runLeaseSeconds: Int = 15,
         eventPartitions: Int = 8
     ) {
         self.redis = redis

@@ -82,7 +82,9 @@ public enum MessageRecord {
             self.createdAt = createdAt
         }
         enum CodingKeys: String, CodingKey {
-            case content, clientMessageID = "client_msg_id", createdAt = "created_at"
+            case content
+            case clientMessageID = "client_msg_id"
+            case createdAt = "created_at"
         }
     }
 
@@ -117,7 +119,11 @@ public enum MessageRecord {
             self.retryable = retryable
         }
         enum CodingKeys: String, CodingKey {
-            case status, completedAt = "completed_at", errorCode = "error_code", errorMessage = "error_message", retryable
+            case status
+            case completedAt = "completed_at"
+            case errorCode = "error_code"
+            case errorMessage = "error_message"
+            case retryable
         }
     }
 

@@ -12,7 +12,14 @@ public struct AgentEvent: Sendable, Equatable {
 
     public var type: EventType { payload.type }
 
-    public init(threadID: String, runID: String, eventID: String = EventID.make(), agentName: String, timestamp: String = HeraldTimestamp.now(), payload: EventPayload) {
+    public init(
+        threadID: String,
+        runID: String,
+        eventID: String = EventID.make(),
+        agentName: String,
+        timestamp: String = HeraldTimestamp.now(),
+        payload: EventPayload
+    ) {
         self.threadID = threadID
         self.runID = runID
         self.eventID = eventID

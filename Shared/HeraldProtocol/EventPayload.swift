@@ -36,7 +36,10 @@ public enum EventPayload: Sendable, Equatable {
             self.input = input
         }
         enum CodingKeys: String, CodingKey {
-            case agentName = "agent_name", parentAgent = "parent_agent", attempt, input
+            case agentName = "agent_name"
+            case parentAgent = "parent_agent"
+            case attempt
+            case input
         }
 
         /// The user's message that started the run.
@@ -48,7 +51,8 @@ public enum EventPayload: Sendable, Equatable {
                 self.clientMessageID = clientMessageID
             }
             enum CodingKeys: String, CodingKey {
-                case content, clientMessageID = "client_msg_id"
+                case content
+                case clientMessageID = "client_msg_id"
             }
         }
     }
@@ -64,7 +68,9 @@ public enum EventPayload: Sendable, Equatable {
             self.totalSteps = totalSteps
         }
         enum CodingKeys: String, CodingKey {
-            case thought, stepNumber = "step_number", totalSteps = "total_steps"
+            case thought
+            case stepNumber = "step_number"
+            case totalSteps = "total_steps"
         }
     }
 
@@ -79,7 +85,9 @@ public enum EventPayload: Sendable, Equatable {
             self.arguments = arguments
         }
         enum CodingKeys: String, CodingKey {
-            case toolCallID = "tool_call_id", toolName = "tool_name", arguments
+            case toolCallID = "tool_call_id"
+            case toolName = "tool_name"
+            case arguments
         }
     }
 
@@ -100,7 +108,12 @@ public enum EventPayload: Sendable, Equatable {
             self.durationMs = durationMs
         }
         enum CodingKeys: String, CodingKey {
-            case toolCallID = "tool_call_id", toolName = "tool_name", status, result, error, durationMs = "duration_ms"
+            case toolCallID = "tool_call_id"
+            case toolName = "tool_name"
+            case status
+            case result
+            case error
+            case durationMs = "duration_ms"
         }
     }
 
@@ -113,7 +126,8 @@ public enum EventPayload: Sendable, Equatable {
             self.isComplete = isComplete
         }
         enum CodingKeys: String, CodingKey {
-            case content, isComplete = "is_complete"
+            case content
+            case isComplete = "is_complete"
         }
     }
 
@@ -128,7 +142,9 @@ public enum EventPayload: Sendable, Equatable {
             self.usage = usage
         }
         enum CodingKeys: String, CodingKey {
-            case report, totalDurationMs = "total_duration_ms", usage
+            case report
+            case totalDurationMs = "total_duration_ms"
+            case usage
         }
     }
 
@@ -145,7 +161,10 @@ public enum EventPayload: Sendable, Equatable {
             self.result = result
         }
         enum CodingKeys: String, CodingKey {
-            case agentName = "agent_name", status, durationMs = "duration_ms", result
+            case agentName = "agent_name"
+            case status
+            case durationMs = "duration_ms"
+            case result
         }
     }
 
@@ -162,7 +181,10 @@ public enum EventPayload: Sendable, Equatable {
             self.retryable = retryable
         }
         enum CodingKeys: String, CodingKey {
-            case agentName = "agent_name", code, message, retryable
+            case agentName = "agent_name"
+            case code
+            case message
+            case retryable
         }
     }
 }

@@ -46,7 +46,12 @@ public struct RunProgress: Sendable, Equatable {
     /// gets the supervisor's `agent_started` first, so even it obeys the run rules.
     /// `input` is what the user asked, for the supervisor's `agent_started` when the run never started.
     public func closingEvents(
-        threadID: String, runID: String, code: AgentErrorCode, message: String, retryable: Bool, input: EventPayload.AgentStarted.Input? = nil
+        threadID: String,
+        runID: String,
+        code: AgentErrorCode,
+        message: String,
+        retryable: Bool,
+        input: EventPayload.AgentStarted.Input? = nil
     ) -> [AgentEvent] {
         guard !ended else { return [] }
         var events: [AgentEvent] = []

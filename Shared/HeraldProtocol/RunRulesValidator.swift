@@ -70,7 +70,9 @@ public struct RunRulesValidator: Sendable {
         var all = violations
         for runID in runOrder {
             guard let run = runs[runID], !run.terminated else { continue }
-            all.append(RunRuleViolation(rule: 1, threadID: "?", runID: runID, seq: nil, message: "run never ended with the supervisor's terminal event"))
+            all.append(
+                RunRuleViolation(rule: 1, threadID: "?", runID: runID, seq: nil, message: "run never ended with the supervisor's terminal event")
+            )
         }
         return all
     }
@@ -102,10 +104,12 @@ public struct RunRulesValidator: Sendable {
 
     private mutating func checkRun(_ frame: EventFrame) {
         let event = frame.event
-        var run = runs[event.runID] ?? {
-            runOrder.append(event.runID)
-            return RunState()
-        }()
+        var run =
+            runs[event.runID]
+            ?? {
+                runOrder.append(event.runID)
+                return RunState()
+            }()
         defer { runs[event.runID] = run }
 
         if run.terminated {

@@ -45,7 +45,12 @@ public final class ChatTestClient: Sendable {
     private let inbox: Inbox
     private let connection: Task<WebSocketCloseFrame?, any Error>
 
-    private init(established: ServerMessage.ConnectionEstablished, outbound: WebSocketOutboundWriter, inbox: Inbox, connection: Task<WebSocketCloseFrame?, any Error>) {
+    private init(
+        established: ServerMessage.ConnectionEstablished,
+        outbound: WebSocketOutboundWriter,
+        inbox: Inbox,
+        connection: Task<WebSocketCloseFrame?, any Error>
+    ) {
         self.established = established
         self.outbound = outbound
         self.inbox = inbox
@@ -56,7 +61,12 @@ public final class ChatTestClient: Sendable {
 
     /// Connects to `ws://host:port/ws`, offering `herald.v1` (and `bearer.<token>` when given),
     /// and waits for `connection_established`.
-    public static func connect(host: String = "127.0.0.1", port: Int, token: String? = nil, logger: Logger = Logger(label: "test-client")) async throws -> ChatTestClient {
+    public static func connect(
+        host: String = "127.0.0.1",
+        port: Int,
+        token: String? = nil,
+        logger: Logger = Logger(label: "test-client")
+    ) async throws -> ChatTestClient {
         var protocols = [HeraldProtocolVersion.subprotocol]
         if let token { protocols.append("bearer.\(token)") }
         var headers = HTTPFields()

@@ -1,10 +1,11 @@
+import CHeraldSpawn
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import CHeraldSpawn
-import Foundation
 
 extension ChildProcess {
     /// Starts `executable` (a path; no `PATH` search) with `arguments` (not counting the program's name) and
@@ -116,7 +117,7 @@ extension ChildProcess {
     /// Calls `body` with `strings` as a NULL-terminated array of C strings, valid only during the call.
     private static func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
         let pointers = strings.map { strdup($0) } + [nil]
-        defer { pointers.forEach { free($0) } }
+        defer { for pointer in pointers { free(pointer) } }
         return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
 
@@ -157,7 +158,11 @@ extension ChildProcess {
 
     /// Reads the output pipe on a thread of its own, with blocking reads, until every writer has closed it.
     private static func startReading(
-        _ descriptor: Int32, of pid: pid_t, limit: Int, observer: (@Sendable (OutputEvent) -> Void)?, monitor: ChildProcessMonitor
+        _ descriptor: Int32,
+        of pid: pid_t,
+        limit: Int,
+        observer: (@Sendable (OutputEvent) -> Void)?,
+        monitor: ChildProcessMonitor
     ) {
         let thread = Thread {
             var chunk = [UInt8](repeating: 0, count: 64 * 1024)
@@ -194,12 +199,12 @@ private struct SpawnEnds {
     var output: Int32?
 
     mutating func closeChildEnds() {
-        child.forEach { close($0) }
+        for descriptor in child { close(descriptor) }
         child = []
     }
 
     mutating func closeParentEnds() {
-        [input, output].compactMap { $0 }.forEach { close($0) }
+        for descriptor in [input, output].compactMap({ $0 }) { close(descriptor) }
         input = nil
         output = nil
     }

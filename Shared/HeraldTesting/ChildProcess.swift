@@ -1,9 +1,10 @@
+import NIOConcurrencyHelpers
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import NIOConcurrencyHelpers
 
 /// A child process started with `posix_spawn` and reaped by a thread of its own: the test harness's replacement for
 /// `Foundation.Process`, whose child-exit monitoring through dispatch sources now and then crashes the test process

@@ -31,7 +31,12 @@ public enum HTTPProbe {
 
     /// `method path` on 127.0.0.1 with `body` (sent with its length when given).
     public static func request(
-        _ method: String, port: Int, path: String, headers: [String: String] = [:], body: String? = nil, headOnly: Bool = false
+        _ method: String,
+        port: Int,
+        path: String,
+        headers: [String: String] = [:],
+        body: String? = nil,
+        headOnly: Bool = false
     ) async throws -> Response {
         try await Blocking.run {
             let fd = try LoopbackSocket.connect(port: port, receiveTimeoutSeconds: 30)

@@ -36,7 +36,11 @@ public final class HeraldDeployment: Sendable {
     /// `redisArguments` are extra `redis-server` options, e.g. `["--appendonly", "yes"]` for persistence;
     /// `redisPassword` makes Redis require it (`requirepass`), and the services get it in `HERALD_REDIS_URL`.
     public static func start(
-        workers: Int = 2, relays: Int = 1, environment: [String: String] = [:], redisArguments: [String] = [], redisPassword: String? = nil
+        workers: Int = 2,
+        relays: Int = 1,
+        environment: [String: String] = [:],
+        redisArguments: [String] = [],
+        redisPassword: String? = nil
     ) async throws -> HeraldDeployment {
         let redis = try await RedisServerProcess.start(password: redisPassword, arguments: redisArguments)
         let logDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("herald-e2e-\(UUID().uuidString.prefix(8))")
@@ -90,7 +94,9 @@ public final class HeraldDeployment: Sendable {
     private func launchGateway(name: String) async throws -> ServiceProcess {
         try await Self.launchOnFreePort { port in
             try ServiceProcess(
-                name: name, executable: "herald-gateway", port: port,
+                name: name,
+                executable: "herald-gateway",
+                port: port,
                 environment: self.environment.merging(["HERALD_HOST": "127.0.0.1", "HERALD_PORT": String(port)]) { _, new in new },
                 logDirectory: self.logDirectory
             )
@@ -100,7 +106,9 @@ public final class HeraldDeployment: Sendable {
     private func launch(_ executable: String, name: String, extra: [String: String] = [:]) async throws -> ServiceProcess {
         try await Self.launchOnFreePort { port in
             try ServiceProcess(
-                name: name, executable: executable, port: port,
+                name: name,
+                executable: executable,
+                port: port,
                 environment: self.environment.merging(extra) { _, new in new }
                     .merging(["HERALD_ADMIN_HOST": "127.0.0.1", "HERALD_ADMIN_PORT": String(port)]) { _, new in new },
                 logDirectory: self.logDirectory

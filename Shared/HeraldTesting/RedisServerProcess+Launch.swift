@@ -69,7 +69,9 @@ final class RedisServerLaunch: Sendable {
         let watchdog: ChildProcess
         do {
             watchdog = try ChildProcess.spawn(
-                "/bin/bash", arguments: ["-c", watchdogScript, "redis-watchdog", String(server.pid)], input: .pipe
+                "/bin/bash",
+                arguments: ["-c", watchdogScript, "redis-watchdog", String(server.pid)],
+                input: .pipe
             )
         } catch {
             server.kill9()

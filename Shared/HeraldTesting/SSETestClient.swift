@@ -34,8 +34,12 @@ public final class SSETestClient: Sendable {
     /// Sends `method` to `path` with `body` and reads the answer to its end, or until `until` says an event is the
     /// last one wanted (then the stream is dropped, as a client that goes away would).
     public func send(
-        _ method: HTTPMethod, _ path: String, json body: String? = nil, headers: [String: String] = [:],
-        timeout: TimeAmount = .seconds(60), until stop: @Sendable (String) -> Bool = { _ in false }
+        _ method: HTTPMethod,
+        _ path: String,
+        json body: String? = nil,
+        headers: [String: String] = [:],
+        timeout: TimeAmount = .seconds(60),
+        until stop: @Sendable (String) -> Bool = { _ in false }
     ) async throws -> Answer {
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
         request.method = method

@@ -232,7 +232,8 @@ public final class ScriptedModelServer: Sendable {
                 method: requestLine.first.map(String.init) ?? "",
                 path: requestLine.dropFirst().first.map(String.init) ?? "",
                 headers: headers,
-                body: (try? JSONValue.parse(text)) ?? .string(text))
+                body: (try? JSONValue.parse(text)) ?? .string(text)
+            )
         }
     }
 }

@@ -45,7 +45,12 @@ struct AGUITests {
 
             // A guest starts a long run on a thread; a second request on it is busy, another guest's is not found.
             let thread = "agui-\(UUID().uuidString)"
-            let first = try await client.send(.POST, "/agui", json: Self.input(thread: thread, message: "wait 5 seconds"), until: { $0.contains("TOOL_CALL_START") })
+            let first = try await client.send(
+                .POST,
+                "/agui",
+                json: Self.input(thread: thread, message: "wait 5 seconds"),
+                until: { $0.contains("TOOL_CALL_START") }
+            )
             #expect(first.status == 200)
             let token = try #require(first.header("x-herald-guest-token"))
             let busy = try await client.send(.POST, "/agui", json: Self.input(thread: thread, message: "hello"), headers: Self.bearer(token))
@@ -73,12 +78,20 @@ struct AGUITests {
             let long = (0..<2).map { _ in
                 Task {
                     try await client.send(
-                        .POST, "/agui", json: Self.input(thread: "agui-\(UUID().uuidString)", message: "wait 10 seconds and then tell me what is 2+2"),
-                        headers: Self.bearer(token))
+                        .POST,
+                        "/agui",
+                        json: Self.input(thread: "agui-\(UUID().uuidString)", message: "wait 10 seconds and then tell me what is 2+2"),
+                        headers: Self.bearer(token)
+                    )
                 }
             }
             try await waitUntil("both streams are open") { try await streamsOpen() == 2 }
-            let third = try await client.send(.POST, "/agui", json: Self.input(thread: "agui-\(UUID().uuidString)", message: "hello"), headers: Self.bearer(token))
+            let third = try await client.send(
+                .POST,
+                "/agui",
+                json: Self.input(thread: "agui-\(UUID().uuidString)", message: "hello"),
+                headers: Self.bearer(token)
+            )
             #expect(third.status == 429)
             #expect((try? JSONValue.parse(third.body))?["error"]?.stringValue == "rate_limited")
             #expect(third.events.isEmpty)
@@ -102,7 +115,10 @@ struct AGUITests {
         try await withDeployment(workers: 1, environment: ["HERALD_JWT_SECRET": secret]) { deployment in
             let client = SSETestClient(port: deployment.gatewayPort)
             let body = Self.input(thread: "t-jwt", message: "what is 2+2?")
-            for headers in [[:], Self.bearer("not-a-token"), Self.bearer(LogSecrecyTests.jwt(sub: "alice", secret: secret, expires: Date().addingTimeInterval(-60)))] {
+            for headers in [
+                [:], Self.bearer("not-a-token"),
+                Self.bearer(LogSecrecyTests.jwt(sub: "alice", secret: secret, expires: Date().addingTimeInterval(-60))),
+            ] {
                 let answer = try await client.send(.POST, "/agui", json: body, headers: headers)
                 #expect(answer.status == 401)
                 #expect((try? JSONValue.parse(answer.body))?["error"]?.stringValue == "unauthorized")
@@ -189,7 +205,10 @@ struct AGUITests {
         ]
         // Run 1: triage, then the model calls the front-end tool. Run 2 (the tool's result): the model answers.
         await model.enqueue(ScriptedModelServer.stream(ProviderTranscripts.triage("The assistant should ask the user to confirm.")))
-        let call = ProviderTranscripts.openAIChunk(#"{"role":"assistant","content":null,"tool_calls":[{"index":0,"id":"call_fe1","type":"function","function":{"name":"confirm_booking","arguments":""}}]}"#)
+        let call =
+            ProviderTranscripts.openAIChunk(
+                #"{"role":"assistant","content":null,"tool_calls":[{"index":0,"id":"call_fe1","type":"function","function":{"name":"confirm_booking","arguments":""}}]}"#
+            )
             + ProviderTranscripts.openAIChunk(#"{"tool_calls":[{"index":0,"function":{"arguments":"{\"date\":\"2026-12-24\"}"}}]}"#)
             + ProviderTranscripts.openAIChunk("{}", finish: "tool_calls") + ProviderTranscripts.done
         await model.enqueue(ScriptedModelServer.stream(call))
@@ -229,7 +248,12 @@ struct AGUITests {
                 "threadId": .string(thread), "runId": "run-fe-2", "tools": [tool],
                 "messages": [
                     ["id": "u1", "role": "user", "content": "book me in for Christmas Eve"],
-                    ["id": "a1", "role": "assistant", "toolCalls": [["id": "call_fe1", "type": "function", "function": ["name": "confirm_booking", "arguments": #"{"date":"2026-12-24"}"#]]]],
+                    [
+                        "id": "a1", "role": "assistant",
+                        "toolCalls": [
+                            ["id": "call_fe1", "type": "function", "function": ["name": "confirm_booking", "arguments": #"{"date":"2026-12-24"}"#]]
+                        ],
+                    ],
                     ["id": "t1", "role": "tool", "toolCallId": "call_fe1", "content": "confirmed by the user"],
                 ],
             ]

@@ -71,7 +71,12 @@ struct AISDKTests {
                 .compactMap { $0["data"]?["seq"]?.numberValue }
             #expect(heraldSeqs == (1...heraldSeqs.count).map(Double.init))
             // A division by zero is a tool error part, and the run still finishes.
-            let divided = try await client.send(.POST, "/api/chat", json: Self.chat(chatID, "what is 1/0?"), headers: ["Authorization": "Bearer \(try #require(answer.header("x-herald-guest-token")))"])
+            let divided = try await client.send(
+                .POST,
+                "/api/chat",
+                json: Self.chat(chatID, "what is 1/0?"),
+                headers: ["Authorization": "Bearer \(try #require(answer.header("x-herald-guest-token")))"]
+            )
             Self.expectWellFormed(divided.events)
             #expect(Self.parts(divided.events).contains { $0["type"]?.stringValue == "tool-output-error" })
             await client.shutdown()
@@ -85,7 +90,12 @@ struct AISDKTests {
             #expect(malformed.status == 400)
             #expect((try? JSONValue.parse(malformed.body))?["error"]?.stringValue == "bad_request")
             let chatID = "chat\(UInt32.random(in: 0...UInt32.max))"
-            let first = try await client.send(.POST, "/api/chat", json: Self.chat(chatID, "wait 3 seconds"), until: { $0.contains("tool-input-available") })
+            let first = try await client.send(
+                .POST,
+                "/api/chat",
+                json: Self.chat(chatID, "wait 3 seconds"),
+                until: { $0.contains("tool-input-available") }
+            )
             let token = try #require(first.header("x-herald-guest-token"))
             let busy = try await client.send(.POST, "/api/chat", json: Self.chat(chatID, "hello"), headers: ["Authorization": "Bearer \(token)"])
             #expect(busy.status == 409)
@@ -102,7 +112,11 @@ struct AISDKTests {
             let first = SSETestClient(port: deployment.gatewayPort)
             let chatID = "chat\(UInt32.random(in: 0...UInt32.max))"
             let before = try await first.send(
-                .POST, "/api/chat", json: Self.chat(chatID, "wait 2 seconds and then tell me what is 6*7"), until: { $0.contains("tool-input-available") })
+                .POST,
+                "/api/chat",
+                json: Self.chat(chatID, "wait 2 seconds and then tell me what is 6*7"),
+                until: { $0.contains("tool-input-available") }
+            )
             let token = try #require(before.header("x-herald-guest-token"))
             deployment.gateway?.kill9()
             await first.shutdown()

@@ -71,7 +71,9 @@ struct ChaosTests {
             #expect(violations.isEmpty, "\(violations.prefix(10))")
             let lost = outcomes.values.filter { $0 == .agentError }.count
             let elapsed = ContinuousClock.now - started
-            print("chaos: \(outcomes.count) runs, \(outcomes.count - lost) completed, \(lost) ended worker_lost; \(workerKills) workers and \(relayKills) relays killed; \(violations.count) violations; \(elapsed)")
+            print(
+                "chaos: \(outcomes.count) runs, \(outcomes.count - lost) completed, \(lost) ended worker_lost; \(workerKills) workers and \(relayKills) relays killed; \(violations.count) violations; \(elapsed)"
+            )
             #expect(relayKills == 2)
             for client in clients { await client.close() }
         }

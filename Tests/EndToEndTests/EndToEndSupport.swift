@@ -14,7 +14,12 @@ func withDeployment<T>(
     _ body: (HeraldDeployment) async throws -> T
 ) async throws -> T {
     let deployment = try await HeraldDeployment.start(
-        workers: workers, relays: relays, environment: environment, redisArguments: redisArguments, redisPassword: redisPassword)
+        workers: workers,
+        relays: relays,
+        environment: environment,
+        redisArguments: redisArguments,
+        redisPassword: redisPassword
+    )
     let result: T
     do {
         result = try await body(deployment)

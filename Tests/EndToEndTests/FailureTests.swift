@@ -37,7 +37,8 @@ struct FailureTests {
     }
 
     @Test func killingTheActiveRelayLosesAndRepeatsNothing() async throws {
-        try await withDeployment(workers: 2, relays: 2, environment: ["HERALD_RELAY_LEASE_SECONDS": "2", "HERALD_OFFLINE_DELAY_MS": "15"]) { deployment in
+        try await withDeployment(workers: 2, relays: 2, environment: ["HERALD_RELAY_LEASE_SECONDS": "2", "HERALD_OFFLINE_DELAY_MS": "15"]) {
+            deployment in
             let clients = try await withThrowingTaskGroup(of: ChatTestClient.self) { group in
                 for _ in 0..<6 { group.addTask { try await deployment.connect() } }
                 return try await group.reduce(into: []) { $0.append($1) }

@@ -154,7 +154,6 @@ enum Metrics {
     }
 }
 
-
 /// Words no log line, document or other message contains: `tag0001 tag0002 …`, each unique, so the
 /// words of it a log line holds show how much of it the line carries.
 func numberedWords(_ tag: String, characters: Int) -> String {

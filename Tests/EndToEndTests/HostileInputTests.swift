@@ -45,45 +45,65 @@ struct HostileInputTests {
 
             // The attacks, all at once, each bounded so that a hang names the attack that hung.
             let attacks: [(String, @Sendable () async throws -> String)] = [
-                ("bad frames", {
-                    let codes = try await Self.protocolGarbage(deployment, cases: Self.garbage)
-                    return "bad frames: \(codes)"
-                }),
-                ("invalid UTF-8", {
-                    var codes: [Int?] = []
-                    for payload in Self.invalidUTF8 { codes.append(try await Self.invalidUTF8Frame(port: port, payload: payload)) }
-                    #expect(codes.allSatisfy { $0 == 1007 }, "invalid UTF-8 closes: \(codes)")
-                    return "invalid UTF-8: close \(codes.map { $0.map(String.init) ?? "none" }.joined(separator: ","))"
-                }),
-                ("binary frame", {
-                    let code = try await Self.binaryFrame(deployment)
-                    #expect(code == Int(HeraldCloseCode.unsupportedData))
-                    return "binary frame: close \(code.map(String.init) ?? "none")"
-                }),
-                ("10 MB frames", {
-                    let whole = try await Self.tenMegabyteMessage(port: port, fragmented: false)
-                    let fragmented = try await Self.tenMegabyteMessage(port: port, fragmented: true)
-                    #expect(whole == Int(HeraldCloseCode.messageTooBig), "one 10 MB frame")
-                    #expect(fragmented == Int(HeraldCloseCode.messageTooBig), "10 MB in 64 KiB fragments")
-                    return "10 MB frame: close \(whole.map(String.init) ?? "none"); 10 MB fragmented: close \(fragmented.map(String.init) ?? "none")"
-                }),
+                (
+                    "bad frames",
+                    {
+                        let codes = try await Self.protocolGarbage(deployment, cases: Self.garbage)
+                        return "bad frames: \(codes)"
+                    }
+                ),
+                (
+                    "invalid UTF-8",
+                    {
+                        var codes: [Int?] = []
+                        for payload in Self.invalidUTF8 { codes.append(try await Self.invalidUTF8Frame(port: port, payload: payload)) }
+                        #expect(codes.allSatisfy { $0 == 1007 }, "invalid UTF-8 closes: \(codes)")
+                        return "invalid UTF-8: close \(codes.map { $0.map(String.init) ?? "none" }.joined(separator: ","))"
+                    }
+                ),
+                (
+                    "binary frame",
+                    {
+                        let code = try await Self.binaryFrame(deployment)
+                        #expect(code == Int(HeraldCloseCode.unsupportedData))
+                        return "binary frame: close \(code.map(String.init) ?? "none")"
+                    }
+                ),
+                (
+                    "10 MB frames",
+                    {
+                        let whole = try await Self.tenMegabyteMessage(port: port, fragmented: false)
+                        let fragmented = try await Self.tenMegabyteMessage(port: port, fragmented: true)
+                        #expect(whole == Int(HeraldCloseCode.messageTooBig), "one 10 MB frame")
+                        #expect(fragmented == Int(HeraldCloseCode.messageTooBig), "10 MB in 64 KiB fragments")
+                        return
+                            "10 MB frame: close \(whole.map(String.init) ?? "none"); 10 MB fragmented: close \(fragmented.map(String.init) ?? "none")"
+                    }
+                ),
                 ("flood", { try await Self.flood(deployment, messages: 3_000) }),
                 ("client that never reads", { try await Self.clientThatNeverReads(deployment) }),
-                ("1,000 dropped connections", {
-                    let upgraded = try await Self.dropConnections(port: port, count: 1_000, threads: 4)
-                    #expect(upgraded == 1_000)
-                    return "1,000 connections dropped without a close: \(upgraded) upgraded (101), half reset, half FIN"
-                }),
+                (
+                    "1,000 dropped connections",
+                    {
+                        let upgraded = try await Self.dropConnections(port: port, count: 1_000, threads: 4)
+                        #expect(upgraded == 1_000)
+                        return "1,000 connections dropped without a close: \(upgraded) upgraded (101), half reset, half FIN"
+                    }
+                ),
                 ("half-open upgrades", { try await Self.halfOpenUpgrades(deployment) }),
-                ("a new user during the attacks", {
-                    let newcomer = try await deployment.connect()
-                    let queued = try await newcomer.startRun("what is (17*3)+4?")
-                    let frames = try await newcomer.events(untilEndOf: queued.runID)
-                    expectValidRuns(frames)
-                    #expect(frames.finalReport?.report.contains("55") == true)
-                    await newcomer.close()
-                    return "a new user's run during the attacks: \(frames.count) events, ended with \(frames.terminal?.type.rawValue ?? "nothing")"
-                }),
+                (
+                    "a new user during the attacks",
+                    {
+                        let newcomer = try await deployment.connect()
+                        let queued = try await newcomer.startRun("what is (17*3)+4?")
+                        let frames = try await newcomer.events(untilEndOf: queued.runID)
+                        expectValidRuns(frames)
+                        #expect(frames.finalReport?.report.contains("55") == true)
+                        await newcomer.close()
+                        return
+                            "a new user's run during the attacks: \(frames.count) events, ended with \(frames.terminal?.type.rawValue ?? "nothing")"
+                    }
+                ),
             ]
             let summary = try await withThrowingTaskGroup(of: String.self) { group in
                 for (name, attack) in attacks {
@@ -137,7 +157,8 @@ struct HostileInputTests {
                 final.resident <= baseline.resident + margin,
                 "gateway RSS \(ProcessMemory.mebibytes(final.resident)) after the attacks, baseline \(ProcessMemory.mebibytes(baseline.resident)), margin \(ProcessMemory.mebibytes(margin))"
             )
-            let figures = "gateway RSS: baseline \(ProcessMemory.mebibytes(baseline.resident)), peak \(ProcessMemory.mebibytes(final.peakResident)), after \(ProcessMemory.mebibytes(final.resident)) (limit \(ProcessMemory.mebibytes(baseline.resident + margin)))"
+            let figures =
+                "gateway RSS: baseline \(ProcessMemory.mebibytes(baseline.resident)), peak \(ProcessMemory.mebibytes(final.peakResident)), after \(ProcessMemory.mebibytes(final.resident)) (limit \(ProcessMemory.mebibytes(baseline.resident + margin)))"
             print((["HostileInputTests:"] + summary.sorted() + [figures]).joined(separator: "\n  "))
             await victim.close()
         }
@@ -170,7 +191,11 @@ struct HostileInputTests {
             BadFrame(label: "100,000 [", text: String(repeating: "[", count: 100_000), code: .badRequest),
             BadFrame(label: "60,000 nested arrays", text: nested("[", "]", depth: 60_000), code: .badRequest),
             BadFrame(label: "20,000 nested objects", text: String(repeating: #"{"a":"#, count: 20_000), code: .badRequest),
-            BadFrame(label: "nesting in a message", text: #"{"type":"user_message","content":"hi","x":"# + nested("[", "]", depth: 50_000) + "}", code: .badRequest),
+            BadFrame(
+                label: "nesting in a message",
+                text: #"{"type":"user_message","content":"hi","x":"# + nested("[", "]", depth: 50_000) + "}",
+                code: .badRequest
+            ),
             // Wrong types and missing fields.
             BadFrame(label: "array", text: "[]", code: .badRequest),
             BadFrame(label: "string", text: #""ping""#, code: .badRequest),
@@ -200,7 +225,11 @@ struct HostileInputTests {
             BadFrame(label: "empty type", text: #"{"type":""}"#, code: .unknownType),
             BadFrame(label: "100,000-character type", text: #"{"type":""# + String(repeating: "x", count: 100_000) + #""}"#, code: .unknownType),
             // Well-formed, but too long or about nothing that exists.
-            BadFrame(label: "16,001 characters", text: #"{"type":"user_message","content":""# + String(repeating: "y", count: 16_001) + #""}"#, code: .tooLarge),
+            BadFrame(
+                label: "16,001 characters",
+                text: #"{"type":"user_message","content":""# + String(repeating: "y", count: 16_001) + #""}"#,
+                code: .tooLarge
+            ),
             BadFrame(label: "unknown thread", text: #"{"type":"resume","thread_id":"thr_nobody","after_seq":0}"#, code: .notFound),
             BadFrame(label: "unknown run", text: #"{"type":"cancel_run","run_id":"run_nobody"}"#, code: .notFound),
         ]
@@ -371,7 +400,8 @@ struct HostileInputTests {
             "no 4008 but \(answer.close.map { "close \($0.closeCode ?? 0)" } ?? "the end of the connection") after \(answer.texts.count) frames (\(bytes) bytes), \(clock.now - cut) after the cut"
         )
         #expect(try await Metrics.gateway(deployment, "herald_gateway_slow_consumer_disconnects_total") == 1)
-        return "client that never reads, \(runs) runs streaming to it: close \(answer.close?.closeCode.map(String.init) ?? "none") after \(answer.texts.count) frames (\(bytes / 1024) KiB) had reached it"
+        return
+            "client that never reads, \(runs) runs streaming to it: close \(answer.close?.closeCode.map(String.init) ?? "none") after \(answer.texts.count) frames (\(bytes / 1024) KiB) had reached it"
     }
 
     // MARK: Connections
@@ -413,15 +443,23 @@ struct HostileInputTests {
             + Array(repeating: Array(request.dropLast(2)), count: 8)
         let endless = [UInt8](repeating: UInt8(ascii: "a"), count: 150)
         async let trickledRequest = trickle(port: port, head: [], then: request)
-        async let trickledBody = trickle(port: port, head: Array("POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000000\r\n\r\n".utf8), then: endless)
-        async let trickledChunks = trickle(port: port, head: Array("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n100000\r\n".utf8), then: endless)
+        async let trickledBody = trickle(
+            port: port,
+            head: Array("POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000000\r\n\r\n".utf8),
+            then: endless
+        )
+        async let trickledChunks = trickle(
+            port: port,
+            head: Array("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n100000\r\n".utf8),
+            then: endless
+        )
         let dropped = try await Blocking.run {
             let clients = try partials.map { bytes in
                 let client = try WireClient(port: port)
                 if !bytes.isEmpty { try client.write(bytes) }
                 return client
             }
-            defer { clients.forEach { $0.close() } }
+            defer { for client in clients { client.close() } }
             // All were opened together, so all are cut at about the same time: one thread reads them in turn.
             return try clients.filter { try $0.readsEndOfFileWithoutResponse() }.count
         }
@@ -432,7 +470,8 @@ struct HostileInputTests {
         #expect(cuts[2] < endless.count, "the trickled chunked body was never cut")
         let refused = try await Metrics.gateway(deployment, #"herald_gateway_limit_refusals_total{limit="upgrade_timeout"}"#) - refusedBefore
         #expect(refused >= Double(partials.count + cuts.count))
-        return "half-open requests: \(dropped)/\(partials.count) dropped without a response; tricklers cut after \(cuts[0]) of \(request.count) bytes of an upgrade request, \(cuts[1]) bytes of a POST body, \(cuts[2]) bytes of a chunked body; upgrade_timeout refusals +\(Int(refused))"
+        return
+            "half-open requests: \(dropped)/\(partials.count) dropped without a response; tricklers cut after \(cuts[0]) of \(request.count) bytes of an upgrade request, \(cuts[1]) bytes of a POST body, \(cuts[2]) bytes of a chunked body; upgrade_timeout refusals +\(Int(refused))"
     }
 
     /// Sends `head` at once, then `bytes` one every 100 ms (the attack's own pace, far inside any per-read

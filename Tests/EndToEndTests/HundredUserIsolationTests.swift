@@ -124,13 +124,14 @@ struct HundredUserIsolationTests {
                     framesCounted += texts.count
                     for text in texts {
                         // Classified here from the text, as the test client does, so nothing is left out.
-                        let frame: IncomingFrame = if let message = try? ServerMessage.decode(text) {
-                            .server(message)
-                        } else if let event = try? EventFrame.decode(text) {
-                            .event(event)
-                        } else {
-                            .unknown(text)
-                        }
+                        let frame: IncomingFrame =
+                            if let message = try? ServerMessage.decode(text) {
+                                .server(message)
+                            } else if let event = try? EventFrame.decode(text) {
+                                .event(event)
+                            } else {
+                                .unknown(text)
+                            }
                         switch frame {
                         case .event(let event):
                             if !ownThreads.contains(event.threadID) || !ownRuns.contains(event.runID) { foreign.append(text) }

@@ -31,11 +31,20 @@ struct LogSecrecyTests {
             #expect(client.userID == "alice")
             for headers in [["Authorization": "Bearer \(alice)"], [:]] {
                 let path = headers.isEmpty ? "/ws?token=\(alice)" : "/ws"
-                let response = try await HTTPProbe.get(port: deployment.gatewayPort, path: path, headers: Self.upgradeHeaders.merging(headers) { $1 }, headOnly: true)
+                let response = try await HTTPProbe.get(
+                    port: deployment.gatewayPort,
+                    path: path,
+                    headers: Self.upgradeHeaders.merging(headers) { $1 },
+                    headOnly: true
+                )
                 #expect(response.status == 101)
             }
             for token in [forged, expired] {
-                let response = try await HTTPProbe.get(port: deployment.gatewayPort, path: "/ws", headers: Self.upgradeHeaders.merging(["Authorization": "Bearer \(token)"]) { $1 })
+                let response = try await HTTPProbe.get(
+                    port: deployment.gatewayPort,
+                    path: "/ws",
+                    headers: Self.upgradeHeaders.merging(["Authorization": "Bearer \(token)"]) { $1 }
+                )
                 #expect(response.status == 401)
             }
 
@@ -88,12 +97,21 @@ struct LogSecrecyTests {
             #expect(again.userID == client.userID)
             let renewed = try #require(again.established.guestToken)
             for (path, headers) in [("/ws?token=\(first)", [String: String]()), ("/ws", ["Authorization": "Bearer \(renewed)"])] {
-                let response = try await HTTPProbe.get(port: deployment.gatewayPort, path: path, headers: Self.upgradeHeaders.merging(headers) { $1 }, headOnly: true)
+                let response = try await HTTPProbe.get(
+                    port: deployment.gatewayPort,
+                    path: path,
+                    headers: Self.upgradeHeaders.merging(headers) { $1 },
+                    headOnly: true
+                )
                 #expect(response.status == 101)
             }
             // A guest token with its signature changed is refused.
             let tampered = String(first.dropLast(4)) + (first.hasSuffix("AAAA") ? "BBBB" : "AAAA")
-            let refused = try await HTTPProbe.get(port: deployment.gatewayPort, path: "/ws", headers: Self.upgradeHeaders.merging(["Authorization": "Bearer \(tampered)"]) { $1 })
+            let refused = try await HTTPProbe.get(
+                port: deployment.gatewayPort,
+                path: "/ws",
+                headers: Self.upgradeHeaders.merging(["Authorization": "Bearer \(tampered)"]) { $1 }
+            )
             #expect(refused.status == 401)
 
             let queued = try await client.startRun("search \(numberedWords("qzguest", characters: 3_000))")
@@ -130,7 +148,10 @@ struct LogSecrecyTests {
             for line in process.log.split(separator: "\n") {
                 let words = line.components(separatedBy: tag).count - 1
                 if words > mostWords {
-                    Issue.record("\(process.name) logged \(words) words (about \(words * wordLength) characters) of a tool argument in one line: \(line.prefix(300))…", sourceLocation: sourceLocation)
+                    Issue.record(
+                        "\(process.name) logged \(words) words (about \(words * wordLength) characters) of a tool argument in one line: \(line.prefix(300))…",
+                        sourceLocation: sourceLocation
+                    )
                 }
             }
         }
@@ -154,7 +175,10 @@ struct LogSecrecyTests {
     /// An HS256 JWT, as the application that issues a deployment's tokens signs it.
     static func jwt(sub: String, secret: String, expires: Date) -> String {
         func base64URL(_ data: Data) -> String {
-            data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+            data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(
+                of: "=",
+                with: ""
+            )
         }
         let header = base64URL(Data(#"{"alg":"HS256","typ":"JWT"}"#.utf8))
         let payload = base64URL(Data(#"{"sub":"\#(sub)","exp":\#(Int(expires.timeIntervalSince1970))}"#.utf8))

@@ -83,7 +83,12 @@ struct LongAnswerTests {
         let dropped = Gate()
         let resumed = Gate()
         await model.enqueue(ScriptedModelServer.stream(ProviderTranscripts.triage("A long answer; no tools needed.")))
-        await model.enqueue(ScriptedModelServer.tokenStream(Self.tokens, after: [6_000: .waitUntil { await dropped.wait() }, 9_000: .waitUntil { await resumed.wait() }]))
+        await model.enqueue(
+            ScriptedModelServer.tokenStream(
+                Self.tokens,
+                after: [6_000: .waitUntil { await dropped.wait() }, 9_000: .waitUntil { await resumed.wait() }]
+            )
+        )
         try await withDeployment(workers: 1, relays: setup.relays, environment: Self.environment(model)) { deployment in
             let before = Self.memory(deployment)
             let tab = try await deployment.connect()

@@ -46,7 +46,10 @@ struct RedisKeyBoundsTests {
                     var thread: String?
                     for run in 0..<runsPerUser {
                         // Every third run starts a new thread; a cancelled one now and then.
-                        let queued = try await tab.startRun(run % 5 == 4 ? "wait 30 seconds" : "what is \(user)+\(run)?", threadID: run % 3 == 0 ? nil : thread)
+                        let queued = try await tab.startRun(
+                            run % 5 == 4 ? "wait 30 seconds" : "what is \(user)+\(run)?",
+                            threadID: run % 3 == 0 ? nil : thread
+                        )
                         thread = queued.threadID
                         if run % 5 == 4 {
                             _ = try await tab.firstMatch { frame -> Bool? in
@@ -80,15 +83,19 @@ struct RedisKeyBoundsTests {
             for (shape, now) in after where now.unexpiring > 0 {
                 #expect(Self.unexpiringShapes[shape] != nil, "keys of shape \(shape) have no expiry and are not documented as bounded\n\(table)")
                 let grew = now.count > (before[shape]?.count ?? 0)
-                #expect(!grew || Self.unexpiringShapes[shape] == nil || shape.hasPrefix("herald:events:") || shape.hasPrefix("herald:relay:cursor:"),
-                        "\(shape) has no expiry and grew with traffic\n\(table)")
+                #expect(
+                    !grew || Self.unexpiringShapes[shape] == nil || shape.hasPrefix("herald:events:") || shape.hasPrefix("herald:relay:cursor:"),
+                    "\(shape) has no expiry and grew with traffic\n\(table)"
+                )
             }
             // The run queue's entries of finished runs are gone: it does not grow either.
             let queued = try await deployment.redis.reply(["XLEN", "herald:runs"]).int ?? -1
             #expect(queued == 0)
             // The shapes every run makes are all there, all expiring: the census saw the real thing.
-            for shape in ["herald:thread:{THREAD}", "herald:thread:{THREAD}:messages", "herald:thread:{THREAD}:runs", "herald:run:RUN",
-                          "herald:user:{USER}:threads", "herald:thread:{THREAD}:log"] {
+            for shape in [
+                "herald:thread:{THREAD}", "herald:thread:{THREAD}:messages", "herald:thread:{THREAD}:runs", "herald:run:RUN",
+                "herald:user:{USER}:threads", "herald:thread:{THREAD}:log",
+            ] {
                 #expect((after[shape]?.count ?? 0) > 0 && after[shape]?.unexpiring == 0, "\(shape): \(String(describing: after[shape]))")
             }
         }

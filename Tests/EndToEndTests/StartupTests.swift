@@ -9,7 +9,11 @@ struct StartupTests {
     private static let executables = ["herald-gateway", "herald-worker", "herald-relay"]
 
     /// Runs `executable` to its end with only `environment`'s HERALD_ variables; returns its status and output.
-    private func run(_ executable: String, _ arguments: [String] = [], environment: [String: String] = [:]) async throws -> (status: Int32, output: String) {
+    private func run(
+        _ executable: String,
+        _ arguments: [String] = [],
+        environment: [String: String] = [:]
+    ) async throws -> (status: Int32, output: String) {
         let path = ServiceProcess.binDirectory.appendingPathComponent(executable).path
         var merged = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("HERALD_") }
         merged.merge(environment) { _, new in new }

@@ -13,7 +13,12 @@ struct ThreadsAPI {
         var activeRunID: String?
         var preview: String
         enum CodingKeys: String, CodingKey {
-            case threadID = "thread_id", title, createdAt = "created_at", updatedAt = "updated_at", activeRunID = "active_run_id", preview
+            case threadID = "thread_id"
+            case title
+            case createdAt = "created_at"
+            case updatedAt = "updated_at"
+            case activeRunID = "active_run_id"
+            case preview
         }
     }
 
@@ -25,7 +30,9 @@ struct ThreadsAPI {
         var result: JSONValue?
         var error: String?
         enum CodingKeys: String, CodingKey {
-            case toolCallID = "tool_call_id", toolName = "tool_name", arguments, status, result, error
+            case toolCallID = "tool_call_id"
+            case toolName = "tool_name"
+            case arguments, status, result, error
         }
     }
 
@@ -38,20 +45,31 @@ struct ThreadsAPI {
         var status: String?
         var toolCalls: [ToolCall]?
         enum CodingKeys: String, CodingKey {
-            case messageID = "message_id", runID = "run_id", role, content, createdAt = "created_at", status, toolCalls = "tool_calls"
+            case messageID = "message_id"
+            case runID = "run_id"
+            case role, content
+            case createdAt = "created_at"
+            case status
+            case toolCalls = "tool_calls"
         }
     }
 
     struct ThreadPage: Decodable {
         var threads: [Thread]
         var nextCursor: String?
-        enum CodingKeys: String, CodingKey { case threads, nextCursor = "next_cursor" }
+        enum CodingKeys: String, CodingKey {
+            case threads
+            case nextCursor = "next_cursor"
+        }
     }
 
     struct MessagePage: Decodable {
         var messages: [Message]
         var nextCursor: String?
-        enum CodingKeys: String, CodingKey { case messages, nextCursor = "next_cursor" }
+        enum CodingKeys: String, CodingKey {
+            case messages
+            case nextCursor = "next_cursor"
+        }
     }
 
     struct APIError: Decodable, Equatable {
@@ -81,13 +99,24 @@ struct ThreadsAPI {
     }
 
     /// The body of a response with `status`, decoded; records an issue naming what came instead.
-    func decode<T: Decodable>(_ type: T.Type, _ response: HTTPProbe.Response, status: Int = 200, sourceLocation: SourceLocation = #_sourceLocation) throws -> T {
+    func decode<T: Decodable>(
+        _ type: T.Type,
+        _ response: HTTPProbe.Response,
+        status: Int = 200,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> T {
         #expect(response.status == status, "\(response.head)\n\(response.body)", sourceLocation: sourceLocation)
         return try JSONDecoder().decode(T.self, from: Data(response.body.utf8))
     }
 
     /// The error of a refused request, checked to have `status`.
-    func error(_ method: String, _ path: String, body: String? = nil, status: Int, sourceLocation: SourceLocation = #_sourceLocation) async throws -> APIError {
+    func error(
+        _ method: String,
+        _ path: String,
+        body: String? = nil,
+        status: Int,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> APIError {
         let response = try await call(method, path, body: body)
         #expect(response.head.lowercased().contains("content-type: application/json"), sourceLocation: sourceLocation)
         return try decode(APIError.self, response, status: status, sourceLocation: sourceLocation)
@@ -120,7 +149,10 @@ struct ThreadsAPI {
         var query: [String] = []
         if let before { query.append("before=\(before)") }
         if let limit { query.append("limit=\(limit)") }
-        return try decode(MessagePage.self, try await call("GET", "/api/threads/\(threadID)/messages" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))))
+        return try decode(
+            MessagePage.self,
+            try await call("GET", "/api/threads/\(threadID)/messages" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")))
+        )
     }
 
     /// Every message of the thread, oldest first, read page by page from the newest as a chat page scrolls back.

@@ -112,16 +112,23 @@ struct ThreadsAPITests {
             let forged = ThreadsAPI(port: deployment.gatewayPort, token: "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl")
             #expect(try await forged.error("GET", "/api/threads/\(theirs)", status: 401).error == "unauthorized")
             // The token also works as `?token=`, as on /ws.
-            let byQuery = try await HTTPProbe.get(port: deployment.gatewayPort, path: "/api/threads?token=\(try #require(alice.established.guestToken))")
+            let byQuery = try await HTTPProbe.get(
+                port: deployment.gatewayPort,
+                path: "/api/threads?token=\(try #require(alice.established.guestToken))"
+            )
             #expect(byQuery.status == 200)
 
             // Bad parameters and bodies.
-            for path in ["/api/threads?limit=0", "/api/threads?limit=101", "/api/threads?limit=x", "/api/threads?cursor=nonsense",
-                         "/api/threads/\(theirs)/messages?limit=0", "/api/threads/\(theirs)/messages?before=1.7"] {
+            for path in [
+                "/api/threads?limit=0", "/api/threads?limit=101", "/api/threads?limit=x", "/api/threads?cursor=nonsense",
+                "/api/threads/\(theirs)/messages?limit=0", "/api/threads/\(theirs)/messages?before=1.7",
+            ] {
                 #expect(try await aliceAPI.error("GET", path, status: 400).error == "bad_request", "\(path)")
             }
-            for body in ["", "[]", "{}", #"{"title":""}"#, #"{"title":"   "}"#, #"{"title":7}"#, #"{"title":"ok","extra":1}"#, "{not json",
-                         #"{"title":"\#(String(repeating: "x", count: 201))"}"#] {
+            for body in [
+                "", "[]", "{}", #"{"title":""}"#, #"{"title":"   "}"#, #"{"title":7}"#, #"{"title":"ok","extra":1}"#, "{not json",
+                #"{"title":"\#(String(repeating: "x", count: 201))"}"#,
+            ] {
                 #expect(try await aliceAPI.error("PATCH", "/api/threads/\(theirs)", body: body, status: 400).error == "bad_request", "\(body)")
             }
             let huge = #"{"title":"\#(String(repeating: "x", count: 2_000_000))"}"#
@@ -134,7 +141,10 @@ struct ThreadsAPITests {
             #expect(try await aliceAPI.error("GET", "/api/nothing", status: 404).error == "not_found")
 
             // Rename: the new title, trimmed; the list shows it.
-            let renamed = try aliceAPI.decode(ThreadsAPI.Thread.self, try await aliceAPI.call("PATCH", "/api/threads/\(theirs)", body: #"{"title":"  Sums  "}"#))
+            let renamed = try aliceAPI.decode(
+                ThreadsAPI.Thread.self,
+                try await aliceAPI.call("PATCH", "/api/threads/\(theirs)", body: #"{"title":"  Sums  "}"#)
+            )
             #expect(renamed.title == "Sums")
             #expect(try await aliceAPI.allThreads(pageSize: 10).first { $0.threadID == theirs }?.title == "Sums")
             // The list is ordered by `updated_at`, when each thread's latest message was sent: a rename moves nothing.

@@ -10,20 +10,28 @@ import Testing
 struct AuthTests {
     static let secret = "test-secret-0123456789abcdef-0123456789"
 
-    private func token(sub: String, secret: String = AuthTests.secret, expires: Date? = Date().addingTimeInterval(3600), notBefore: Date? = nil) async throws -> String {
+    private func token(
+        sub: String,
+        secret: String = AuthTests.secret,
+        expires: Date? = Date().addingTimeInterval(3600),
+        notBefore: Date? = nil
+    ) async throws -> String {
         let keys = JWTKeyCollection()
         await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
-        return try await keys.sign(UserClaims(sub: SubjectClaim(value: sub), exp: expires.map(ExpirationClaim.init), nbf: notBefore.map(NotBeforeClaim.init)))
+        return try await keys.sign(
+            UserClaims(sub: SubjectClaim(value: sub), exp: expires.map(ExpirationClaim.init), nbf: notBefore.map(NotBeforeClaim.init))
+        )
     }
 
-    private func upgrade(_ harness: GatewayHarness, path: String = "/ws", headers: [String: String] = [:]) async throws -> (status: Int, body: String) {
+    private func upgrade(_ harness: GatewayHarness, path: String = "/ws", headers: [String: String] = [:]) async throws -> (status: Int, body: String)
+    {
         let response = try await HTTPProbe.get(port: harness.port, path: path, headers: WebSocketHandshake.headers.merging(headers) { $1 })
         return (response.status, response.body)
     }
 
     @Test("in JWT mode, missing, malformed, forged, expired and not-yet-valid tokens get 401 with a JSON body before the upgrade")
     func refusedBeforeUpgrade() async throws {
-        try await GatewayHarness.with({ $0.jwtSecret = Self.secret }) { harness in
+        try await GatewayHarness.with(.tuned { $0.jwtSecret = Self.secret }) { harness in
             let forged = try await token(sub: "mallory", secret: "another-secret-entirely-0123456789abcdef")
             let expired = try await token(sub: "alice", expires: Date().addingTimeInterval(-60))
             let early = try await token(sub: "alice", notBefore: Date().addingTimeInterval(3600))
@@ -49,7 +57,7 @@ struct AuthTests {
 
     @Test("in JWT mode a valid token's sub is the user, from the subprotocol list, the query or the header")
     func acceptedToken() async throws {
-        try await GatewayHarness.with({ $0.jwtSecret = Self.secret }) { harness in
+        try await GatewayHarness.with(.tuned { $0.jwtSecret = Self.secret }) { harness in
             let alice = try await token(sub: "alice")
             try await within(60, "jwt connections") {
                 let viaSubprotocol = try await harness.connect(token: alice)
@@ -59,7 +67,12 @@ struct AuthTests {
             }
             // The header and query forms, checked at the HTTP level: the upgrade answers 101 and names the subprotocol.
             for (path, headers) in [("/ws?token=\(alice)", [String: String]()), ("/ws", ["Authorization": "Bearer \(alice)"])] {
-                let head = try await HTTPProbe.get(port: harness.port, path: path, headers: WebSocketHandshake.headers.merging(headers) { $1 }, headOnly: true).head
+                let head = try await HTTPProbe.get(
+                    port: harness.port,
+                    path: path,
+                    headers: WebSocketHandshake.headers.merging(headers) { $1 },
+                    headOnly: true
+                ).head
                 #expect(head.hasPrefix("HTTP/1.1 101"), "\(path): \(head)")
                 #expect(head.lowercased().contains("sec-websocket-protocol: herald.v1"), "\(path): \(head)")
             }
@@ -68,7 +81,7 @@ struct AuthTests {
 
     @Test("a connection whose token expires is closed with 4401")
     func tokenExpiresDuringConnection() async throws {
-        try await GatewayHarness.with({ $0.jwtSecret = Self.secret }) { harness in
+        try await GatewayHarness.with(.tuned { $0.jwtSecret = Self.secret }) { harness in
             // Long enough to outlive the upgrade even when the whole suite loads both cores (a full parallel run once
             // took 12 s to upgrade); the test waits this long for the close.
             let shortLived = try await token(sub: "bob", expires: Date().addingTimeInterval(20))
@@ -87,15 +100,26 @@ struct AuthTests {
             for (name, value) in fields { headers.append(HTTPField(name: name, value: value)) }
             return HTTPRequest(method: .get, scheme: "http", authority: "localhost", path: path, headerFields: headers)
         }
-        let all = PresentedCredentials(request: request("/ws?a=1&token=from%2Dquery", [
-            (.secWebSocketProtocol, "herald.v1, bearer.from-protocol"),
-            (.authorization, "Bearer from-header"),
-        ]))
+        let all = PresentedCredentials(
+            request: request(
+                "/ws?a=1&token=from%2Dquery",
+                [
+                    (.secWebSocketProtocol, "herald.v1, bearer.from-protocol"),
+                    (.authorization, "Bearer from-header"),
+                ]
+            )
+        )
         #expect(all == PresentedCredentials(token: "from-protocol", offersHeraldProtocol: true))
         #expect(PresentedCredentials(request: request("/ws?token=from%2Dquery", [(.authorization, "Bearer from-header")])).token == "from-query")
         #expect(PresentedCredentials(request: request("/ws", [(.authorization, "bearer from-header")])).token == "from-header")
-        #expect(PresentedCredentials(request: request("/ws", [(.secWebSocketProtocol, "herald.v1")])) == PresentedCredentials(token: nil, offersHeraldProtocol: true))
-        #expect(PresentedCredentials(request: request("/ws", [(.secWebSocketProtocol, "chat"), (.secWebSocketProtocol, "bearer.abc")])) == PresentedCredentials(token: "abc", offersHeraldProtocol: false))
+        #expect(
+            PresentedCredentials(request: request("/ws", [(.secWebSocketProtocol, "herald.v1")]))
+                == PresentedCredentials(token: nil, offersHeraldProtocol: true)
+        )
+        #expect(
+            PresentedCredentials(request: request("/ws", [(.secWebSocketProtocol, "chat"), (.secWebSocketProtocol, "bearer.abc")]))
+                == PresentedCredentials(token: "abc", offersHeraldProtocol: false)
+        )
         #expect(PresentedCredentials.route(of: "/ws?token=x") == "/ws")
     }
 }

@@ -117,7 +117,7 @@ struct ConnectionTests {
 
     @Test("a frame over HERALD_MAX_FRAME_BYTES closes the connection with 1009")
     func oversizedFrame() async throws {
-        try await GatewayHarness.with({ $0.maxFrameBytes = 1024 }) { harness in
+        try await GatewayHarness.with(.tuned { $0.maxFrameBytes = 1024 }) { harness in
             try await within(60, "close 1009") {
                 let client = try await harness.connect()
                 let content = String(repeating: "x", count: 4096)

@@ -23,8 +23,15 @@ final class GatewayHarness: Sendable {
     private let gatewayRedis: RedisClient
 
     private init(
-        server: RedisServerProcess, redis: RedisClient, gatewayRedis: RedisClient, settings: GatewaySettings, port: Int,
-        gateway: Gateway, registry: PrometheusCollectorRegistry, group: ServiceGroup, running: Task<Void, any Error>
+        server: RedisServerProcess,
+        redis: RedisClient,
+        gatewayRedis: RedisClient,
+        settings: GatewaySettings,
+        port: Int,
+        gateway: Gateway,
+        registry: PrometheusCollectorRegistry,
+        group: ServiceGroup,
+        running: Task<Void, any Error>
     ) {
         self.server = server
         self.redis = redis
@@ -81,14 +88,21 @@ final class GatewayHarness: Sendable {
             throw TestFailure("gateway stopped before it listened")
         }
         return GatewayHarness(
-            server: server, redis: redis, gatewayRedis: gatewayRedis, settings: settings, port: port,
-            gateway: gateway, registry: registry, group: group, running: running
+            server: server,
+            redis: redis,
+            gatewayRedis: gatewayRedis,
+            settings: settings,
+            port: port,
+            gateway: gateway,
+            registry: registry,
+            group: group,
+            running: running
         )
     }
 
     /// Runs `body` with a fresh harness and always stops it.
-    static func with<T>(_ configure: (inout GatewaySettings) -> Void = { _ in }, _ body: (GatewayHarness) async throws -> T) async throws -> T {
-        let harness = try await start(configure)
+    static func with<T>(_ tuning: SettingsTuning = .defaults, _ body: (GatewayHarness) async throws -> T) async throws -> T {
+        let harness = try await start(tuning.apply)
         do {
             let result = try await body(harness)
             await harness.stop()
@@ -140,21 +154,32 @@ final class GatewayHarness: Sendable {
 
     /// Appends an event to the thread's log and publishes it, in one step, as the relay does.
     @discardableResult
-    func appendEvent(thread: String, run: String, epoch: String, text: String = "word ", historySize: Int = 1000, publish: Bool = true) async throws -> Int {
+    func appendEvent(
+        thread: String,
+        run: String,
+        epoch: String,
+        text: String = "word ",
+        historySize: Int = 1000,
+        publish: Bool = true
+    ) async throws -> Int {
         try await appendEvents(thread: thread, run: run, epoch: epoch, texts: [text], historySize: historySize, publish: publish)
     }
 
     /// Appends events to the thread's log and publishes them in one channel message, as the relay publishes
     /// one script call's events; returns the last seq.
     @discardableResult
-    func appendEvents(thread: String, run: String, epoch: String, texts: [String], historySize: Int = 1000, publish: Bool = true) async throws -> Int {
+    func appendEvents(thread: String, run: String, epoch: String, texts: [String], historySize: Int = 1000, publish: Bool = true) async throws -> Int
+    {
         let events = texts.map {
-            AgentEvent(threadID: thread, runID: run, agentName: "assistant", payload: .partialResult(.init(content: $0, isComplete: false))).encodedJSON()
+            AgentEvent(threadID: thread, runID: run, agentName: "assistant", payload: .partialResult(.init(content: $0, isComplete: false)))
+                .encodedJSON()
         }
         let reply = try await redis.evalScript(
             Self.appendScript,
             keys: [keys.threadLogState(thread), keys.threadHistory(thread)],
-            arguments: [RedisArgument(epoch), RedisArgument(keys.threadChannel(thread)), RedisArgument(historySize), RedisArgument(publish ? "1" : "0")]
+            arguments: [
+                RedisArgument(epoch), RedisArgument(keys.threadChannel(thread)), RedisArgument(historySize), RedisArgument(publish ? "1" : "0"),
+            ]
                 + events.map { RedisArgument($0) }
         )
         guard let seq = reply.int else { throw TestFailure("append script returned \(reply)") }
@@ -164,8 +189,11 @@ final class GatewayHarness: Sendable {
     /// The frame texts history holds for a thread, by seq (the list's last frame has the thread's seq).
     func historyTexts(thread: String) async throws -> [Int: String] {
         let reply = try await redis.send(
-            "EVAL", "return {redis.call('HGET', KEYS[1], 'seq') or '0', redis.call('LRANGE', KEYS[2], 0, -1)}", "2",
-            RedisArgument(keys.threadLogState(thread)), RedisArgument(keys.threadHistory(thread))
+            "EVAL",
+            "return {redis.call('HGET', KEYS[1], 'seq') or '0', redis.call('LRANGE', KEYS[2], 0, -1)}",
+            "2",
+            RedisArgument(keys.threadLogState(thread)),
+            RedisArgument(keys.threadHistory(thread))
         )
         guard let parts = reply.array, parts.count == 2, let last = parts[0].string.flatMap(Int.init), let texts = parts[1].array else {
             throw TestFailure("history read returned \(reply)")
@@ -192,7 +220,6 @@ struct TestFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-
 extension ChatTestClient {
     /// The next `seq` numbers of event frames on a thread, consuming frames until `count` were seen.
     func nextSeqs(_ count: Int, thread: String) async throws -> [Int] {
@@ -211,5 +238,16 @@ extension ChatTestClient {
             if case .server(.resumed(let resumed)) = frame { return resumed }
             return nil
         }
+    }
+}
+
+/// How a test changes the gateway's settings from the harness's defaults: `.tuned { $0.maxFrameBytes = 1024 }`.
+struct SettingsTuning: Sendable {
+    let apply: @Sendable (inout GatewaySettings) -> Void
+
+    static let defaults = SettingsTuning { _ in }
+
+    static func tuned(_ apply: @escaping @Sendable (inout GatewaySettings) -> Void) -> SettingsTuning {
+        SettingsTuning(apply: apply)
     }
 }

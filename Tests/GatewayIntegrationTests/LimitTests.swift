@@ -17,7 +17,7 @@ struct LimitTests {
 
     @Test("content over HERALD_MAX_MESSAGE_CHARS gets too_large, queues nothing, and the connection keeps working")
     func messageLength() async throws {
-        try await GatewayHarness.with({ $0.maxMessageCharacters = 100 }) { harness in
+        try await GatewayHarness.with(.tuned { $0.maxMessageCharacters = 100 }) { harness in
             try await within(60, "message length") {
                 let client = try await harness.connect()
                 // Characters, not bytes: 101 two-byte characters are over, 100 of them are not.
@@ -42,7 +42,12 @@ struct LimitTests {
 
     @Test("messages over the rate get rate_limited with their ref and are otherwise ignored; the connection stays open")
     func rateLimit() async throws {
-        try await GatewayHarness.with({ $0.rateLimitPerSecond = 5; $0.rateLimitBurst = 3 }) { harness in
+        try await GatewayHarness.with(
+            .tuned {
+                $0.rateLimitPerSecond = 5
+                $0.rateLimitBurst = 3
+            }
+        ) { harness in
             try await within(60, "rate limit") {
                 let client = try await harness.connect()
                 // The burst, then a flood far past the rate, sent without waiting for answers.
@@ -92,7 +97,7 @@ struct LimitTests {
 
     @Test("a user's connection over HERALD_MAX_CONNECTIONS_PER_USER is accepted, then closed with 4429")
     func connectionsPerUser() async throws {
-        try await GatewayHarness.with({ $0.maxConnectionsPerUser = 2 }) { harness in
+        try await GatewayHarness.with(.tuned { $0.maxConnectionsPerUser = 2 }) { harness in
             try await within(60, "connections per user") {
                 let first = try await harness.connect()
                 let token = try #require(first.established.guestToken)
@@ -126,7 +131,7 @@ struct LimitTests {
 
     @Test("a user_message or resume that would watch more than HERALD_MAX_THREADS_PER_CONNECTION threads gets rate_limited")
     func threadsPerConnection() async throws {
-        try await GatewayHarness.with({ $0.maxThreadsPerConnection = 2 }) { harness in
+        try await GatewayHarness.with(.tuned { $0.maxThreadsPerConnection = 2 }) { harness in
             try await within(60, "threads per connection") {
                 let client = try await harness.connect()
                 let token = try #require(client.established.guestToken)
@@ -164,7 +169,7 @@ struct LimitTests {
     func upgradeTimeout() async throws {
         // Five seconds, not one: the whole suite runs in parallel in one process on two cores, and the in-time
         // request below must not race the timer on a starved event loop.
-        try await GatewayHarness.with({ $0.upgradeTimeout = .seconds(5) }) { harness in
+        try await GatewayHarness.with(.tuned { $0.upgradeTimeout = .seconds(5) }) { harness in
             // One sends half a request head and stops; one sends nothing at all.
             let halfOpen = try await Blocking.run { try RawWebSocket(port: harness.port) }
             defer { halfOpen.close() }
@@ -185,7 +190,12 @@ struct LimitTests {
     @Test("a WebSocket silent for HERALD_IDLE_TIMEOUT_SECONDS (no message, no pong) is closed with 1001")
     func idleTimeout() async throws {
         // Pings far apart, so the silence is found by the idle timeout and not by an unanswered ping.
-        try await GatewayHarness.with({ $0.idleTimeout = .seconds(1); $0.pingInterval = .seconds(300) }) { harness in
+        try await GatewayHarness.with(
+            .tuned {
+                $0.idleTimeout = .seconds(1)
+                $0.pingInterval = .seconds(300)
+            }
+        ) { harness in
             let socket = try await Blocking.run { try RawWebSocket.upgraded(port: harness.port) }
             defer { socket.close() }
             let close = try await Blocking.run { () throws -> RawWebSocket.Frame? in
@@ -206,8 +216,12 @@ struct LimitTests {
         // Pings every second and an idle timeout of four: the client lives only through its pongs. The margins
         // (three missed pings, twelve seconds to upgrade) keep the loaded full suite on two cores, whose CPU-bound
         // property tests can hold up a guest's upgrade for several seconds, from racing the timers.
-        let settings: (inout GatewaySettings) -> Void = { $0.pingInterval = .seconds(1); $0.idleTimeout = .seconds(4); $0.upgradeTimeout = .seconds(12) }
-        try await GatewayHarness.with(settings) { harness in
+        let settings: @Sendable (inout GatewaySettings) -> Void = {
+            $0.pingInterval = .seconds(1)
+            $0.idleTimeout = .seconds(4)
+            $0.upgradeTimeout = .seconds(12)
+        }
+        try await GatewayHarness.with(.tuned(settings)) { harness in
             let socket = try await Blocking.run { try RawWebSocket.upgraded(port: harness.port) }
             defer { socket.close() }
             try await Blocking.run { try socket.sendText(#"{"type":"user_message","content":"hello","client_msg_id":"keep"}"#) }
@@ -242,8 +256,12 @@ struct LimitTests {
     @Test("the gateway pings a quiet WebSocket: a client that never answers is closed as idle; one that answers stays, and no ping follows a close")
     func gatewayPings() async throws {
         // Pings every second, idle after three; a close not answered is waited for three seconds, time for pings that must not come.
-        let settings: (inout GatewaySettings) -> Void = { $0.pingInterval = .seconds(1); $0.idleTimeout = .seconds(3); $0.closeTimeout = .seconds(3) }
-        try await GatewayHarness.with(settings) { harness in
+        let settings: @Sendable (inout GatewaySettings) -> Void = {
+            $0.pingInterval = .seconds(1)
+            $0.idleTimeout = .seconds(3)
+            $0.closeTimeout = .seconds(3)
+        }
+        try await GatewayHarness.with(.tuned(settings)) { harness in
             let silent = try await Blocking.run { try RawWebSocket.upgraded(port: harness.port) }
             defer { silent.close() }
             let answering = try await Blocking.run { try RawWebSocket.upgraded(port: harness.port) }
@@ -297,8 +315,12 @@ struct LimitTests {
     @Test("with HERALD_ALLOWED_ORIGINS set, a browser from another origin gets 403 before the upgrade; listed and absent origins get in")
     func originAllowList() async throws {
         let allowed = try OriginAllowList(parsing: "https://chat.example.com, http://localhost:8080")
-        try await GatewayHarness.with({ $0.allowedOrigins = allowed }) { harness in
-            let refused = try await HTTPProbe.get(port: harness.port, path: "/ws", headers: WebSocketHandshake.headers.merging(["Origin": "https://evil.example"]) { $1 })
+        try await GatewayHarness.with(.tuned { $0.allowedOrigins = allowed }) { harness in
+            let refused = try await HTTPProbe.get(
+                port: harness.port,
+                path: "/ws",
+                headers: WebSocketHandshake.headers.merging(["Origin": "https://evil.example"]) { $1 }
+            )
             #expect(refused.status == 403)
             let body = try JSONDecoder().decode([String: String].self, from: Data(refused.body.utf8))
             #expect(body == ["error": "forbidden", "message": "origin https://evil.example is not allowed to connect"])
@@ -315,7 +337,12 @@ struct LimitTests {
         }
         // The default lets every origin in.
         try await GatewayHarness.with { harness in
-            let response = try await HTTPProbe.get(port: harness.port, path: "/ws", headers: WebSocketHandshake.headers.merging(["Origin": "https://evil.example"]) { $1 }, headOnly: true)
+            let response = try await HTTPProbe.get(
+                port: harness.port,
+                path: "/ws",
+                headers: WebSocketHandshake.headers.merging(["Origin": "https://evil.example"]) { $1 },
+                headOnly: true
+            )
             #expect(response.status == 101)
         }
     }

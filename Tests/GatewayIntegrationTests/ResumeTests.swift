@@ -72,7 +72,9 @@ struct ResumeTests {
                             let client = try await harness.connect(token: token)
                             let current = try await harness.redis.send("HGET", harness.keys.threadLogState(run.threadID), "seq").int ?? 0
                             let after = tab == 0 ? 0 : Int.random(in: max(0, current - 60)...current)
-                            try await client.send(.resume(.init(threadID: run.threadID, afterSeq: after, epoch: tab.isMultiple(of: 2) ? "ep_live" : nil)))
+                            try await client.send(
+                                .resume(.init(threadID: run.threadID, afterSeq: after, epoch: tab.isMultiple(of: 2) ? "ep_live" : nil))
+                            )
                             var seqs: [Int] = []
                             var replayedBeforeResumed: Int?
                             while seqs.last != last {
@@ -169,7 +171,7 @@ struct ResumeTests {
 
     @Test("a replay larger than the outbound queue flows at the client's pace instead of closing it as slow")
     func largeReplay() async throws {
-        try await GatewayHarness.with({ $0.outboundQueueBytes = 64 * 1024 }) { harness in
+        try await GatewayHarness.with(.tuned { $0.outboundQueueBytes = 64 * 1024 }) { harness in
             try await within(60, "large replay") {
                 let (owner, token, run) = try await ownedThread(harness)
                 let text = String(repeating: "y", count: 2048)
@@ -235,4 +237,3 @@ struct ResumeTests {
         }
     }
 }
-

@@ -9,7 +9,7 @@ import Testing
 struct SlowConsumerTests {
     @Test("a client that stops reading is closed as a slow consumer (4008) once its queue overflows")
     func overflowClosesConnection() async throws {
-        try await GatewayHarness.with({ $0.outboundQueueBytes = 64 * 1024 }) { harness in
+        try await GatewayHarness.with(.tuned { $0.outboundQueueBytes = 64 * 1024 }) { harness in
             let socket = try await Blocking.run { try StalledWebSocket(port: harness.port) }
             defer { socket.close() }
             // Watch a thread of our own naming, then never read again.
@@ -39,12 +39,13 @@ struct SlowConsumerTests {
 extension SlowConsumerTests {
     @Test("an SSE reader that stops reading is cut off like a slow WebSocket; another stream gets all its events")
     func stalledServerSentEventStreamIsCutOff() async throws {
-        try await GatewayHarness.with({ $0.outboundQueueBytes = 64 * 1024 }) { harness in
+        try await GatewayHarness.with(.tuned { $0.outboundQueueBytes = 64 * 1024 }) { harness in
             // A stream that sends its request, reads only the answer's head, then never reads again.
             let body = #"{"threadId":"thr_sse_slow","runId":"run_sse_slow","messages":[{"id":"m","role":"user","content":"hello"}]}"#
             let stalled = try await Blocking.run { () throws -> Int32 in
                 let fd = try LoopbackSocket.connect(port: harness.port, receiveTimeoutSeconds: 20, receiveBufferBytes: 4096)
-                let request = "POST /agui HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+                let request =
+                    "POST /agui HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
                 try LoopbackSocket.write(fd, Array(request.utf8))
                 var head: [UInt8] = []
                 var byte: UInt8 = 0

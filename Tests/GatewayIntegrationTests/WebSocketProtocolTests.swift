@@ -92,7 +92,9 @@ struct WebSocketProtocolTests {
         }
     }
 
-    @Test("protocol violations close with their code and a reason: bad UTF-8 1007, a stray continuation 1002, reserved bits 1002, a reserved opcode 1002")
+    @Test(
+        "protocol violations close with their code and a reason: bad UTF-8 1007, a stray continuation 1002, reserved bits 1002, a reserved opcode 1002"
+    )
     func violations() async throws {
         try await GatewayHarness.with { harness in
             let cases: [(String, UInt8, [UInt8], Int)] = [
@@ -114,7 +116,7 @@ struct WebSocketProtocolTests {
 
     @Test("a message whose fragments add up to more than HERALD_MAX_FRAME_BYTES closes with 1009")
     func oversizedMessage() async throws {
-        try await GatewayHarness.with({ $0.maxFrameBytes = 1024 }) { harness in
+        try await GatewayHarness.with(.tuned { $0.maxFrameBytes = 1024 }) { harness in
             let socket = try await connected(harness)
             defer { socket.close() }
             try await Blocking.run {

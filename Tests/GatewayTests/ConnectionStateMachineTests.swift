@@ -78,6 +78,20 @@ import Testing
         #expect(machine.batchWritten(failed: false) == [Self.text(20), .close(code: 4008, reason: "slow")])
     }
 
+    @Test func aCloseQueuedBehindABatchCountsItsBytesAndTheBatchTakesThemAll() {
+        var machine = Machine(queueLimit: 100)
+        _ = machine.enqueue(Self.text(10))
+        _ = machine.enqueue(Self.text(20))
+        _ = machine.close(code: 4008, reason: "slow")
+        // 20 bytes of text and the close frame's 2-byte code and 4-byte reason.
+        #expect(machine.queuedBytes == 26)
+        _ = machine.batchWritten(failed: false)
+        #expect(machine.queuedBytes == 0)
+        #expect(machine.writer == .writing(bytes: 26))
+        #expect(machine.batchWritten(failed: false) == nil)
+        #expect(machine.queuedBytes == 0)
+    }
+
     @Test func aCloseOnAnIdleWriterIsWrittenAtOnce() {
         var machine = Machine(queueLimit: 100)
         #expect(machine.close(code: 1001, reason: "bye") == .closing(write: [.close(code: 1001, reason: "bye")]))

@@ -85,10 +85,15 @@ struct OriginAllowListTests {
         }
         let list = try OriginAllowList(parsing: "https://Chat.Example.com:443, http://localhost:8080, http://[::1]:9000")
         #expect(list.origins == ["https://chat.example.com", "http://localhost:8080", "http://[::1]:9000"])
-        for allowed in ["https://chat.example.com", "HTTPS://CHAT.EXAMPLE.COM", "https://chat.example.com/", "http://localhost:8080", "http://[::1]:9000"] {
+        for allowed in [
+            "https://chat.example.com", "HTTPS://CHAT.EXAMPLE.COM", "https://chat.example.com/", "http://localhost:8080", "http://[::1]:9000",
+        ] {
             #expect(list.allows(allowed), "\(allowed)")
         }
-        for refused in ["http://chat.example.com", "https://chat.example.com:8443", "https://evil.example", "http://localhost", "null", "", "https://chat.example.com.evil.example"] {
+        for refused in [
+            "http://chat.example.com", "https://chat.example.com:8443", "https://evil.example", "http://localhost", "null", "",
+            "https://chat.example.com.evil.example",
+        ] {
             #expect(!list.allows(refused), "\(refused)")
         }
         // No Origin header: not a browser, nothing for the list to decide.
@@ -97,7 +102,10 @@ struct OriginAllowListTests {
 
     @Test("entries that are not origins are refused with the entry named")
     func invalid() {
-        for entry in ["chat.example.com", "ftp://chat.example.com", "https://", "https://:80", "https://a.example/path", "https://a.example?x=1", "https://user@a.example", "https://a.example:0", "https://a.example:99999", "https://a.example:+80", "https://a.example:"] {
+        for entry in [
+            "chat.example.com", "ftp://chat.example.com", "https://", "https://:80", "https://a.example/path", "https://a.example?x=1",
+            "https://user@a.example", "https://a.example:0", "https://a.example:99999", "https://a.example:+80", "https://a.example:",
+        ] {
             #expect(throws: OriginListError.self, "\(entry)") { try OriginAllowList(parsing: "https://ok.example, \(entry)") }
         }
     }

@@ -21,7 +21,8 @@ struct OutboundFrameScannerTests {
 
     @Test("frame boundaries are found whatever the lengths and however the bytes are split into writes")
     func boundaries() {
-        let stream = frame(opcode: 0x1, length: 5) + frame(opcode: 0x1, length: 300) + frame(opcode: 0x2, length: 70_000) + frame(opcode: 0xA, length: 0)
+        let stream =
+            frame(opcode: 0x1, length: 5) + frame(opcode: 0x1, length: 300) + frame(opcode: 0x2, length: 70_000) + frame(opcode: 0xA, length: 0)
         let ends: Set<Int> = [7, 7 + 304, 7 + 304 + 70_010, stream.count]
         for chunk in [1, 2, 3, 7, 1000, stream.count] {
             var scanner = OutboundFrameScanner()

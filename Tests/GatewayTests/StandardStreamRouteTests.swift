@@ -1,5 +1,6 @@
 import HTTPTypes
 import Testing
+
 @testable import Gateway
 
 /// Which requests are standard streams, told from the request line alone, as the connection's pipeline and the
@@ -15,7 +16,10 @@ import Testing
     }
 
     @Test func idsArePercentDecodedAndOneThatDoesNotDecodeIsEmpty() {
-        #expect(StandardStreamRoute(method: .get, target: "/agui/support%20ticket?x=1&runId=run%2F2") == .aguiReattach(threadID: "support ticket", runID: "run/2"))
+        #expect(
+            StandardStreamRoute(method: .get, target: "/agui/support%20ticket?x=1&runId=run%2F2")
+                == .aguiReattach(threadID: "support ticket", runID: "run/2")
+        )
         #expect(StandardStreamRoute(method: .get, target: "/api/chat/%ZZ/stream") == .chatResume(chatID: ""))
     }
 

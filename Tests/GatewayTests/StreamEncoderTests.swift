@@ -1,6 +1,7 @@
 import HeraldProtocol
 import NIOCore
 import Testing
+
 @testable import Gateway
 
 /// The AG-UI and AI SDK encoders on a run's events, without sockets: which standard events each Herald event
@@ -9,7 +10,9 @@ import Testing
     private static let run = "run_enc"
 
     /// A run with a thought, streamed text, a tool call and a report, numbered as the relay would.
-    private static func frames(ending terminal: EventPayload = .agentCompleted(.init(agentName: AgentName.supervisor, status: .success, durationMs: 9))) -> [EventFrame] {
+    private static func frames(
+        ending terminal: EventPayload = .agentCompleted(.init(agentName: AgentName.supervisor, status: .success, durationMs: 9))
+    ) -> [EventFrame] {
         let events: [(String, EventPayload)] = [
             (AgentName.supervisor, .agentStarted(.init(agentName: AgentName.supervisor))),
             ("assistant", .agentStarted(.init(agentName: "assistant", parentAgent: AgentName.supervisor))),
@@ -17,7 +20,10 @@ import Testing
             ("assistant", .partialResult(.init(content: " check.", isComplete: false))),
             ("assistant", .agentThinking(.init(thought: "Calling calculator."))),
             ("assistant", .toolExecuting(.init(toolCallID: "call_1", toolName: "calculator", arguments: ["expression": "6*7"]))),
-            ("assistant", .toolCompleted(.init(toolCallID: "call_1", toolName: "calculator", status: .success, result: ["value": 42], durationMs: 1))),
+            (
+                "assistant",
+                .toolCompleted(.init(toolCallID: "call_1", toolName: "calculator", status: .success, result: ["value": 42], durationMs: 1))
+            ),
             ("assistant", .partialResult(.init(content: "It is 42.", isComplete: false))),
             ("assistant", .partialResult(.init(content: "", isComplete: true))),
             ("assistant", .agentCompleted(.init(agentName: "assistant", status: .success, durationMs: 5))),
@@ -32,12 +38,15 @@ import Testing
     @Test func agUIOpensAndClosesTextAroundToolCallsAndEndsWithRunFinished() {
         var encoder = AGUIEventEncoder(clientThreadID: "client-thread", clientRunID: "client-run", runID: Self.run)
         let events = Self.frames().flatMap { encoder.events(for: $0) }
-        #expect(events.compactMap { $0["type"]?.stringValue } == [
-            "RUN_STARTED", "STEP_STARTED", "TEXT_MESSAGE_START", "TEXT_MESSAGE_CONTENT", "TEXT_MESSAGE_CONTENT",
-            "TEXT_MESSAGE_END", "REASONING_START", "REASONING_MESSAGE_START", "REASONING_MESSAGE_CONTENT", "REASONING_MESSAGE_END", "REASONING_END",
-            "TOOL_CALL_START", "TOOL_CALL_ARGS", "TOOL_CALL_END", "TOOL_CALL_RESULT",
-            "TEXT_MESSAGE_START", "TEXT_MESSAGE_CONTENT", "TEXT_MESSAGE_END", "STEP_FINISHED", "CUSTOM", "RUN_FINISHED",
-        ])
+        #expect(
+            events.compactMap { $0["type"]?.stringValue } == [
+                "RUN_STARTED", "STEP_STARTED", "TEXT_MESSAGE_START", "TEXT_MESSAGE_CONTENT", "TEXT_MESSAGE_CONTENT",
+                "TEXT_MESSAGE_END", "REASONING_START", "REASONING_MESSAGE_START", "REASONING_MESSAGE_CONTENT", "REASONING_MESSAGE_END",
+                "REASONING_END",
+                "TOOL_CALL_START", "TOOL_CALL_ARGS", "TOOL_CALL_END", "TOOL_CALL_RESULT",
+                "TEXT_MESSAGE_START", "TEXT_MESSAGE_CONTENT", "TEXT_MESSAGE_END", "STEP_FINISHED", "CUSTOM", "RUN_FINISHED",
+            ]
+        )
         #expect(encoder.isFinished)
         #expect(events.first?["threadId"] == "client-thread")
         #expect(events.first?["runId"] == "client-run")
@@ -70,11 +79,13 @@ import Testing
         var encoder = UIMessageStreamEncoder(runID: Self.run)
         let parts = Self.frames().flatMap { encoder.parts(for: $0) }
         let visible = parts.filter { $0["type"] != "data-herald-event" }
-        #expect(visible.compactMap { $0["type"]?.stringValue } == [
-            "start", "start-step", "text-start", "text-delta", "text-delta", "text-end", "reasoning-start", "reasoning-delta", "reasoning-end",
-            "tool-input-available", "tool-output-available", "text-start", "text-delta", "text-end", "finish-step",
-            "data-herald-final-report", "finish",
-        ])
+        #expect(
+            visible.compactMap { $0["type"]?.stringValue } == [
+                "start", "start-step", "text-start", "text-delta", "text-delta", "text-end", "reasoning-start", "reasoning-delta", "reasoning-end",
+                "tool-input-available", "tool-output-available", "text-start", "text-delta", "text-end", "finish-step",
+                "data-herald-final-report", "finish",
+            ]
+        )
         #expect(parts.filter { $0["type"] == "data-herald-event" }.compactMap { $0["data"]?["seq"]?.numberValue } == (1...12).map(Double.init))
         #expect(visible.first { $0["type"] == "tool-output-available" }?["output"]?["value"] == 42)
         #expect(encoder.isFinished)
@@ -97,11 +108,18 @@ import Testing
     }
 
     @Test func requestsAreReadForTheirNewestUserMessage() throws {
-        let input = try AGUIRunInput(json: #"{"threadId":"t","runId":"r","messages":[{"id":"1","role":"user","content":"old"},{"id":"2","role":"assistant","content":"hi"},{"id":"3","role":"user","content":[{"type":"text","text":"new"},{"type":"image","url":"x"}]}],"tools":[{"name":"x","description":"y","parameters":{}}]}"#)
+        let input = try AGUIRunInput(
+            json:
+                #"{"threadId":"t","runId":"r","messages":[{"id":"1","role":"user","content":"old"},{"id":"2","role":"assistant","content":"hi"},{"id":"3","role":"user","content":[{"type":"text","text":"new"},{"type":"image","url":"x"}]}],"tools":[{"name":"x","description":"y","parameters":{}}]}"#
+        )
         #expect(input.message == "new" && input.messageID == "3")
-        #expect(throws: AGUIRunInput.Invalid.self) { try AGUIRunInput(json: #"{"threadId":"t","runId":"r","messages":[{"id":"1","role":"assistant","content":"x"}]}"#) }
+        #expect(throws: AGUIRunInput.Invalid.self) {
+            try AGUIRunInput(json: #"{"threadId":"t","runId":"r","messages":[{"id":"1","role":"assistant","content":"x"}]}"#)
+        }
         #expect(throws: AGUIRunInput.Invalid.self) { try AGUIRunInput(json: #"{"threadId":"","runId":"r","messages":[]}"#) }
-        let chat = try ChatRequest(json: #"{"id":"abc","messages":[{"id":"m","role":"user","parts":[{"type":"text","text":"hello"}]}],"trigger":"submit-message"}"#)
+        let chat = try ChatRequest(
+            json: #"{"id":"abc","messages":[{"id":"m","role":"user","parts":[{"type":"text","text":"hello"}]}],"trigger":"submit-message"}"#
+        )
         #expect(chat.chatID == "abc" && chat.message == "hello")
         #expect(throws: ChatRequest.Invalid.self) { try ChatRequest(json: #"{"id":"abc","messages":[{"role":"user","parts":[]}]}"#) }
     }

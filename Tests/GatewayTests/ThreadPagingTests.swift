@@ -3,6 +3,7 @@ import HeraldCore
 import HeraldProtocol
 import NIOCore
 import Testing
+
 @testable import Gateway
 
 /// The threads API's pure parts: cursors, how runs' records become messages and pages, and rename bodies.
@@ -30,12 +31,21 @@ import Testing
         #expect(MessagePosition(run: 3, part: .assistant) < MessagePosition(run: 4, part: .user))
     }
 
-    private static func record(_ run: Int, user: String? = "question \(0)", ended: Bool = true, calls: [(call: String, done: String)] = []) -> RunMessageParts {
+    private static func record(
+        _ run: Int,
+        user: String? = "question \(0)",
+        ended: Bool = true,
+        calls: [(call: String, done: String)] = []
+    ) -> RunMessageParts {
         let userPart = MessageRecord.UserPart(content: user, clientMessageID: nil, createdAt: "2026-12-07T10:00:0\(run % 10).000Z")
         let end = MessageRecord.EndPart(status: "complete", completedAt: "2026-12-07T10:01:00.000Z")
         return RunMessageParts(
-            runID: "run_\(run)", user: MessageRecord.encode(userPart), text: ended ? "answer \(run)" : "", end: ended ? MessageRecord.encode(end) : "",
-            calls: calls)
+            runID: "run_\(run)",
+            user: MessageRecord.encode(userPart),
+            text: ended ? "answer \(run)" : "",
+            end: ended ? MessageRecord.encode(end) : "",
+            calls: calls
+        )
     }
 
     @Test func aRunIsTheUsersMessageThenOneAssistantMessageWithItsToolCalls() {
@@ -70,7 +80,14 @@ import Testing
             // As the store reads them: the runs that can hold the page, at most `limit` back from the cursor.
             let lastRun = before.map { $0.part == .user ? $0.run - 1 : $0.run } ?? 6
             let firstRun = max(0, lastRun - 3 + 1)
-            let page = MessageAssembly.page(Array(records[firstRun...lastRun]), firstRun: firstRun, before: before, limit: 3, liveText: "", runCount: 7)
+            let page = MessageAssembly.page(
+                Array(records[firstRun...lastRun]),
+                firstRun: firstRun,
+                before: before,
+                limit: 3,
+                liveText: "",
+                runCount: 7
+            )
             #expect(page.messages.count <= 3)
             pages.append(page.messages)
             before = page.nextCursor.flatMap(MessagePosition.init)
@@ -83,8 +100,10 @@ import Testing
     @Test func aRenameBodyIsOneTitleOfOneTo200Characters() throws {
         #expect(try ThreadRoutes.title(fromJSON: ByteBuffer(string: #"{"title":"  Trip to Lisbon \n"}"#)) == "Trip to Lisbon")
         #expect(try ThreadRoutes.title(fromJSON: ByteBuffer(string: #"{"title":"\#(String(repeating: "é", count: 200))"}"#)).count == 200)
-        for body in ["", "null", "[]", "{}", #"{"title":null}"#, #"{"title":""}"#, #"{"title":" "}"#, #"{"title":1}"#, #"{"title":"a","x":1}"#,
-                     #"{"title":"\#(String(repeating: "é", count: 201))"}"#] {
+        for body in [
+            "", "null", "[]", "{}", #"{"title":null}"#, #"{"title":""}"#, #"{"title":" "}"#, #"{"title":1}"#, #"{"title":"a","x":1}"#,
+            #"{"title":"\#(String(repeating: "é", count: 201))"}"#,
+        ] {
             #expect(throws: ThreadRoutes.Failure.self, "\(body)") { try ThreadRoutes.title(fromJSON: ByteBuffer(string: body)) }
         }
     }

@@ -57,7 +57,9 @@ struct WebSocketConnectionHandlerTests {
         try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).get()
         let services = gateway.connections
         try await channel.testingEventLoop.executeInContext {
-            try channel.pipeline.syncOperations.addHandler(WebSocketConnectionHandler(identity: ConnectionIdentity(userID: "usr_1"), channel: channel, services: services))
+            try channel.pipeline.syncOperations.addHandler(
+                WebSocketConnectionHandler(identity: ConnectionIdentity(userID: "usr_1"), channel: channel, services: services)
+            )
         }
         let first = try await channel.waitForOutboundWrite(as: WebSocketFrame.self)
         #expect(first.opcode == .text)
@@ -168,7 +170,9 @@ struct WebSocketConnectionHandlerTests {
         // In one turn of the loop, so the session is still starting while the messages arrive.
         let services = gateway.connections
         let readsWhileFull = try await channel.testingEventLoop.executeInContext {
-            try channel.pipeline.syncOperations.addHandler(WebSocketConnectionHandler(identity: ConnectionIdentity(userID: "usr_1"), channel: channel, services: services))
+            try channel.pipeline.syncOperations.addHandler(
+                WebSocketConnectionHandler(identity: ConnectionIdentity(userID: "usr_1"), channel: channel, services: services)
+            )
             for _ in 0..<WebSocketConnectionHandler.StateMachine.inboxLimit {
                 channel.pipeline.fireChannelRead(ping)
             }

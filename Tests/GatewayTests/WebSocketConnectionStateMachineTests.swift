@@ -45,7 +45,10 @@ import Testing
         #expect(machine.frameReceived(Self.frame(.text, "a"), now: Self.start) == .dispatch(.none))
         #expect(machine.frameReceived(Self.frame(.text, "b"), now: Self.start) == .dispatch(.none))
         #expect(machine.inbox == [.text("a"), .text("b")])
-        #expect(machine.sessionStarted(registered: false, now: Self.start) == .deliver(.text("a", overRate: false, startsBurst: false), resumeReading: false))
+        #expect(
+            machine.sessionStarted(registered: false, now: Self.start)
+                == .deliver(.text("a", overRate: false, startsBurst: false), resumeReading: false)
+        )
         #expect(machine.state == .working(registered: false))
         // Another item arrives while the session works: it waits.
         #expect(machine.frameReceived(Self.frame(.text, "c"), now: Self.start) == .dispatch(.none))
@@ -107,7 +110,9 @@ import Testing
     @Test func aMessageOverTheLimitClosesWith1009AndLaterDataFramesAreIgnored() {
         var machine = Self.started(maxMessageBytes: 8)
         #expect(machine.frameReceived(Self.frame(.text, "12345", fin: false), now: Self.start) == .none)
-        #expect(machine.frameReceived(Self.frame(.continuation, "6789"), now: Self.start) == Self.closing(.messageTooLarge, "message longer than 8 bytes"))
+        #expect(
+            machine.frameReceived(Self.frame(.continuation, "6789"), now: Self.start) == Self.closing(.messageTooLarge, "message longer than 8 bytes")
+        )
         #expect(machine.message == .rejecting)
         #expect(machine.frameReceived(Self.frame(.continuation, "x"), now: Self.start) == .none)
         #expect(machine.frameReceived(Self.frame(.text, "x"), now: Self.start) == .none)
@@ -125,8 +130,15 @@ import Testing
 
     @Test func binaryIsRefusedWith1003AtItsFirstFrame() {
         var machine = Self.started()
-        #expect(machine.frameReceived(Self.frame(.binary, bytes: [1, 2], fin: false), now: Self.start)
-            == .dispatch(.deliver(.close(code: HeraldCloseCode.unsupportedData, reason: "binary frames are not supported; send JSON text"), resumeReading: false)))
+        #expect(
+            machine.frameReceived(Self.frame(.binary, bytes: [1, 2], fin: false), now: Self.start)
+                == .dispatch(
+                    .deliver(
+                        .close(code: HeraldCloseCode.unsupportedData, reason: "binary frames are not supported; send JSON text"),
+                        resumeReading: false
+                    )
+                )
+        )
         #expect(machine.frameReceived(Self.frame(.continuation, bytes: [3]), now: Self.start) == .none)
     }
 
@@ -146,16 +158,24 @@ import Testing
     @Test func aNewMessageBeforeTheLastEndedAndReservedBitsOnAContinuationAreViolations() {
         var first = Self.started()
         _ = first.frameReceived(Self.frame(.text, "a", fin: false), now: Self.start)
-        #expect(first.frameReceived(Self.frame(.text, "b"), now: Self.start) == Self.closing(.protocolError, "a new message started before the last one ended"))
+        #expect(
+            first.frameReceived(Self.frame(.text, "b"), now: Self.start)
+                == Self.closing(.protocolError, "a new message started before the last one ended")
+        )
         var second = Self.started()
         _ = second.frameReceived(Self.frame(.text, "a", fin: false), now: Self.start)
-        #expect(second.frameReceived(Self.frame(.continuation, "b", rsv1: true), now: Self.start)
-            == Self.closing(.protocolError, "reserved bits set; no extension was agreed"))
+        #expect(
+            second.frameReceived(Self.frame(.continuation, "b", rsv1: true), now: Self.start)
+                == Self.closing(.protocolError, "reserved bits set; no extension was agreed")
+        )
     }
 
     @Test func invalidUTF8ClosesWith1007() {
         var machine = Self.started()
-        #expect(machine.frameReceived(Self.frame(.text, bytes: [0xC3, 0x28]), now: Self.start) == Self.closing(.dataInconsistentWithMessage, "text is not valid UTF-8"))
+        #expect(
+            machine.frameReceived(Self.frame(.text, bytes: [0xC3, 0x28]), now: Self.start)
+                == Self.closing(.dataInconsistentWithMessage, "text is not valid UTF-8")
+        )
     }
 
     // MARK: Rate
@@ -210,8 +230,10 @@ import Testing
         #expect(machine.frameReceived(Self.frame(.text, "a"), now: Self.start) == Self.text("a"))
         #expect(machine.inputClosed(now: Self.start) == .dispatch(.none))
         #expect(machine.handshake == .inputEnded)
-        #expect(machine.itemHandled(now: Self.start)
-            == .deliver(.close(code: 1000, reason: "the client closed its side of the connection"), resumeReading: false))
+        #expect(
+            machine.itemHandled(now: Self.start)
+                == .deliver(.close(code: 1000, reason: "the client closed its side of the connection"), resumeReading: false)
+        )
         #expect(machine.write(opcode: .text) == .write)
         #expect(machine.write(opcode: .connectionClose) == .writeThenCloseChannel)
         #expect(machine.handshake == .closing)

@@ -130,8 +130,10 @@ struct ClientMessagePropertyTests {
     }
 
     @Test func escapedSurrogatesAndControlCharactersDecodeOrAreRefused() throws {
-        #expect(try decode(Array(#"{"type":"user_message","content":"\ud83d\ude00\u0000\u001f"}"#.utf8)).get()
-            == .userMessage(.init(content: "😀\u{0}\u{1F}")))
+        #expect(
+            try decode(Array(#"{"type":"user_message","content":"\ud83d\ude00\u0000\u001f"}"#.utf8)).get()
+                == .userMessage(.init(content: "😀\u{0}\u{1F}"))
+        )
         // Raw control characters are not JSON; lone surrogates cannot become a Swift string. Both are refused,
         // or the lone surrogate is replaced: either way no crash and nothing malformed gets through.
         for frame in [
@@ -199,20 +201,23 @@ struct ClientMessagePropertyTests {
     static func randomMessage(_ random: inout SeededGenerator) -> ClientMessage {
         switch random.next() % 4 {
         case 0:
-            return .userMessage(.init(
-                content: randomText(&random, maxLength: 200),
-                threadID: random.chance(0.5) ? randomID(&random) : nil,
-                clientMessageID: random.chance(0.5) ? randomText(&random) : nil
-            ))
+            return .userMessage(
+                .init(
+                    content: randomText(&random, maxLength: 200),
+                    threadID: random.chance(0.5) ? randomID(&random) : nil,
+                    clientMessageID: random.chance(0.5) ? randomText(&random) : nil
+                )
+            )
         case 1:
             return .cancelRun(runID: randomID(&random))
         case 2:
-            let afterSeq: Int = switch random.next() % 4 {
-            case 0: 0
-            case 1: Int(random.next() % 1000)
-            case 2: 9_007_199_254_740_992
-            default: Int(random.next() % 9_007_199_254_740_992)
-            }
+            let afterSeq: Int =
+                switch random.next() % 4 {
+                case 0: 0
+                case 1: Int(random.next() % 1000)
+                case 2: 9_007_199_254_740_992
+                default: Int(random.next() % 9_007_199_254_740_992)
+                }
             return .resume(.init(threadID: randomID(&random), afterSeq: afterSeq, epoch: random.chance(0.5) ? randomID(&random) : nil))
         default:
             return .ping
@@ -257,7 +262,9 @@ struct ClientMessagePropertyTests {
         case 4: return "\(random.next() % 1000)"
         case 5: return "[" + (0..<Int(random.next() % 4)).map { _ in randomJSON(&random, depth: depth + 1) }.joined(separator: ",") + "]"
         default:
-            let members = (0..<Int(random.next() % 4)).map { _ in literal(randomText(&random, maxLength: 8), &random) + ":" + randomJSON(&random, depth: depth + 1) }
+            let members = (0..<Int(random.next() % 4)).map { _ in
+                literal(randomText(&random, maxLength: 8), &random) + ":" + randomJSON(&random, depth: depth + 1)
+            }
             return "{" + members.joined(separator: ",") + "}"
         }
     }

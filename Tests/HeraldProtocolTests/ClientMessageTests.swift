@@ -19,7 +19,10 @@ import Testing
         )
         #expect(try decode(#"{"type":"cancel_run","run_id":"r1"}"#).get() == .cancelRun(runID: "r1"))
         #expect(try decode(#"{"type":"resume","thread_id":"t1","after_seq":7}"#).get() == .resume(.init(threadID: "t1", afterSeq: 7)))
-        #expect(try decode(#"{"type":"resume","thread_id":"t1","after_seq":0,"epoch":"e1"}"#).get() == .resume(.init(threadID: "t1", afterSeq: 0, epoch: "e1")))
+        #expect(
+            try decode(#"{"type":"resume","thread_id":"t1","after_seq":0,"epoch":"e1"}"#).get()
+                == .resume(.init(threadID: "t1", afterSeq: 0, epoch: "e1"))
+        )
         #expect(try decode(#"{"type":"ping"}"#).get() == .ping)
     }
 

@@ -5,7 +5,9 @@ import Testing
 @Suite struct EventFrameTests {
     @Test func splicedFrameDecodesToTheSameEvent() throws {
         let event = AgentEvent(
-            threadID: "thr_1", runID: "run_1", agentName: "assistant",
+            threadID: "thr_1",
+            runID: "run_1",
+            agentName: "assistant",
             payload: .toolCompleted(.init(toolCallID: "call_1", toolName: "calculator", status: .success, result: ["value": 55], durationMs: 3))
         )
         let text = EventFrame.splice(seq: 42, epoch: "ep_x", eventJSON: event.encodedJSON())

@@ -6,9 +6,14 @@ struct HeraldTimestampTests {
     private static let reference = Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt)
 
     @Test(arguments: [
-        0.0, 0.0015, 0.9995, 59.5, 86_399.9995, 951_782_400.0 /* 2000-02-29 */, 1_709_164_800.1235 /* 2024-02-29 */,
-        1_795_962_245.6785, 4_102_444_799.9995 /* 2099-12-31 */, 253_402_300_799.0 /* 9999-12-31T23:59:59 */,
-        -1.5, -86_400.0, -2_208_988_800.0 /* 1900-01-01 */,
+        0.0, 0.0015, 0.9995, 59.5, 86_399.9995,
+        951_782_400.0,  // 2000-02-29
+        1_709_164_800.1235,  // 2024-02-29
+        1_795_962_245.6785,
+        4_102_444_799.9995,  // 2099-12-31
+        253_402_300_799.0,  // 9999-12-31T23:59:59
+        -1.5, -86_400.0,
+        -2_208_988_800.0,  // 1900-01-01
     ])
     func writesWhatFoundationWritesAwayFromMillisecondBoundaries(secondsSince1970: Double) {
         let date = Date(timeIntervalSince1970: secondsSince1970)

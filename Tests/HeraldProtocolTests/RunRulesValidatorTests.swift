@@ -165,10 +165,18 @@ private struct Recording {
         var validator = RunRulesValidator()
         for seq in 1...3 {
             for thread in ["a", "b"] {
-                let payload: EventPayload = seq == 1
+                let payload: EventPayload =
+                    seq == 1
                     ? .agentStarted(.init(agentName: "supervisor"))
-                    : (seq == 2 ? .agentThinking(.init(thought: "t")) : .agentCompleted(.init(agentName: "supervisor", status: .success, durationMs: 1)))
-                validator.observe(EventFrame(seq: seq, epoch: "e", event: AgentEvent(threadID: thread, runID: "run-\(thread)", agentName: "supervisor", payload: payload)))
+                    : (seq == 2
+                        ? .agentThinking(.init(thought: "t")) : .agentCompleted(.init(agentName: "supervisor", status: .success, durationMs: 1)))
+                validator.observe(
+                    EventFrame(
+                        seq: seq,
+                        epoch: "e",
+                        event: AgentEvent(threadID: thread, runID: "run-\(thread)", agentName: "supervisor", payload: payload)
+                    )
+                )
             }
         }
         #expect(validator.finish().isEmpty)
@@ -208,7 +216,14 @@ private struct Recording {
     @Test func anEndedRunNeedsNothing() {
         var progress = RunProgress()
         progress.apply(AgentEvent(threadID: "t", runID: "r", agentName: "supervisor", payload: .agentStarted(.init(agentName: "supervisor"))))
-        progress.apply(AgentEvent(threadID: "t", runID: "r", agentName: "supervisor", payload: .agentCompleted(.init(agentName: "supervisor", status: .success, durationMs: 1))))
+        progress.apply(
+            AgentEvent(
+                threadID: "t",
+                runID: "r",
+                agentName: "supervisor",
+                payload: .agentCompleted(.init(agentName: "supervisor", status: .success, durationMs: 1))
+            )
+        )
         #expect(progress.ended)
         #expect(progress.closingEvents(threadID: "t", runID: "r", code: .workerLost, message: "x", retryable: true).isEmpty)
     }

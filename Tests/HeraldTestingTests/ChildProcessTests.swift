@@ -1,12 +1,13 @@
+import Foundation
+import HeraldTesting
+import NIOConcurrencyHelpers
+import Testing
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Foundation
-import HeraldTesting
-import NIOConcurrencyHelpers
-import Testing
 
 /// The harness's own child processes: what `RedisServerProcess` and `ServiceProcess` start their programs with.
 @Suite("ChildProcess", .timeLimit(.minutes(1)))
@@ -48,7 +49,8 @@ struct ChildProcessTests {
         let total = 300_000
         let seen = NIOLockedValueBox((bytes: 0, ended: false, bytesAfterEnd: false))
         let child = try ChildProcess.spawn(
-            "/usr/bin/head", arguments: ["-c", String(total), "/dev/zero"],
+            "/usr/bin/head",
+            arguments: ["-c", String(total), "/dev/zero"],
             output: .capture(limit: 1_000) { event in
                 seen.withLockedValue { seen in
                     switch event {
@@ -163,7 +165,10 @@ struct ChildProcessTests {
             for index in 0..<16 {
                 group.addTask {
                     try ChildProcess.spawn(
-                        "/bin/sh", arguments: ["-c", "read line; echo \"$1\"", "sh", String(index)], input: .pipe, output: .capture()
+                        "/bin/sh",
+                        arguments: ["-c", "read line; echo \"$1\"", "sh", String(index)],
+                        input: .pipe,
+                        output: .capture()
                     )
                 }
             }

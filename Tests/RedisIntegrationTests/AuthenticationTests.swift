@@ -28,7 +28,10 @@ struct AuthenticationTests {
             _ = try await admin.send("ACL", "SETUSER", "alice", "on", ">alice-pw", "~*", "&*", "+@all")
             await admin.close()
 
-            let alice = RedisClient(configuration: try RedisConfiguration(url: "redis://alice:alice-pw@127.0.0.1:\(server.port)/1"), logger: testLogger)
+            let alice = RedisClient(
+                configuration: try RedisConfiguration(url: "redis://alice:alice-pw@127.0.0.1:\(server.port)/1"),
+                logger: testLogger
+            )
             #expect(try await alice.send("ACL", "WHOAMI").string == "alice")
             await alice.close()
         }
@@ -45,7 +48,12 @@ struct AuthenticationTests {
             }
             await client.close()
 
-            let connect = { try await RedisConnection.connect(configuration: try RedisConfiguration(url: "redis://nobody:x@127.0.0.1:\(server.port)"), logger: testLogger) }
+            let connect = {
+                try await RedisConnection.connect(
+                    configuration: try RedisConfiguration(url: "redis://nobody:x@127.0.0.1:\(server.port)"),
+                    logger: testLogger
+                )
+            }
             await #expect { _ = try await connect() } throws: { ($0 as? RedisError)?.kind == .authenticationFailed }
         }
     }

@@ -6,7 +6,10 @@ import Testing
 struct FailureTests {
     @Test func serverKilledMidPipelineThenRestarted() async throws {
         try await withRedisServer { server in
-            let patient = try configuration(server) { $0.poolSize = 1; $0.commandTimeout = .seconds(60) }
+            let patient = try configuration(server) {
+                $0.poolSize = 1
+                $0.commandTimeout = .seconds(60)
+            }
             try await withClient(server, { $0 = patient }) { client in
                 try await withClient(server) { observer in
                     try await withSubscriber(server) { subscriber in
@@ -60,7 +63,13 @@ struct FailureTests {
 
     @Test func commandTimeoutClosesTheConnection() async throws {
         try await withRedisServer { server in
-            try await withClient(server, { $0.poolSize = 1; $0.commandTimeout = .seconds(1) }) { client in
+            try await withClient(
+                server,
+                {
+                    $0.poolSize = 1
+                    $0.commandTimeout = .seconds(1)
+                }
+            ) { client in
                 let timedOut: @Sendable (any Error) -> Bool = { error in
                     guard let error = error as? RedisError, error.kind == .timeout else { return false }
                     return error.message.contains("within 1s")

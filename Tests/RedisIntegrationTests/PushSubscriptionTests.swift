@@ -9,14 +9,17 @@ struct PushSubscriptionTests {
     /// What a handler was told, as the test reads it.
     private static func recorder() -> (AsyncStream<String>, @Sendable (RedisSubscriptionUpdate) -> Void) {
         let (updates, continuation) = AsyncStream<String>.makeStream()
-        return (updates, { update in
-            switch update {
-            case .event(.message(let payload)): continuation.yield("message \(String(buffer: payload))")
-            case .event(.resubscribed): continuation.yield("resubscribed")
-            case .ended(nil): continuation.yield("ended")
-            case .ended(.some(let error)): continuation.yield("ended with \(error)")
+        return (
+            updates,
+            { update in
+                switch update {
+                case .event(.message(let payload)): continuation.yield("message \(String(buffer: payload))")
+                case .event(.resubscribed): continuation.yield("resubscribed")
+                case .ended(nil): continuation.yield("ended")
+                case .ended(.some(let error)): continuation.yield("ended with \(error)")
+                }
             }
-        })
+        )
     }
 
     @Test func messagesReachTheHandlerInOrderBesideAStreamOfTheSameChannelThenTheEnd() async throws {

@@ -15,12 +15,15 @@ struct RESPTests {
                 #expect(try await client.send("LRANGE", "missing", 0, -1) == .array([]))
 
                 let nested = try await client.send("EVAL", "return {1, 'a', {2, {}}, false}", 0)
-                #expect(nested == .array([
-                    .integer(1),
-                    .bulkString(ByteBuffer(string: "a")),
-                    .array([.integer(2), .array([])]),
-                    .null,
-                ]))
+                #expect(
+                    nested
+                        == .array([
+                            .integer(1),
+                            .bulkString(ByteBuffer(string: "a")),
+                            .array([.integer(2), .array([])]),
+                            .null,
+                        ])
+                )
                 #expect(try await client.send("MGET", "key", "missing") == .array([.bulkString(ByteBuffer(string: "value")), .null]))
             }
         }

@@ -122,7 +122,12 @@ struct StreamTests {
                 #expect(read.first?.entries.map(\.id) == [id])
                 #expect(read.first?.entries.first?.string("seq") == "1")
 
-                let nothing = try await client.xreadgroup(group: "relay", consumer: "r1", streams: [(key: "events", id: ">")], block: .milliseconds(50))
+                let nothing = try await client.xreadgroup(
+                    group: "relay",
+                    consumer: "r1",
+                    streams: [(key: "events", id: ">")],
+                    block: .milliseconds(50)
+                )
                 #expect(nothing.isEmpty)
             }
         }

@@ -1,5 +1,5 @@
-import Logging
 import HeraldTesting
+import Logging
 import NIOCore
 import Redis
 import Testing
@@ -19,7 +19,10 @@ struct HostileReplyTests {
         // Once in one write, once a byte per write: the outcome must not depend on how the bytes arrive.
         for pieces in [[bytes], bytes.map { [$0] }] {
             try await ScriptedRedisServer.withServer(reply: pieces, closeAfterReply: false) { server in
-                let connection = try await RedisConnection.connect(configuration: RedisConfiguration(url: server.url), logger: Logger.test("redis-tests"))
+                let connection = try await RedisConnection.connect(
+                    configuration: RedisConfiguration(url: server.url),
+                    logger: Logger.test("redis-tests")
+                )
                 await #expect {
                     _ = try await connection.send("PING")
                 } throws: { error in

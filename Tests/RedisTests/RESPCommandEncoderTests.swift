@@ -21,7 +21,8 @@ import Testing
         ]
         var buffer = ByteBuffer()
         RESPCommandEncoder().encode(arguments, into: &buffer)
-        let expected = Array("*6\r\n$4\r\nECHO\r\n$3\r\n-42\r\n$1\r\n0\r\n$4\r\n".utf8) + [0, 13, 10, 255]
+        let expected =
+            Array("*6\r\n$4\r\nECHO\r\n$3\r\n-42\r\n$1\r\n0\r\n$4\r\n".utf8) + [0, 13, 10, 255]
             + Array("\r\n$2\r\né\r\n$0\r\n\r\n".utf8)
         #expect(Array(buffer.readableBytesView) == expected)
     }

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+
 @testable import Redis
 
 /// What `RESPReplyDecoder` made of a byte stream: the replies it produced, and the error that stopped it, if any.

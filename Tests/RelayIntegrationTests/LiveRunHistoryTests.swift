@@ -3,8 +3,9 @@ import HeraldProtocol
 import HeraldTesting
 import Logging
 import Redis
-@testable import Relay
 import Testing
+
+@testable import Relay
 
 private func event(_ thread: String, _ run: String, _ agent: String, _ payload: EventPayload) -> AgentEvent {
     AgentEvent(threadID: thread, runID: run, agentName: agent, payload: payload)
@@ -35,7 +36,10 @@ struct LiveRunHistoryTests {
 
         static func start() async throws -> Harness {
             let server = try await RedisServerProcess.start()
-            return Harness(server: server, redis: RedisClient(configuration: try RedisConfiguration(url: server.url), logger: Logger(label: "live-run-test")))
+            return Harness(
+                server: server,
+                redis: RedisClient(configuration: try RedisConfiguration(url: server.url), logger: Logger(label: "live-run-test"))
+            )
         }
 
         /// Publishes `events` as partition 0's lease holder, in batches of `batch`, with rising entry ids.
@@ -119,12 +123,18 @@ struct LiveRunHistoryTests {
         let publisher = EventPublisher(keys: harness.keys, historySize: 10, historyTTLSeconds: 600, dedupWindow: 32)
         var threads = ThreadLogCache(capacity: 10)
         let call = EventPayload.ToolExecuting(toolCallID: "call_1", toolName: "calculator", arguments: ["expression": "1+1"])
-        let run: [AgentEvent] = [
-            started("thr_o", "run_o"), started("thr_o", "run_o", "assistant"),
-            event("thr_o", "run_o", "assistant", .agentThinking(.init(thought: "Calling calculator."))),
-            event("thr_o", "run_o", "assistant", .toolExecuting(call)),
-            event("thr_o", "run_o", "assistant", .toolCompleted(.init(toolCallID: "call_1", toolName: "calculator", status: .success, result: ["value": 2], durationMs: 1))),
-        ] + (1...40).map { text("thr_o", "run_o", " w\($0)") }
+        let run: [AgentEvent] =
+            [
+                started("thr_o", "run_o"), started("thr_o", "run_o", "assistant"),
+                event("thr_o", "run_o", "assistant", .agentThinking(.init(thought: "Calling calculator."))),
+                event("thr_o", "run_o", "assistant", .toolExecuting(call)),
+                event(
+                    "thr_o",
+                    "run_o",
+                    "assistant",
+                    .toolCompleted(.init(toolCallID: "call_1", toolName: "calculator", status: .success, result: ["value": 2], durationMs: 1))
+                ),
+            ] + (1...40).map { text("thr_o", "run_o", " w\($0)") }
         // One event a batch, and all at once: the outline is the same either way.
         for batch in [1, 100] {
             let thread = "thr_o\(batch)"

@@ -7,8 +7,9 @@ import NIOConcurrencyHelpers
 import NIOCore
 import Prometheus
 import Redis
-@testable import Relay
 import Testing
+
+@testable import Relay
 
 /// A relay under test: its own redis-server, key prefix and metrics.
 private struct RelayHarness {
@@ -55,7 +56,12 @@ private struct RelayHarness {
     }
 
     /// As `publish(_:with:holder:)`, by a relay that remembers `threads` from call to call.
-    func publish(_ events: [AgentEvent], with publisher: EventPublisher, threads: inout ThreadLogCache, holder: String = "test-relay") async throws -> [EventPublisher.Outcome] {
+    func publish(
+        _ events: [AgentEvent],
+        with publisher: EventPublisher,
+        threads: inout ThreadLogCache,
+        holder: String = "test-relay"
+    ) async throws -> [EventPublisher.Outcome] {
         try await holdLease(0, for: holder)
         let first = entriesMadeUp.withLockedValue { made in
             defer { made += events.count }
@@ -196,7 +202,14 @@ struct RelayServiceTests {
         for index in 1...7 {
             try await harness.emit(thinking("thr_h", "run_h", "\(index)"))
         }
-        try await harness.emit(AgentEvent(threadID: "thr_h", runID: "run_h", agentName: AgentName.supervisor, payload: .agentCompleted(.init(agentName: AgentName.supervisor, status: .success, durationMs: 1))))
+        try await harness.emit(
+            AgentEvent(
+                threadID: "thr_h",
+                runID: "run_h",
+                agentName: AgentName.supervisor,
+                payload: .agentCompleted(.init(agentName: AgentName.supervisor, status: .success, durationMs: 1))
+            )
+        )
         #expect(await recorder.waitFor(count: 8).map(\.seq) == Array(1...8))
         #expect(try await harness.history("thr_h").map(\.seq) == [4, 5, 6, 7, 8])
         #expect(try await harness.redis.send("EXISTS", harness.keys.threadActiveRun("thr_h")).int == 0)
@@ -222,7 +235,12 @@ struct RelayServiceTests {
         try await harness.holdLease(0, for: "dead-relay")
         let items = entries.prefix(2).map { EventPublisher.Item(try! #require(PartitionEntry($0)), entryID: $0.id) }
         var threads = ThreadLogCache(capacity: 10)
-        let early = try await publisher.publish(items, from: EventPublisher.Source(partition: 0, leaseHolder: "dead-relay"), threads: &threads, on: harness.redis)
+        let early = try await publisher.publish(
+            items,
+            from: EventPublisher.Source(partition: 0, leaseHolder: "dead-relay"),
+            threads: &threads,
+            on: harness.redis
+        )
         #expect(early == [.published(seq: 1), .published(seq: 2)])
         #expect(try await harness.redis.send("EXISTS", harness.keys.partitionCursor(0)).int == 0)
         // Its lease lapses (deleted here rather than waited for).
@@ -230,7 +248,12 @@ struct RelayServiceTests {
 
         // The successor reads from the cursor, skips the two the thread already published, publishes the other four.
         let registry = PrometheusCollectorRegistry()
-        let service = RelayService(settings: try harness.settings(partitions: partitions), redis: harness.redis, metrics: RelayMetrics(registry: registry), logger: harness.logger)
+        let service = RelayService(
+            settings: try harness.settings(partitions: partitions),
+            redis: harness.redis,
+            metrics: RelayMetrics(registry: registry),
+            logger: harness.logger
+        )
         let relay = Task { try await service.run() }
         let frames = await recorder.waitFor(count: 6)
         #expect(frames.map(\.event.eventID) == events.map(\.eventID))
@@ -265,7 +288,11 @@ struct RelayServiceTests {
         var threads = ThreadLogCache(capacity: 10)
         await #expect(throws: RelayError.self) {
             try await publisher.publish(
-                items, from: EventPublisher.Source(partition: 0, leaseHolder: "stalled"), advancingCursorTo: entries[2].id, threads: &threads, on: harness.redis
+                items,
+                from: EventPublisher.Source(partition: 0, leaseHolder: "stalled"),
+                advancingCursorTo: entries[2].id,
+                threads: &threads,
+                on: harness.redis
             )
         }
         #expect(try await harness.redis.send("EXISTS", harness.keys.threadLogState("thr_l")).int == 0)
@@ -317,7 +344,11 @@ struct RelayServiceTests {
         var second = ThreadLogCache(capacity: 10)
         #expect(try await harness.publish(Array(events[0..<3]), with: publisher, threads: &first) == (1...3).map { .published(seq: $0) })
         // Another relay publishes to the thread meanwhile (it held the lease while this one stalled).
-        #expect(try await harness.publish(Array(events[3..<5]), with: publisher, threads: &second, holder: "other") == [.published(seq: 4), .published(seq: 5)])
+        #expect(
+            try await harness.publish(Array(events[3..<5]), with: publisher, threads: &second, holder: "other") == [
+                .published(seq: 4), .published(seq: 5),
+            ]
+        )
         #expect(try await harness.publish([events[5]], with: publisher, threads: &first) == [.published(seq: 6)])
         let history = try await harness.history("thr_o")
         #expect(history.map(\.seq) == Array(1...6))
@@ -404,7 +435,12 @@ struct RelayServiceTests {
         // More events of one thread than one script call takes, interleaved with another thread's.
         let long = (1...300).map { thinking("thr_long", "run_long", "l\($0)") }
         let short = (1...3).map { thinking("thr_short", "run_short", "s\($0)") }
-        let terminal = AgentEvent(threadID: "thr_short", runID: "run_short", agentName: AgentName.supervisor, payload: .agentCompleted(.init(agentName: AgentName.supervisor, status: .success, durationMs: 1)))
+        let terminal = AgentEvent(
+            threadID: "thr_short",
+            runID: "run_short",
+            agentName: AgentName.supervisor,
+            payload: .agentCompleted(.init(agentName: AgentName.supervisor, status: .success, durationMs: 1))
+        )
         let late = thinking("thr_short", "run_short", "late")
         var batch = Array(long[0..<150]) + [short[0], short[1], short[1], terminal, late] + Array(long[150...]) + [short[2]]
         // A worker's retried write, a few events after its original, which the previous script call published.
@@ -427,7 +463,12 @@ struct RelayServiceTests {
     }
 
     @Test func readsPartitionEntriesOfThisAndEarlierReleases() throws {
-        let event = AgentEvent(threadID: "thr_p", runID: "run_p", agentName: AgentName.supervisor, payload: .agentCompleted(.init(agentName: AgentName.supervisor, status: .success, durationMs: 3)))
+        let event = AgentEvent(
+            threadID: "thr_p",
+            runID: "run_p",
+            agentName: AgentName.supervisor,
+            payload: .agentCompleted(.init(agentName: AgentName.supervisor, status: .success, durationMs: 3))
+        )
         func entry(_ fields: [(String, RedisArgument)]) -> RedisStreamEntry {
             RedisStreamEntry(id: "1-1", fields: fields.map { (name: $0.0, value: ByteBuffer(bytes: $0.1.bytes)) })
         }
@@ -464,7 +505,10 @@ struct RelayServiceTests {
         let relay = harness.startRelay(try harness.settings())
         let event = thinking("thr_old", "run_old", "from an older worker")
         let partition = RedisKeys.partition(of: event.threadID, partitions: 2)
-        _ = try await harness.redis.xadd(harness.keys.eventPartition(partition), fields: [(PartitionEntry.Field.event, RedisArgument(event.encodedJSON()))])
+        _ = try await harness.redis.xadd(
+            harness.keys.eventPartition(partition),
+            fields: [(PartitionEntry.Field.event, RedisArgument(event.encodedJSON()))]
+        )
         _ = try await harness.redis.xadd(harness.keys.eventPartition(partition), fields: [(PartitionEntry.Field.event, "not json")])
         let marker = thinking("thr_old", "run_old", "marker")
         try await harness.emit(marker)

@@ -2,6 +2,7 @@ import Foundation
 import HeraldCore
 import HeraldProtocol
 import Testing
+
 @testable import Relay
 
 /// What each published event changes in its thread's messages, worked out without Redis.
@@ -11,7 +12,10 @@ import Testing
     }
 
     @Test func theSupervisorsStartOpensTheExchangeWithTheUsersWords() {
-        let start = Self.entry(AgentName.supervisor, .agentStarted(.init(agentName: AgentName.supervisor, input: .init(content: "hi there", clientMessageID: "m1"))))
+        let start = Self.entry(
+            AgentName.supervisor,
+            .agentStarted(.init(agentName: AgentName.supervisor, input: .init(content: "hi there", clientMessageID: "m1")))
+        )
         guard case .opens(let runID, let user)? = MessageUpdate.updates(for: start).first else {
             Issue.record("no opening")
             return
@@ -19,18 +23,28 @@ import Testing
         #expect(runID == "run_1")
         #expect(user.content == "hi there" && user.clientMessageID == "m1")
         // A sub-agent's start and end, and thinking, change nothing.
-        #expect(MessageUpdate.updates(for: Self.entry("researcher", .agentStarted(.init(agentName: "researcher", parentAgent: AgentName.supervisor)))) == [])
-        #expect(MessageUpdate.updates(for: Self.entry("researcher", .agentCompleted(.init(agentName: "researcher", status: .success, durationMs: 1)))) == [])
+        #expect(
+            MessageUpdate.updates(for: Self.entry("researcher", .agentStarted(.init(agentName: "researcher", parentAgent: AgentName.supervisor))))
+                == []
+        )
+        #expect(
+            MessageUpdate.updates(for: Self.entry("researcher", .agentCompleted(.init(agentName: "researcher", status: .success, durationMs: 1))))
+                == []
+        )
         #expect(MessageUpdate.updates(for: Self.entry(AgentName.supervisor, .agentThinking(.init(thought: "hmm")))) == [])
     }
 
     @Test func textIsJoinedPerBatchAndTheFinalReportReplacesIt() {
         var updates: [MessageUpdate] = []
         for piece in ["Hel", "lo", " world", ""] {
-            for update in MessageUpdate.updates(for: Self.entry("writer", .partialResult(.init(content: piece, isComplete: false)))) { updates.add(update) }
+            for update in MessageUpdate.updates(for: Self.entry("writer", .partialResult(.init(content: piece, isComplete: false)))) {
+                updates.add(update)
+            }
         }
         #expect(updates == [.appends(runID: "run_1", text: "Hello world")])
-        for update in MessageUpdate.updates(for: Self.entry(AgentName.supervisor, .finalReport(.init(report: "Hello world.", totalDurationMs: 5, usage: ["total_tokens": 12])))) {
+        for update in MessageUpdate.updates(
+            for: Self.entry(AgentName.supervisor, .finalReport(.init(report: "Hello world.", totalDurationMs: 5, usage: ["total_tokens": 12])))
+        ) {
             updates.add(update)
         }
         #expect(updates == [.replaces(runID: "run_1", text: "Hello world.", usage: #"{"total_tokens":12}"#)])
@@ -47,13 +61,25 @@ import Testing
 
     @Test func toolCallsAndTheRunsEndAreKeptWithTheirStatus() throws {
         let arguments: JSONValue = ["expression": "2+2", "nested": ["a": [1, "x\"y"]]]
-        let began = MessageUpdate.updates(for: Self.entry("calc", .toolExecuting(.init(toolCallID: "c1", toolName: "calculator", arguments: arguments))))
-        #expect(try Self.part(began.first, as: MessageRecord.ToolCallPart.self) == .init(toolCallID: "c1", toolName: "calculator", arguments: arguments))
+        let began = MessageUpdate.updates(
+            for: Self.entry("calc", .toolExecuting(.init(toolCallID: "c1", toolName: "calculator", arguments: arguments)))
+        )
+        #expect(
+            try Self.part(began.first, as: MessageRecord.ToolCallPart.self) == .init(toolCallID: "c1", toolName: "calculator", arguments: arguments)
+        )
         let failed = MessageUpdate.updates(
-            for: Self.entry("calc", .toolCompleted(.init(toolCallID: "c1", toolName: "calculator", status: .error, error: "division by zero", durationMs: 3))))
+            for: Self.entry(
+                "calc",
+                .toolCompleted(.init(toolCallID: "c1", toolName: "calculator", status: .error, error: "division by zero", durationMs: 3))
+            )
+        )
         #expect(try Self.part(failed.first, as: MessageRecord.ToolDonePart.self) == .init(status: "error", result: nil, error: "division by zero"))
         let succeeded = MessageUpdate.updates(
-            for: Self.entry("calc", .toolCompleted(.init(toolCallID: "c1", toolName: "calculator", status: .success, result: ["value": 4], durationMs: 3))))
+            for: Self.entry(
+                "calc",
+                .toolCompleted(.init(toolCallID: "c1", toolName: "calculator", status: .success, result: ["value": 4], durationMs: 3))
+            )
+        )
         #expect(try Self.part(succeeded.first, as: MessageRecord.ToolDonePart.self) == .init(status: "success", result: ["value": 4], error: nil))
 
         let cases: [(EventPayload, String)] = [
@@ -87,7 +113,12 @@ struct TestFailure: Error, CustomStringConvertible {
 
     @Test(arguments: awkwardTexts)
     func aPartialResultsTextIsReadExactly(text: String) throws {
-        let event = AgentEvent(threadID: "thr_1", runID: "run_1", agentName: "writer", payload: .partialResult(.init(content: text, isComplete: false)))
+        let event = AgentEvent(
+            threadID: "thr_1",
+            runID: "run_1",
+            agentName: "writer",
+            payload: .partialResult(.init(content: text, isComplete: false))
+        )
         let scanner = EventJSONScanner(event.encodedJSON())
         let payload = try #require(scanner.member("payload"))
         let content = try #require(scanner.member("content", in: payload))
@@ -120,7 +151,10 @@ struct TestFailure: Error, CustomStringConvertible {
 /// The scanner's reading of each kind of event is the full decoder's.
 @Suite struct MessageUpdateScanningTests {
     static let payloads: [(String, EventPayload)] = [
-        (AgentName.supervisor, .agentStarted(.init(agentName: AgentName.supervisor, input: .init(content: "hé \"there\"\n", clientMessageID: "m-1")))),
+        (
+            AgentName.supervisor,
+            .agentStarted(.init(agentName: AgentName.supervisor, input: .init(content: "hé \"there\"\n", clientMessageID: "m-1")))
+        ),
         (AgentName.supervisor, .agentStarted(.init(agentName: AgentName.supervisor, input: .init(content: "no id")))),
         (AgentName.supervisor, .agentStarted(.init(agentName: AgentName.supervisor))),
         ("writer", .partialResult(.init(content: "a \\ b 😀", isComplete: false))),
@@ -147,13 +181,22 @@ struct TestFailure: Error, CustomStringConvertible {
             switch (mine, reference) {
             case (.toolBegan(let run, let id, let json), .toolBegan(let run2, let id2, let json2)):
                 #expect(run == run2 && id == id2)
-                #expect(try JSONDecoder().decode(MessageRecord.ToolCallPart.self, from: Data(json.utf8)) == JSONDecoder().decode(MessageRecord.ToolCallPart.self, from: Data(json2.utf8)))
+                #expect(
+                    try JSONDecoder().decode(MessageRecord.ToolCallPart.self, from: Data(json.utf8))
+                        == JSONDecoder().decode(MessageRecord.ToolCallPart.self, from: Data(json2.utf8))
+                )
             case (.toolEnded(let run, let id, let json), .toolEnded(let run2, let id2, let json2)):
                 #expect(run == run2 && id == id2)
-                #expect(try JSONDecoder().decode(MessageRecord.ToolDonePart.self, from: Data(json.utf8)) == JSONDecoder().decode(MessageRecord.ToolDonePart.self, from: Data(json2.utf8)))
+                #expect(
+                    try JSONDecoder().decode(MessageRecord.ToolDonePart.self, from: Data(json.utf8))
+                        == JSONDecoder().decode(MessageRecord.ToolDonePart.self, from: Data(json2.utf8))
+                )
             case (.replaces(let run, let text, let usage), .replaces(let run2, let text2, let usage2)):
                 #expect(run == run2 && text == text2)
-                #expect(try usage.map { try JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) } == usage2.map { try JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) })
+                #expect(
+                    try usage.map { try JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) }
+                        == usage2.map { try JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) }
+                )
             default:
                 #expect(mine == reference)
             }

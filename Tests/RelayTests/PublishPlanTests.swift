@@ -1,21 +1,32 @@
 import HeraldCore
 import HeraldProtocol
-@testable import Relay
 import Testing
+
+@testable import Relay
 
 private func thinking(_ thread: String, _ run: String, _ text: String) -> AgentEvent {
     AgentEvent(threadID: thread, runID: run, agentName: AgentName.supervisor, payload: .agentThinking(.init(thought: text)))
 }
 
 private func completed(_ thread: String, _ run: String) -> AgentEvent {
-    AgentEvent(threadID: thread, runID: run, agentName: AgentName.supervisor, payload: .agentCompleted(.init(agentName: AgentName.supervisor, status: .success, durationMs: 1)))
+    AgentEvent(
+        threadID: thread,
+        runID: run,
+        agentName: AgentName.supervisor,
+        payload: .agentCompleted(.init(agentName: AgentName.supervisor, status: .success, durationMs: 1))
+    )
 }
 
 private func items(_ events: [AgentEvent], firstEntry: Int = 1) -> [EventPublisher.Item] {
     events.enumerated().map { EventPublisher.Item(PartitionEntry($0.element), entryID: "1700000000000-\(firstEntry + $0.offset)") }
 }
 
-private func plan(_ items: [EventPublisher.Item], _ logs: [String: ThreadLog], dedupWindow: Int = 32, now: ContinuousClock.Instant = .now) -> PublishPlan {
+private func plan(
+    _ items: [EventPublisher.Item],
+    _ logs: [String: ThreadLog],
+    dedupWindow: Int = 32,
+    now: ContinuousClock.Instant = .now
+) -> PublishPlan {
     PublishPlan(items, logs: logs, dedupWindow: dedupWindow, now: now, expiryRenewal: .seconds(60), newEpoch: { "ep_new" })
 }
 
@@ -65,7 +76,9 @@ private func plan(_ items: [EventPublisher.Item], _ logs: [String: ThreadLog], d
 
     @Test func endsARunOnItsTerminalEventAndDropsItsLateEvents() {
         let log = ThreadLog(epoch: "ep", seq: 0, lastEntry: nil, recentEventIDs: [], endedRuns: ["run_old"])
-        let batch = [thinking("thr_e", "run_old", "late"), thinking("thr_e", "run_e", "1"), completed("thr_e", "run_e"), thinking("thr_e", "run_e", "after")]
+        let batch = [
+            thinking("thr_e", "run_old", "late"), thinking("thr_e", "run_e", "1"), completed("thr_e", "run_e"), thinking("thr_e", "run_e", "after"),
+        ]
         let result = plan(items(batch), ["thr_e": log])
         #expect(result.outcomes == [.afterRunEnded, .published(seq: 1), .published(seq: 2), .afterRunEnded])
         #expect(result.appends[0].runs.map(\.id) == ["run_e"])
@@ -87,7 +100,10 @@ private func plan(_ items: [EventPublisher.Item], _ logs: [String: ThreadLog], d
         #expect(renews(ThreadLog(epoch: "ep", seq: 3, lastEntry: nil, recentEventIDs: [])))
         #expect(!renews(ThreadLog(epoch: "ep", seq: 3, lastEntry: nil, recentEventIDs: [], expiryRenewedAt: now - .seconds(59))))
         #expect(renews(ThreadLog(epoch: "ep", seq: 3, lastEntry: nil, recentEventIDs: [], expiryRenewedAt: now - .seconds(60))))
-        #expect(plan(items(event), ["thr_x": ThreadLog(epoch: "ep", seq: 3, lastEntry: nil, recentEventIDs: [])], now: now).appends[0].log.expiryRenewedAt == now)
+        #expect(
+            plan(items(event), ["thr_x": ThreadLog(epoch: "ep", seq: 3, lastEntry: nil, recentEventIDs: [])], now: now).appends[0].log.expiryRenewedAt
+                == now
+        )
     }
 
     @Test func readsALogAsRedisHoldsIt() {
@@ -132,8 +148,20 @@ private func plan(_ items: [EventPublisher.Item], _ logs: [String: ThreadLog], d
     }
 
     @Test func aBatchTellsTheScriptWhereTheLiveRunStartsAndEndsAndWhatOutlinesIt() throws {
-        let start = AgentEvent(threadID: "thr_l", runID: "run_2", agentName: AgentName.supervisor, payload: .agentStarted(.init(agentName: AgentName.supervisor)))
-        let streamed = (1...3).map { AgentEvent(threadID: "thr_l", runID: "run_2", agentName: "assistant", payload: .partialResult(.init(content: "w\($0)", isComplete: false))) }
+        let start = AgentEvent(
+            threadID: "thr_l",
+            runID: "run_2",
+            agentName: AgentName.supervisor,
+            payload: .agentStarted(.init(agentName: AgentName.supervisor))
+        )
+        let streamed = (1...3).map {
+            AgentEvent(
+                threadID: "thr_l",
+                runID: "run_2",
+                agentName: "assistant",
+                payload: .partialResult(.init(content: "w\($0)", isComplete: false))
+            )
+        }
         let log = ThreadLog(epoch: "ep", seq: 10, lastEntry: nil, recentEventIDs: [])
         // The previous run's end, then the next run's start: the batch starts a live run at seq 12.
         let result = plan(items([completed("thr_l", "run_1"), start] + streamed), ["thr_l": log])

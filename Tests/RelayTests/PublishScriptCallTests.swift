@@ -3,8 +3,9 @@ import HeraldCore
 import HeraldProtocol
 import NIOCore
 import Redis
-@testable import Relay
 import Testing
+
+@testable import Relay
 
 /// The publish script's call and reply, coded without Redis: a reader that walks the arguments with the same
 /// constants the script uses finds every thread's values where the script looks for them.
@@ -46,12 +47,16 @@ import Testing
         let call = PublishScriptCall(plan, from: source, cursor: "1700000000000-4", limits: limits, keys: keys)
         let arguments = call.arguments.map(text)
 
-        #expect(Array(arguments.prefix(PublishScriptCall.leadingArguments)) == [
-            "relay_1", "1700000000000-4", "1700000000000-5", "100", "3600", "2", "1024", "86400",
-        ])
-        #expect(Array(call.keys.prefix(PublishScriptCall.partitionKeys)) == [
-            keys.partitionLease(3), keys.partitionCursor(3), keys.eventPartition(3),
-        ])
+        #expect(
+            Array(arguments.prefix(PublishScriptCall.leadingArguments)) == [
+                "relay_1", "1700000000000-4", "1700000000000-5", "100", "3600", "2", "1024", "86400",
+            ]
+        )
+        #expect(
+            Array(call.keys.prefix(PublishScriptCall.partitionKeys)) == [
+                keys.partitionLease(3), keys.partitionCursor(3), keys.eventPartition(3),
+            ]
+        )
 
         var a = PublishScriptCall.leadingArguments
         var k = PublishScriptCall.partitionKeys
@@ -111,9 +116,12 @@ import Testing
             .integer(2), .bulkString(ByteBuffer(string: "ep_b")), .integer(9), .bulkString(ByteBuffer(string: "1600000000000-2")),
             .bulkString(ByteBuffer(string: "|evt_x|evt_y|")), .array([.integer(1), .integer(3)]),
         ])
-        #expect(try PublishScriptReply(.array([record])) == .logsDiffer([
-            .init(append: 1, epoch: "ep_b", seq: 9, entry: "1600000000000-2", recent: "|evt_x|evt_y|", endedRuns: [0, 2])
-        ]))
+        #expect(
+            try PublishScriptReply(.array([record]))
+                == .logsDiffer([
+                    .init(append: 1, epoch: "ep_b", seq: 9, entry: "1600000000000-2", recent: "|evt_x|evt_y|", endedRuns: [0, 2])
+                ])
+        )
     }
 
     @Test func refusesAReplyOfAnotherShape() {
@@ -128,7 +136,9 @@ import Testing
     }
 
     @Test func decodesTheLogsReadAndRefusesAMissingOne() throws {
-        let log = RESPValue.array([.bulkString(ByteBuffer(string: "ep")), .integer(4), .bulkString(ByteBuffer(string: "1-1")), .bulkString(ByteBuffer(string: "|e|"))])
+        let log = RESPValue.array([
+            .bulkString(ByteBuffer(string: "ep")), .integer(4), .bulkString(ByteBuffer(string: "1-1")), .bulkString(ByteBuffer(string: "|e|")),
+        ])
         let logs = try ThreadLogReadReply.logs(.array([log]), count: 1)
         #expect(logs == [ThreadLog(epoch: "ep", seq: 4, entry: "1-1", recent: "|e|")])
         #expect(throws: RelayError.self) { try ThreadLogReadReply.logs(.array([log]), count: 2) }

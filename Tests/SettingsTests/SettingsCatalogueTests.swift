@@ -8,7 +8,8 @@ import Worker
 
 @Suite("Settings catalogue")
 struct SettingsCatalogueTests {
-    private static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    private static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     @Test("names and flags are unique, and every setting is read by some service")
     func uniqueness() {
@@ -91,7 +92,11 @@ struct SettingsCatalogueTests {
         #expect(throws: SettingError.self) { try GatewayOptions.parse(["--port", "http"]).resolve(SettingsResolver(environment: [:])) }
         #expect(throws: SettingError.self) { try RelayOptions.parse(["--batch", "0"]).resolve(SettingsResolver(environment: [:])) }
         #expect(throws: SettingError.self) {
-            try WorkerOptions.parse(["--concurrency=-3"]).resolve(SettingsResolver(environment: [:]), currentDirectory: URL(fileURLWithPath: "/"), executable: nil)
+            try WorkerOptions.parse(["--concurrency=-3"]).resolve(
+                SettingsResolver(environment: [:]),
+                currentDirectory: URL(fileURLWithPath: "/"),
+                executable: nil
+            )
         }
     }
 

@@ -6,6 +6,7 @@ import Logging
 import Prometheus
 import Redis
 import Testing
+
 @testable import Worker
 
 /// herald-worker's service against a real redis-server: runs go in on the run queue, events come out
@@ -26,11 +27,16 @@ struct WorkerServiceTests {
                 common: CommonSettings(redis: configuration, keys: RedisKeys(prefix: prefix), eventPartitions: 4),
                 concurrency: concurrency,
                 offlineDelay: .zero,
-                gracePeriod: grace)
+                gracePeriod: grace
+            )
             service = WorkerService(
-                settings: settings, redis: redis, model: OfflineModel(wordDelay: .zero),
-                tools: ToolRegistry.standard(docs: .empty), metrics: WorkerMetrics(registry: PrometheusCollectorRegistry()),
-                logger: Logger.test("herald.worker.tests"))
+                settings: settings,
+                redis: redis,
+                model: OfflineModel(wordDelay: .zero),
+                tools: ToolRegistry.standard(docs: .empty),
+                metrics: WorkerMetrics(registry: PrometheusCollectorRegistry()),
+                logger: Logger.test("herald.worker.tests")
+            )
         }
 
         var keys: RedisKeys { settings.common.keys }
@@ -52,7 +58,13 @@ struct WorkerServiceTests {
             try await redis.xgroupCreate(partition, group: "test", startID: "0")
             var events: [AgentEvent] = []
             while true {
-                let reads = try await redis.xreadgroup(group: "test", consumer: "reader", streams: [(key: partition, id: ">")], count: 100, block: .seconds(1))
+                let reads = try await redis.xreadgroup(
+                    group: "test",
+                    consumer: "reader",
+                    streams: [(key: partition, id: ">")],
+                    count: 100,
+                    block: .seconds(1)
+                )
                 for entry in reads.flatMap(\.entries) {
                     let pending = try #require(PartitionEntry(entry))
                     let event = try AgentEvent.decode(pending.json)
@@ -121,12 +133,14 @@ struct WorkerServiceTests {
             // The service has drained: the run's bookkeeping is complete.
             let keys = harness.keys
             #expect(try await harness.redis.send("HGET", keys.run(runID), "status").string == "done")
-            #expect(try await harness.redis.send("HGET", keys.run(runID), "outcome").string == "completed")
+            #expect(try await harness.redis.send("HGET", keys.run(runID), RunRecord.Field.outcome).string == "completed")
             #expect(try await harness.redis.send("EXISTS", "\(keys.run(runID)):lease").int == 0)
             #expect(try await harness.redis.send("XLEN", keys.runQueue).int == 0)
             let stored = try await harness.redis.send("LRANGE", keys.threadConversation(threadID), 0, -1).array?.compactMap(\.string) ?? []
             let turns = try stored.map { try JSONDecoder().decode(ConversationTurn.self, from: Data($0.utf8)) }
-            #expect(turns == [ConversationTurn(role: .user, content: "what is (17*3)+4?"), ConversationTurn(role: .assistant, content: "(17*3)+4 = 55")])
+            #expect(
+                turns == [ConversationTurn(role: .user, content: "what is (17*3)+4?"), ConversationTurn(role: .assistant, content: "(17*3)+4 = 55")]
+            )
             await harness.redis.close()
         }
     }
@@ -171,7 +185,7 @@ struct WorkerServiceTests {
                 return
             }
             #expect(end.status == .cancelled)
-            #expect(try await harness.redis.send("HGET", harness.keys.run(runID), "outcome").string == "cancelled")
+            #expect(try await harness.redis.send("HGET", harness.keys.run(runID), RunRecord.Field.outcome).string == "cancelled")
             await harness.redis.close()
         }
     }

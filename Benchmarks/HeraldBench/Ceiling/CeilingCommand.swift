@@ -49,7 +49,14 @@ struct CeilingCommand: AsyncParsableCommand {
         for testCase in cases {
             var figures: [Double] = []
             for _ in 0..<rounds {
-                figures.append(try Self.requestsPerSecond(executable, url: url, options: ["-n", "\(requests)", "-c", "\(clients)", "-P", "\(pipeline)"], command: testCase.command))
+                figures.append(
+                    try Self.requestsPerSecond(
+                        executable,
+                        url: url,
+                        options: ["-n", "\(requests)", "-c", "\(clients)", "-P", "\(pipeline)"],
+                        command: testCase.command
+                    )
+                )
             }
             let median = figures.sorted()[figures.count / 2]
             print("  \(testCase.label): \(Format.grouped(median)) requests/s (rounds: \(figures.map(Format.grouped).joined(separator: ", ")))")

@@ -59,7 +59,8 @@ enum BenchSocketError: Error, CustomStringConvertible {
 
     var description: String {
         switch self {
-        case .closedBeforeEstablished(let code): "the gateway closed the connection before connection_established (close code \(code.map(String.init) ?? "none"))"
+        case .closedBeforeEstablished(let code):
+            "the gateway closed the connection before connection_established (close code \(code.map(String.init) ?? "none"))"
         case .unexpectedFirstFrame(let text): "the first frame was not connection_established: \(text.prefix(200))"
         }
     }
@@ -125,7 +126,9 @@ final class BenchSocket: Sendable {
         let task = Task {
             do {
                 let close = try await client.run()
-                readyContinuation.finish(throwing: BenchSocketError.closedBeforeEstablished(code: close.map { Int(UInt16(webSocketErrorCode: $0.closeCode)) }))
+                readyContinuation.finish(
+                    throwing: BenchSocketError.closedBeforeEstablished(code: close.map { Int(UInt16(webSocketErrorCode: $0.closeCode)) })
+                )
                 return close
             } catch {
                 readyContinuation.finish(throwing: error)

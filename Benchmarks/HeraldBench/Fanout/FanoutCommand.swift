@@ -77,7 +77,9 @@ struct FanoutCommand: AsyncParsableCommand {
         let keys = RedisKeys(prefix: keyPrefix)
         let batches = (frames + publishBatch - 1) / publishBatch
         let total = batches * publishBatch
-        print("fanout: \(target), \(connections) connections on one thread, \(Format.grouped(Double(total))) frames in batches of \(publishBatch), window \(window)")
+        print(
+            "fanout: \(target), \(connections) connections on one thread, \(Format.grouped(Double(total))) frames in batches of \(publishBatch), window \(window)"
+        )
 
         // The owner: a guest who starts a run, so the thread exists and has an epoch and a seq.
         let watchers = (0..<connections).map { FanoutWatcher(index: $0, validates: $0 < validateConnections) }
@@ -93,7 +95,9 @@ struct FanoutCommand: AsyncParsableCommand {
         }
         while base == nil, let signal = await ownerSignals.next() {
             switch signal {
-            case .queued(let run, let thread): runID = run; threadID = thread
+            case .queued(let run, let thread):
+                runID = run
+                threadID = thread
             case .ended(let run, let seq, let epoch) where run == runID: base = (seq, epoch)
             case .error(let error): throw ValidationError("the set-up run failed: \(error)")
             case .closed: throw ValidationError("the gateway closed the owner's connection during set-up")
@@ -224,26 +228,46 @@ struct FanoutCommand: AsyncParsableCommand {
         }
         if !completed { errors.append("not every connection received every frame within \(Int(timeout)) s (\(delivered) of \(total * connections))") }
         if publishErrors > 0 { errors.append("\(publishErrors) publish commands failed") }
-        let slowConsumers = (gatewayAfter?.value("herald_gateway_slow_consumer_disconnects_total") ?? 0) - (gatewayBefore?.value("herald_gateway_slow_consumer_disconnects_total") ?? 0)
+        let slowConsumers =
+            (gatewayAfter?.value("herald_gateway_slow_consumer_disconnects_total") ?? 0)
+            - (gatewayBefore?.value("herald_gateway_slow_consumer_disconnects_total") ?? 0)
         if slowConsumers > 0 { errors.append("the gateway closed \(Int(slowConsumers)) connections as slow consumers") }
         let framesPerSecond = Double(delivered) / seconds
         let latency = samples.summary()
 
         print("")
         print("fanout results (\(String(format: "%.2f", seconds)) s from first publish to last receipt):")
-        print("  frames/s delivered across \(connections) connections: \(Format.grouped(framesPerSecond)) (\(Format.grouped(Double(delivered))) frames); published \(Format.grouped(Double(total) / seconds)) frames/s")
+        print(
+            "  frames/s delivered across \(connections) connections: \(Format.grouped(framesPerSecond)) (\(Format.grouped(Double(delivered))) frames); published \(Format.grouped(Double(total) / seconds)) frames/s"
+        )
         if let latency { print("  publish → receipt latency (mostly queueing inside the --window of \(window) frames): \(latency.line)") }
-        print("  seq violations (all connections) \(sequenceViolations); run-rules violations (\(min(validateConnections, connections)) validated connections) \(violations.count); errors \(errors.count + unknown)")
+        print(
+            "  seq violations (all connections) \(sequenceViolations); run-rules violations (\(min(validateConnections, connections)) validated connections) \(violations.count); errors \(errors.count + unknown)"
+        )
         for error in Array(Set(errors)).prefix(5) { print("    error: \(error)") }
         for violation in violations.prefix(5) { print("    violation: \(violation)") }
         CPUReport.print(cpuUsage)
 
         var sink = ResultSink(path: output.results)
         let stage = "fanout"
-        sink.add(stage, "fanout.frames_per_second", "fan-out frames/s delivered (\(connections) conns × 1 thread)", framesPerSecond, .perSecond,
-                 target: .atLeast(targetFramesPerSecond), ceiling: "publish")
+        sink.add(
+            stage,
+            "fanout.frames_per_second",
+            "fan-out frames/s delivered (\(connections) conns × 1 thread)",
+            framesPerSecond,
+            .perSecond,
+            target: .atLeast(targetFramesPerSecond),
+            ceiling: "publish"
+        )
         sink.add(stage, "fanout.publish_per_second", "fan-out frames/s published (one thread)", Double(total) / seconds, .perSecond)
-        sink.add(stage, "fanout.violations", "fan-out seq + run-rules violations", Double(sequenceViolations + violations.count), .count, target: .atMost(0))
+        sink.add(
+            stage,
+            "fanout.violations",
+            "fan-out seq + run-rules violations",
+            Double(sequenceViolations + violations.count),
+            .count,
+            target: .atMost(0)
+        )
         sink.add(stage, "fanout.errors", "fan-out errors", Double(errors.count + unknown), .count, target: .atMost(0))
         CPUReport.record(cpuUsage, into: &sink, stage: "fanout cpu", prefix: "fanout")
         try sink.write()
@@ -263,11 +287,12 @@ struct FanoutCommand: AsyncParsableCommand {
     /// The benchmark's run: the supervisor starts, streams `total - 2` pieces of text, completes.
     private static func event(position: Int, of total: Int, threadID: String, runID: String, timestamp: String) -> AgentEvent {
         let supervisor = AgentName.supervisor
-        let payload: EventPayload = switch position {
-        case 1: .agentStarted(.init(agentName: supervisor))
-        case total: .agentCompleted(.init(agentName: supervisor, status: .success, durationMs: 0))
-        default: .partialResult(.init(content: " word\(position)", isComplete: false))
-        }
+        let payload: EventPayload =
+            switch position {
+            case 1: .agentStarted(.init(agentName: supervisor))
+            case total: .agentCompleted(.init(agentName: supervisor, status: .success, durationMs: 0))
+            default: .partialResult(.init(content: " word\(position)", isComplete: false))
+            }
         return AgentEvent(threadID: threadID, runID: runID, agentName: supervisor, timestamp: timestamp, payload: payload)
     }
 }

@@ -17,7 +17,9 @@ final class FanoutProgress: Sendable {
     private let state: NIOLockedValueBox<State>
 
     init(batches: Int, connections: Int) {
-        state = NIOLockedValueBox(State(connections: connections, arrived: Array(repeating: 0, count: batches), completedAt: Array(repeating: nil, count: batches)))
+        state = NIOLockedValueBox(
+            State(connections: connections, arrived: Array(repeating: 0, count: batches), completedAt: Array(repeating: nil, count: batches))
+        )
     }
 
     /// One connection received the last frame of `batch` at `time`.

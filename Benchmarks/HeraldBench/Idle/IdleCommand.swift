@@ -117,22 +117,45 @@ struct IdleCommand: AsyncParsableCommand {
             let open = sockets.count + streams.count
             let perConnection = open > 0 ? (rss - before) / Double(open) : .nan
             let scrape = try? await target.metrics.scrape()
-            let gauge = transport == .sse
+            let gauge =
+                transport == .sse
                 ? scrape?.value("herald_gateway_sse_streams") : scrape?.value("herald_gateway_connections")
-            print("      \(Format.grouped(Double(open))) \(kind)s (\(failures) failed, opened in \(String(format: "%.1f", connectSeconds)) s; gateway gauge \(gauge.map { Format.grouped($0) } ?? "-")): " +
-                  "\(String(format: "%.1f", rss / 1024)) MiB resident, \(String(format: "%.1f", perConnection)) KiB per \(kind)")
+            print(
+                "      \(Format.grouped(Double(open))) \(kind)s (\(failures) failed, opened in \(String(format: "%.1f", connectSeconds)) s; gateway gauge \(gauge.map { Format.grouped($0) } ?? "-")): "
+                    + "\(String(format: "%.1f", rss / 1024)) MiB resident, \(String(format: "%.1f", perConnection)) KiB per \(kind)"
+            )
             let isLargest = count == counts.last
-            let (key, what) = switch transport {
-            case .ws: ("idle.\(count)", "connection")
-            case .wsRun: ("idle.ws_run.\(count)", "connection watching a run")
-            case .sse: ("idle.sse.\(count)", "SSE stream")
-            }
-            sink.add("idle \(transport.rawValue) \(count)", "\(key).kib_per_\(kind)", "gateway memory per idle \(what) (\(Format.grouped(Double(count))))", perConnection, .kibibytes,
-                     target: isLargest ? .atMost(targetKiB) : nil)
-            sink.add("idle \(transport.rawValue) \(count)", "\(key).rss", "gateway resident memory at \(Format.grouped(Double(count))) \(kind)s", rss / 1024, .mebibytes)
+            let (key, what) =
+                switch transport {
+                case .ws: ("idle.\(count)", "connection")
+                case .wsRun: ("idle.ws_run.\(count)", "connection watching a run")
+                case .sse: ("idle.sse.\(count)", "SSE stream")
+                }
+            sink.add(
+                "idle \(transport.rawValue) \(count)",
+                "\(key).kib_per_\(kind)",
+                "gateway memory per idle \(what) (\(Format.grouped(Double(count))))",
+                perConnection,
+                .kibibytes,
+                target: isLargest ? .atMost(targetKiB) : nil
+            )
+            sink.add(
+                "idle \(transport.rawValue) \(count)",
+                "\(key).rss",
+                "gateway resident memory at \(Format.grouped(Double(count))) \(kind)s",
+                rss / 1024,
+                .mebibytes
+            )
         }
-        sink.add("idle", "idle.errors", "idle connections that failed", Double(failures), .count, target: .atMost(0),
-                 note: firstFailure.map { "first failure: \($0)" })
+        sink.add(
+            "idle",
+            "idle.errors",
+            "idle connections that failed",
+            Double(failures),
+            .count,
+            target: .atMost(0),
+            note: firstFailure.map { "first failure: \($0)" }
+        )
         try sink.write()
 
         let closeStart = WallClock.now()
@@ -148,34 +171,37 @@ struct IdleCommand: AsyncParsableCommand {
     /// each answer's head: the streams stay open and idle. Returns the sockets, how many failed and the first failure.
     static func openStreams(_ count: Int, from first: Int, port: Int) async -> ([Int32], Int, String?) {
         let prefix = UUID().uuidString.prefix(8)
-        return (try? await Blocking.run { () -> ([Int32], Int, String?) in
-            var opened: [Int32] = []
-            var failed = 0
-            var firstFailure: String?
-            for index in first..<(first + count) {
-                do {
-                    let fd = try LoopbackSocket.connect(port: port, receiveTimeoutSeconds: 20)
-                    let body = #"{"threadId":"idle-\#(prefix)-\#(index)","runId":"idle-run-\#(prefix)-\#(index)","messages":[{"id":"m","role":"user","content":"wait 300 seconds"}]}"#
-                    let request = "POST /agui HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
-                    try LoopbackSocket.write(fd, Array(request.utf8))
-                    var head: [UInt8] = []
-                    var byte: UInt8 = 0
-                    while !head.suffix(4).elementsEqual([13, 10, 13, 10]) {
-                        guard recv(fd, &byte, 1, 0) == 1 else { throw ValidationError("the stream's socket closed before its head") }
-                        head.append(byte)
+        return
+            (try? await Blocking.run { () -> ([Int32], Int, String?) in
+                var opened: [Int32] = []
+                var failed = 0
+                var firstFailure: String?
+                for index in first..<(first + count) {
+                    do {
+                        let fd = try LoopbackSocket.connect(port: port, receiveTimeoutSeconds: 20)
+                        let body =
+                            #"{"threadId":"idle-\#(prefix)-\#(index)","runId":"idle-run-\#(prefix)-\#(index)","messages":[{"id":"m","role":"user","content":"wait 300 seconds"}]}"#
+                        let request =
+                            "POST /agui HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+                        try LoopbackSocket.write(fd, Array(request.utf8))
+                        var head: [UInt8] = []
+                        var byte: UInt8 = 0
+                        while !head.suffix(4).elementsEqual([13, 10, 13, 10]) {
+                            guard recv(fd, &byte, 1, 0) == 1 else { throw ValidationError("the stream's socket closed before its head") }
+                            head.append(byte)
+                        }
+                        guard String(decoding: head, as: UTF8.self).hasPrefix("HTTP/1.1 200") else {
+                            _ = Glibc.close(fd)
+                            throw ValidationError("refused: \(String(decoding: head, as: UTF8.self).prefix(120))")
+                        }
+                        opened.append(fd)
+                    } catch {
+                        failed += 1
+                        if firstFailure == nil { firstFailure = "\(error)" }
                     }
-                    guard String(decoding: head, as: UTF8.self).hasPrefix("HTTP/1.1 200") else {
-                        _ = Glibc.close(fd)
-                        throw ValidationError("refused: \(String(decoding: head, as: UTF8.self).prefix(120))")
-                    }
-                    opened.append(fd)
-                } catch {
-                    failed += 1
-                    if firstFailure == nil { firstFailure = "\(error)" }
                 }
-            }
-            return (opened, failed, firstFailure)
-        }) ?? ([], count, "the opening thread failed")
+                return (opened, failed, firstFailure)
+            }) ?? ([], count, "the opening thread failed")
     }
 
     /// VmRSS of a process, in KiB.

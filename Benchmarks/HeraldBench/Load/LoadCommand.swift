@@ -83,11 +83,12 @@ struct LoadCommand: AsyncParsableCommand {
     func run() async throws {
         let target = try gateway.target()
         let logger = quietLogger("herald-bench", .error)
-        let gatewayEndpoint: MetricsEndpoint? = switch gatewayMetrics {
-        case "none"?: nil
-        case let text?: try MetricsEndpoint(argument: text).orThrow("--gateway-metrics must be http://127.0.0.1:PORT/metrics")
-        case nil: target.metrics
-        }
+        let gatewayEndpoint: MetricsEndpoint? =
+            switch gatewayMetrics {
+            case "none"?: nil
+            case let text?: try MetricsEndpoint(argument: text).orThrow("--gateway-metrics must be http://127.0.0.1:PORT/metrics")
+            case nil: target.metrics
+            }
 
         print("load: \(target), \(sessions) sessions, warm-up \(Format.grouped(warmup)) s, window \(Format.grouped(duration)) s, message: \(message)")
 
@@ -129,7 +130,9 @@ struct LoadCommand: AsyncParsableCommand {
             }
             probeTimeout.cancel()
             rate = eventsPerSecond / Double(count)
-            print("      probe run: \(count) events per run, so \(String(format: "%.1f", rate)) runs/s for \(Format.grouped(eventsPerSecond)) events/s")
+            print(
+                "      probe run: \(count) events per run, so \(String(format: "%.1f", rate)) runs/s for \(Format.grouped(eventsPerSecond)) events/s"
+            )
         }
         let totalRate = rate
         let interval = Double(sessions) / totalRate
@@ -155,7 +158,12 @@ struct LoadCommand: AsyncParsableCommand {
         let gatewayName = gatewayHistogram
         let before = Task { () -> StageSnapshot in
             try? await Task.sleep(for: .nanoseconds(Int64(max(0, window.measureStart - WallClock.now()) * 1e9)))
-            return await StageSnapshot.scrape(relays: relayEndpoints, gateway: gatewayEndpoint, relayHistogram: relayName, gatewayHistogram: gatewayName)
+            return await StageSnapshot.scrape(
+                relays: relayEndpoints,
+                gateway: gatewayEndpoint,
+                relayHistogram: relayName,
+                gatewayHistogram: gatewayName
+            )
         }
         // CPU of every watched process over the window exactly.
         let processes = watched + [WatchedProcess.current]
@@ -174,7 +182,14 @@ struct LoadCommand: AsyncParsableCommand {
                     let session = allSessions[index]
                     let phase = Double(index) / totalRate
                     group.addTask {
-                        await session.drive(socket: socket, message: content, window: window, start: start, phase: phase.truncatingRemainder(dividingBy: interval), interval: interval)
+                        await session.drive(
+                            socket: socket,
+                            message: content,
+                            window: window,
+                            start: start,
+                            phase: phase.truncatingRemainder(dividingBy: interval),
+                            interval: interval
+                        )
                     }
                 }
             }
@@ -200,7 +215,12 @@ struct LoadCommand: AsyncParsableCommand {
         let drainedAt = WallClock.now()
         let stagesBefore = await before.value
         let cpuUsage = await cpu.value
-        let stagesAfter = await StageSnapshot.scrape(relays: relayEndpoints, gateway: gatewayEndpoint, relayHistogram: relayName, gatewayHistogram: gatewayName)
+        let stagesAfter = await StageSnapshot.scrape(
+            relays: relayEndpoints,
+            gateway: gatewayEndpoint,
+            relayHistogram: relayName,
+            gatewayHistogram: gatewayName
+        )
 
         // Close every socket (a close that fails is not the benchmark's business any more).
         _ = await boundedConcurrentMap(connected.count, width: 128) { index in
@@ -237,15 +257,23 @@ struct LoadCommand: AsyncParsableCommand {
         let latency = total.samples.summary()
 
         print("")
-        print("load results (\(Format.grouped(duration)) s window, drained \(String(format: "%.1f", max(0, drainedAt - window.measureEnd))) s after it):")
-        print("  runs sent \(total.runsSent), queued \(total.runsQueued), ended \(total.runsEnded), measured runs ended \(total.measuredRunsEnded)/\(total.measuredRuns.count); late starts (previous run of the session still going at the slot) \(total.lateStarts)")
-        print("  events/s delivered \(Format.grouped(deliveredPerSecond)), runs/s completed \(String(format: "%.1f", runsPerSecondDone)), events per run \(String(format: "%.1f", eventsPerRun))")
+        print(
+            "load results (\(Format.grouped(duration)) s window, drained \(String(format: "%.1f", max(0, drainedAt - window.measureEnd))) s after it):"
+        )
+        print(
+            "  runs sent \(total.runsSent), queued \(total.runsQueued), ended \(total.runsEnded), measured runs ended \(total.measuredRunsEnded)/\(total.measuredRuns.count); late starts (previous run of the session still going at the slot) \(total.lateStarts)"
+        )
+        print(
+            "  events/s delivered \(Format.grouped(deliveredPerSecond)), runs/s completed \(String(format: "%.1f", runsPerSecondDone)), events per run \(String(format: "%.1f", eventsPerRun))"
+        )
         if let latency {
             print("  end-to-end latency (worker emit → client receipt): \(latency.line)")
         } else {
             print("  end-to-end latency: no samples")
         }
-        print("  run-rules violations: \(violations.count); errors: \(errors) (error frames \(total.errorFrames.count), unknown frames \(total.unknownFrames), unfinished runs \(total.unfinishedRuns), session failures \(failures.count))")
+        print(
+            "  run-rules violations: \(violations.count); errors: \(errors) (error frames \(total.errorFrames.count), unknown frames \(total.unknownFrames), unfinished runs \(total.unfinishedRuns), session failures \(failures.count))"
+        )
         for violation in violations.prefix(5) { print("    violation: \(violation)") }
         for error in Array(Set(total.errorFrames)).prefix(5) { print("    error frame: \(error)") }
         for failure in Array(Set(failures)).prefix(5) { print("    failure: \(failure)") }
@@ -264,9 +292,17 @@ struct LoadCommand: AsyncParsableCommand {
         }
         // The offered load: the run rate times the events a run has. Latency targets hold only at the intended rate.
         let offered = totalRate * max(eventsPerRun, 1)
-        sink.add(stage, "\(stage).events_per_second", "events/s delivered (offered \(Format.grouped(offered)), \(sessions) sessions)", deliveredPerSecond, .perSecond,
-                 target: .atLeast(0.95 * offered),
-                 note: deliveredPerSecond < 0.95 * offered ? "the deployment did not carry the offered load (\(total.lateStarts) runs started late, behind their session's previous run): its latencies are not at the intended rate" : nil)
+        sink.add(
+            stage,
+            "\(stage).events_per_second",
+            "events/s delivered (offered \(Format.grouped(offered)), \(sessions) sessions)",
+            deliveredPerSecond,
+            .perSecond,
+            target: .atLeast(0.95 * offered),
+            note: deliveredPerSecond < 0.95 * offered
+                ? "the deployment did not carry the offered load (\(total.lateStarts) runs started late, behind their session's previous run): its latencies are not at the intended rate"
+                : nil
+        )
         sink.add(stage, "\(stage).runs_per_second", "runs/s completed", runsPerSecondDone, .perSecond)
         sink.add(stage, "\(stage).events_per_run", "events per run", eventsPerRun, .count)
         sink.add(stage, "\(stage).violations", "run-rules violations", Double(violations.count), .count, target: .atMost(0))

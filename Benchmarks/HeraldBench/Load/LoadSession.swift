@@ -160,7 +160,11 @@ final class LoadSession: Sendable {
         var closed = false
 
         /// Pulls signals until `done` holds; false when the socket closed or the task was cancelled.
-        func pull(until done: () -> Bool, onQueued: (String, String, String?) -> Void = { _, _, _ in }, onError: (ProtocolError) -> Void = { _ in }) async -> Bool {
+        func pull(
+            until done: () -> Bool,
+            onQueued: (String, String, String?) -> Void = { _, _, _ in },
+            onError: (ProtocolError) -> Void = { _ in }
+        ) async -> Bool {
             while !done() {
                 guard !closed, let signal = await iterator.next() else { return false }
                 switch signal {

@@ -29,7 +29,14 @@ struct LatencySamples: Sendable {
             return ordered[min(max(rank, 1), ordered.count) - 1]
         }
         let mean = ordered.reduce(0, +) / Double(ordered.count)
-        return LatencySummary(count: ordered.count, mean: mean, p50: percentile(0.5), p90: percentile(0.9), p99: percentile(0.99), max: ordered[ordered.count - 1])
+        return LatencySummary(
+            count: ordered.count,
+            mean: mean,
+            p50: percentile(0.5),
+            p90: percentile(0.9),
+            p99: percentile(0.99),
+            max: ordered[ordered.count - 1]
+        )
     }
 }
 

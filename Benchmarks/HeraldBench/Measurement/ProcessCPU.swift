@@ -83,18 +83,34 @@ enum CPUReport {
         guard !usage.isEmpty else { return }
         let total = usage.reduce(0) { $0 + $1.cores }
         let parts = usage.map { "\($0.name) \(Format.percent($0.cores))" }
-        Swift.print("  CPU (share of one core; this machine has \(ProcessInfo.processInfo.activeProcessorCount)): " + parts.joined(separator: ", ") + "; total \(Format.percent(total))")
+        Swift.print(
+            "  CPU (share of one core; this machine has \(ProcessInfo.processInfo.activeProcessorCount)): " + parts.joined(separator: ", ")
+                + "; total \(Format.percent(total))"
+        )
     }
 
     static func record(_ usage: [(name: String, cores: Double)], into sink: inout ResultSink, stage: String, prefix: String) {
         for (name, cores) in usage {
             let key = name == CPUSnapshot.othersName ? "others" : String(name.split(separator: " ").first ?? "")
-            sink.add(stage, "\(prefix).cpu.\(key)", "CPU \(name) (% of one core)", cores, .ratio,
-                     note: name == CPUSnapshot.othersName && cores > 0.1 ? "other work used \(Format.percent(cores)) of a core meanwhile: figures of this stage are skewed" : nil)
+            sink.add(
+                stage,
+                "\(prefix).cpu.\(key)",
+                "CPU \(name) (% of one core)",
+                cores,
+                .ratio,
+                note: name == CPUSnapshot.othersName && cores > 0.1
+                    ? "other work used \(Format.percent(cores)) of a core meanwhile: figures of this stage are skewed" : nil
+            )
         }
         let total = usage.reduce(0) { $0 + $1.cores }
         if !usage.isEmpty {
-            sink.add(stage, "\(prefix).cpu.total", "CPU of the whole machine (\(ProcessInfo.processInfo.activeProcessorCount) cores = \(ProcessInfo.processInfo.activeProcessorCount * 100)%)", total, .ratio)
+            sink.add(
+                stage,
+                "\(prefix).cpu.total",
+                "CPU of the whole machine (\(ProcessInfo.processInfo.activeProcessorCount) cores = \(ProcessInfo.processInfo.activeProcessorCount * 100)%)",
+                total,
+                .ratio
+            )
         }
     }
 }

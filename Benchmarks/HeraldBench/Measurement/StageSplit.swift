@@ -6,7 +6,8 @@ struct StageSnapshot: Sendable {
     var gateway: HistogramSnapshot?
     var problems: [String] = []
 
-    static func scrape(relays: [MetricsEndpoint], gateway: MetricsEndpoint?, relayHistogram: String, gatewayHistogram: String) async -> StageSnapshot {
+    static func scrape(relays: [MetricsEndpoint], gateway: MetricsEndpoint?, relayHistogram: String, gatewayHistogram: String) async -> StageSnapshot
+    {
         var snapshot = StageSnapshot()
         for endpoint in relays {
             do {
@@ -69,12 +70,20 @@ struct StageSplit {
             guard let later else { return nil }
             let window = later.subtracting(earlier)
             // Histograms are in seconds; everything here is in milliseconds.
-            return Stage(name: name, count: window.count, mean: window.mean.map { $0 * 1000 }, p50: window.quantile(0.5).map { $0 * 1000 },
-                         p90: window.quantile(0.9).map { $0 * 1000 }, p99: window.quantile(0.99).map { $0 * 1000 })
+            return Stage(
+                name: name,
+                count: window.count,
+                mean: window.mean.map { $0 * 1000 },
+                p50: window.quantile(0.5).map { $0 * 1000 },
+                p90: window.quantile(0.9).map { $0 * 1000 },
+                p99: window.quantile(0.99).map { $0 * 1000 }
+            )
         }
         relay = stage("worker → relay publish (relay histogram)", after.relay, before.relay)
         gateway = stage("worker → gateway write (gateway histogram)", after.gateway, before.gateway)
-        self.client = client.map { Stage(name: "worker → client receipt (this client)", count: Double($0.count), mean: $0.mean, p50: $0.p50, p90: $0.p90, p99: $0.p99) }
+        self.client = client.map {
+            Stage(name: "worker → client receipt (this client)", count: Double($0.count), mean: $0.mean, p50: $0.p50, p90: $0.p90, p99: $0.p99)
+        }
         problems = Array(Set(before.problems + after.problems)).sorted()
     }
 
@@ -87,12 +96,20 @@ struct StageSplit {
     func print() {
         Swift.print("")
         Swift.print("per-stage split (cumulative from the worker's emit; percentiles of the histograms interpolated within buckets):")
-        let header = [Format.padded("stage", 44), Format.padded("events", 9, right: true), Format.padded("mean", 10, right: true),
-                      Format.padded("p50", 10, right: true), Format.padded("p90", 10, right: true), Format.padded("p99", 10, right: true)]
+        let header = [
+            Format.padded("stage", 44), Format.padded("events", 9, right: true), Format.padded("mean", 10, right: true),
+            Format.padded("p50", 10, right: true), Format.padded("p90", 10, right: true), Format.padded("p99", 10, right: true),
+        ]
         Swift.print("  " + header.joined(separator: " "))
         for stage in [relay, gateway, client].compactMap({ $0 }) {
             func ms(_ value: Double?) -> String { Format.padded(value.map(Format.milliseconds) ?? "-", 10, right: true) }
-            Swift.print("  " + [Format.padded(stage.name, 44), Format.padded(Format.grouped(stage.count), 9, right: true), ms(stage.mean), ms(stage.p50), ms(stage.p90), ms(stage.p99)].joined(separator: " "))
+            Swift.print(
+                "  "
+                    + [
+                        Format.padded(stage.name, 44), Format.padded(Format.grouped(stage.count), 9, right: true), ms(stage.mean), ms(stage.p50),
+                        ms(stage.p90), ms(stage.p99),
+                    ].joined(separator: " ")
+            )
         }
         let hops = [
             ("worker → relay publish", relay?.mean),

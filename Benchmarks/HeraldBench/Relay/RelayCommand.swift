@@ -42,7 +42,10 @@ struct RelayCommand: AsyncParsableCommand {
     @Option(help: "Most events one publish script call appends (HERALD_RELAY_SCRIPT_EVENTS).")
     var scriptEvents = 512
 
-    @Flag(help: "Feed event by event across threads (event 1 of every thread's run, then event 2, …) instead of run by run, so a relay batch holds few events of each thread: the worst case for per-thread batching.")
+    @Flag(
+        help:
+            "Feed event by event across threads (event 1 of every thread's run, then event 2, …) instead of run by run, so a relay batch holds few events of each thread: the worst case for per-thread batching."
+    )
     var interleave = false
 
     @Option(help: "XADD commands per pipeline while feeding.")
@@ -106,15 +109,19 @@ struct RelayCommand: AsyncParsableCommand {
         let runsPerThread = max(1, (events + threads * SyntheticRun.eventsPerRun - 1) / (threads * SyntheticRun.eventsPerRun))
         let total = runsPerThread * threads * SyntheticRun.eventsPerRun
         let threadIDs = (0..<threads).map { "thr_bench\($0)" }
-        print("relay: \(configuration.url), \(Format.grouped(Double(total))) events (\(threads) threads × \(runsPerThread) runs × \(SyntheticRun.eventsPerRun)), \(partitions) partitions, relay batch \(batch), \(scriptEvents) events per script call")
+        print(
+            "relay: \(configuration.url), \(Format.grouped(Double(total))) events (\(threads) threads × \(runsPerThread) runs × \(SyntheticRun.eventsPerRun)), \(partitions) partitions, relay batch \(batch), \(scriptEvents) events per script call"
+        )
 
         // Feed: every run's events in order into its thread's partition.
         var commands: [[RedisArgument]] = []
         commands.reserveCapacity(total)
         for run in 0..<runsPerThread {
             let runs = threadIDs.map { threadID in
-                (stream: RedisArgument(keys.eventPartition(RedisKeys.partition(of: threadID, partitions: partitions))),
-                 events: SyntheticRun.events(threadID: threadID, runID: "run_bench\(run)_\(threadID)"))
+                (
+                    stream: RedisArgument(keys.eventPartition(RedisKeys.partition(of: threadID, partitions: partitions))),
+                    events: SyntheticRun.events(threadID: threadID, runID: "run_bench\(run)_\(threadID)")
+                )
             }
             func xadd(_ stream: RedisArgument, _ event: AgentEvent) -> [RedisArgument] {
                 ["XADD", stream, "*"] + PartitionEntry(event).fields.flatMap { [RedisArgument($0.0), $0.1] }
@@ -140,7 +147,9 @@ struct RelayCommand: AsyncParsableCommand {
         }
         let feedSeconds = WallClock.now() - feedStart
         commands = []
-        print("      fed in \(String(format: "%.2f", feedSeconds)) s (\(Format.grouped(Double(total) / feedSeconds)) XADD/s pipelined by this client)")
+        print(
+            "      fed in \(String(format: "%.2f", feedSeconds)) s (\(Format.grouped(Double(total) / feedSeconds)) XADD/s pipelined by this client)"
+        )
 
         // Watch a few threads' channels as a gateway would.
         let eventsPerThread = runsPerThread * SyntheticRun.eventsPerRun
@@ -151,25 +160,34 @@ struct RelayCommand: AsyncParsableCommand {
         var watchTasks: [Task<Void, Never>] = []
         for threadID in sampled {
             let subscription = try await subscriber.subscribe(keys.threadChannel(threadID))
-            watchTasks.append(Task {
-                do {
-                    for try await event in subscription {
-                        guard case .message(let message) = event else { continue }
-                        for text in ThreadChannelMessage.frames(in: message) {
-                            guard let frame = try? EventFrame.decode(String(buffer: text)) else { continue }
-                            watchers.withLockedValue { $0[threadID, default: RunRulesValidator()].observe(frame) }
+            watchTasks.append(
+                Task {
+                    do {
+                        for try await event in subscription {
+                            guard case .message(let message) = event else { continue }
+                            for text in ThreadChannelMessage.frames(in: message) {
+                                guard let frame = try? EventFrame.decode(String(buffer: text)) else { continue }
+                                watchers.withLockedValue { $0[threadID, default: RunRulesValidator()].observe(frame) }
+                            }
                         }
+                    } catch {
+                        // The subscriber stopped: the frame count below tells whether anything was missed.
                     }
-                } catch {
-                    // The subscriber stopped: the frame count below tells whether anything was missed.
                 }
-            })
+            )
         }
 
         // The relay, in this process.
         let registry = PrometheusCollectorRegistry()
         let settings = RelaySettings(
-            common: CommonSettings(redis: configuration, keys: keys, logLevel: .warning, historySize: 1000, historyTTLSeconds: 3600, eventPartitions: partitions),
+            common: CommonSettings(
+                redis: configuration,
+                keys: keys,
+                logLevel: .warning,
+                historySize: 1000,
+                historyTTLSeconds: 3600,
+                eventPartitions: partitions
+            ),
             relayID: "bench-relay",
             batchSize: batch,
             scriptEvents: scriptEvents,
@@ -178,8 +196,11 @@ struct RelayCommand: AsyncParsableCommand {
         )
         // CPU of this process (the relay) and of redis-server, whose pid INFO tells.
         let info = try await feeder.send("INFO", "server").string ?? ""
-        let redisPid = info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("process_id:") }.flatMap { Int32($0.dropFirst("process_id:".count).trimmingCharacters(in: .whitespaces)) }
-        let processes = [WatchedProcess(name: "relay (this process)", pid: getpid())] + (redisPid.map { [WatchedProcess(name: "redis-server", pid: $0)] } ?? [])
+        let redisPid = info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("process_id:") }.flatMap {
+            Int32($0.dropFirst("process_id:".count).trimmingCharacters(in: .whitespaces))
+        }
+        let processes =
+            [WatchedProcess(name: "relay (this process)", pid: getpid())] + (redisPid.map { [WatchedProcess(name: "redis-server", pid: $0)] } ?? [])
         let cpuBefore = CPUSnapshot.take(processes)
         let scriptBefore = try await Self.evalshaStats(feeder)
         let relayClient = RedisClient(configuration: configuration, logger: logger)
@@ -249,7 +270,9 @@ struct RelayCommand: AsyncParsableCommand {
             }
         }
         if !shortThreads.isEmpty {
-            problems.append("\(shortThreads.count) threads do not hold all \(eventsPerThread) events: \(shortThreads.prefix(3).joined(separator: ", "))")
+            problems.append(
+                "\(shortThreads.count) threads do not hold all \(eventsPerThread) events: \(shortThreads.prefix(3).joined(separator: ", "))"
+            )
         }
         subscriberTask.cancel()
         _ = try? await subscriberTask.value
@@ -266,7 +289,9 @@ struct RelayCommand: AsyncParsableCommand {
         if published < Double(total) { problems.append("only \(Int(published)) of \(total) events published") }
         if remaining > 0 { problems.append("\(remaining) entries left in the partitions") }
         if duplicates > 0 || malformed > 0 || late > 0 {
-            problems.append("the relay dropped \(Int(duplicates)) events as duplicates, \(Int(late)) as after their run's end, \(Int(malformed)) as malformed (each was fed once, in order)")
+            problems.append(
+                "the relay dropped \(Int(duplicates)) events as duplicates, \(Int(late)) as after their run's end, \(Int(malformed)) as malformed (each was fed once, in order)"
+            )
         }
 
         let start = firstPublish ?? relayStart
@@ -275,14 +300,20 @@ struct RelayCommand: AsyncParsableCommand {
         let steady = Self.steadyRate(progress, total: Double(total))
         print("")
         print("relay results:")
-        print("  events/s sequenced + stored + published: \(Format.grouped(rate)) (first to last event, \(String(format: "%.2f", done - start)) s; \(Format.grouped(published)) published)")
-        print("  including start-up (lease, consumer groups): \(Format.grouped(overall)); steady state (10%–90% of events): \(steady.map(Format.grouped) ?? "-")")
+        print(
+            "  events/s sequenced + stored + published: \(Format.grouped(rate)) (first to last event, \(String(format: "%.2f", done - start)) s; \(Format.grouped(published)) published)"
+        )
+        print(
+            "  including start-up (lease, consumer groups): \(Format.grouped(overall)); steady state (10%–90% of events): \(steady.map(Format.grouped) ?? "-")"
+        )
         print("  sampled threads: \(sampled.count), run-rules violations \(violations.count), problems \(problems.count)")
         for problem in problems.prefix(10) { print("    problem: \(problem)") }
         for violation in violations.prefix(5) { print("    violation: \(violation)") }
         CPUReport.print(cpuUsage)
         if let microsPerScript {
-            print("  Redis time per event (the publish script, INFO commandstats): \(String(format: "%.1f", microsPerScript)) µs, so Redis alone allows \(Format.grouped(1e6 / microsPerScript)) events/s")
+            print(
+                "  Redis time per event (the publish script, INFO commandstats): \(String(format: "%.1f", microsPerScript)) µs, so Redis alone allows \(Format.grouped(1e6 / microsPerScript)) events/s"
+            )
             print("  events per script call: \(String(format: "%.1f", eventsPerCall ?? 0)) (\(interleave ? "interleaved" : "run-by-run") feed)")
         }
 
@@ -290,19 +321,62 @@ struct RelayCommand: AsyncParsableCommand {
         let stage = interleave ? "relay mixed" : "relay"
         let idPrefix = interleave ? "relay_mixed" : "relay"
         var sink = ResultSink(path: output.results)
-        sink.add(stage, idPrefix + ".events_per_second", "relay events/s (sequence + history + publish)", rate, .perSecond,
-                 target: .ceilingRatioAtLeast(targetRatio), ceiling: "publish")
-        if let steady { sink.add(stage, idPrefix + ".events_per_second.steady", "relay events/s, steady state (10–90%)", steady, .perSecond, ceiling: "publish") }
-        sink.add(stage, idPrefix + ".feed_xadd_per_second", "feed: pipelined XADD/s (this client)", Double(total) / feedSeconds, .perSecond, ceiling: "xadd")
-        sink.add(stage, idPrefix + ".violations", "relay run-rules violations (sampled threads)", Double(violations.count), .count, target: .atMost(0))
-        sink.add(stage, idPrefix + ".errors", "relay problems (lost, duplicated, left over)", Double(problems.count), .count, target: .atMost(0),
-                 note: problems.isEmpty ? nil : problems.joined(separator: "; "))
+        sink.add(
+            stage,
+            idPrefix + ".events_per_second",
+            "relay events/s (sequence + history + publish)",
+            rate,
+            .perSecond,
+            target: .ceilingRatioAtLeast(targetRatio),
+            ceiling: "publish"
+        )
+        if let steady {
+            sink.add(stage, idPrefix + ".events_per_second.steady", "relay events/s, steady state (10–90%)", steady, .perSecond, ceiling: "publish")
+        }
+        sink.add(
+            stage,
+            idPrefix + ".feed_xadd_per_second",
+            "feed: pipelined XADD/s (this client)",
+            Double(total) / feedSeconds,
+            .perSecond,
+            ceiling: "xadd"
+        )
+        sink.add(
+            stage,
+            idPrefix + ".violations",
+            "relay run-rules violations (sampled threads)",
+            Double(violations.count),
+            .count,
+            target: .atMost(0)
+        )
+        sink.add(
+            stage,
+            idPrefix + ".errors",
+            "relay problems (lost, duplicated, left over)",
+            Double(problems.count),
+            .count,
+            target: .atMost(0),
+            note: problems.isEmpty ? nil : problems.joined(separator: "; ")
+        )
         if let microsPerScript {
             sink.add(stage, idPrefix + ".redis_usec_per_event", "Redis time per event (publish script)", microsPerScript, .microseconds)
-            sink.add(stage, idPrefix + ".redis_bound", "events/s Redis alone allows (1 / script time)", 1e6 / microsPerScript, .perSecond, ceiling: "publish")
+            sink.add(
+                stage,
+                idPrefix + ".redis_bound",
+                "events/s Redis alone allows (1 / script time)",
+                1e6 / microsPerScript,
+                .perSecond,
+                ceiling: "publish"
+            )
         }
         if let eventsPerCall {
-            sink.add(stage, idPrefix + ".events_per_script_call", "events per publish script call (\(interleave ? "interleaved" : "run-by-run") feed)", eventsPerCall, .count)
+            sink.add(
+                stage,
+                idPrefix + ".events_per_script_call",
+                "events per publish script call (\(interleave ? "interleaved" : "run-by-run") feed)",
+                eventsPerCall,
+                .count
+            )
         }
         CPUReport.record(cpuUsage, into: &sink, stage: stage + " cpu", prefix: idPrefix)
         try sink.write()
@@ -325,7 +399,9 @@ struct RelayCommand: AsyncParsableCommand {
 
     /// Events/s between the polls at which 10% and 90% of the events were out.
     private static func steadyRate(_ progress: [(time: Double, count: Double)], total: Double) -> Double? {
-        guard let low = progress.first(where: { $0.count >= 0.1 * total }), let high = progress.first(where: { $0.count >= 0.9 * total }), high.time > low.time else {
+        guard let low = progress.first(where: { $0.count >= 0.1 * total }), let high = progress.first(where: { $0.count >= 0.9 * total }),
+            high.time > low.time
+        else {
             return nil
         }
         return (high.count - low.count) / (high.time - low.time)

@@ -19,8 +19,16 @@ enum SyntheticRun {
             event("triage", .agentCompleted(.init(agentName: "triage", status: .success, durationMs: 0))),
             event("assistant", .agentStarted(.init(agentName: "assistant", parentAgent: supervisor))),
             event("assistant", .agentThinking(.init(thought: "Calling calculator.", stepNumber: 1, totalSteps: 2))),
-            event("assistant", .toolExecuting(.init(toolCallID: toolCall, toolName: "calculator", arguments: .object(["expression": .string("(17*3)+4")])))),
-            event("assistant", .toolCompleted(.init(toolCallID: toolCall, toolName: "calculator", status: .success, result: .object(["value": .number(55)]), durationMs: 0))),
+            event(
+                "assistant",
+                .toolExecuting(.init(toolCallID: toolCall, toolName: "calculator", arguments: .object(["expression": .string("(17*3)+4")])))
+            ),
+            event(
+                "assistant",
+                .toolCompleted(
+                    .init(toolCallID: toolCall, toolName: "calculator", status: .success, result: .object(["value": .number(55)]), durationMs: 0)
+                )
+            ),
             event("assistant", .partialResult(.init(content: "(17*3)+4", isComplete: false))),
             event("assistant", .partialResult(.init(content: " = 55.", isComplete: true))),
             event("assistant", .agentCompleted(.init(agentName: "assistant", status: .success, durationMs: 1))),

@@ -54,8 +54,16 @@ struct ResultSink {
         self.path = path
     }
 
-    mutating func add(_ stage: String, _ key: String, _ label: String, _ value: Double, _ unit: BenchResult.Unit,
-                      target: BenchResult.Target? = nil, ceiling: String? = nil, note: String? = nil) {
+    mutating func add(
+        _ stage: String,
+        _ key: String,
+        _ label: String,
+        _ value: Double,
+        _ unit: BenchResult.Unit,
+        target: BenchResult.Target? = nil,
+        ceiling: String? = nil,
+        note: String? = nil
+    ) {
         results.append(BenchResult(stage: stage, key: key, label: label, value: value, unit: unit, target: target, ceiling: ceiling, note: note))
     }
 

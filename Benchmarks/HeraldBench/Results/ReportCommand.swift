@@ -27,7 +27,8 @@ struct ReportCommand: ParsableCommand {
     /// Prints the table; returns how many targets were missed.
     @discardableResult
     static func printTable(_ results: [BenchResult]) -> Int {
-        let ceilings = Dictionary(results.filter { $0.key.hasPrefix("ceiling.") }.map { ($0.key.dropFirst("ceiling.".count).description, $0.value) }) { _, last in last }
+        let ceilings = Dictionary(results.filter { $0.key.hasPrefix("ceiling.") }.map { ($0.key.dropFirst("ceiling.".count).description, $0.value) })
+        { _, last in last }
         let header = ["stage", "figure", "measured", "target", "", "vs redis-benchmark"]
         var rows: [[String]] = []
         var met = 0
@@ -51,8 +52,12 @@ struct ReportCommand: ParsableCommand {
                     ok = ratio.map { $0 >= target.value }
                 }
                 switch ok {
-                case true?: status = "met"; met += 1
-                case false?: status = "MISSED"; missed += 1
+                case true?:
+                    status = "met"
+                    met += 1
+                case false?:
+                    status = "MISSED"
+                    missed += 1
                 case nil: status = "n/a"
                 }
             }

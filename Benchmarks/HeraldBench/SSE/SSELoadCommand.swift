@@ -56,7 +56,9 @@ struct SSELoadCommand: AsyncParsableCommand {
         let start = WallClock.now()
         let measureStart = start + warmup
         let measureEnd = measureStart + duration
-        print("sse-load: http://\(host):\(port)/agui, \(sessions) sessions at \(sessionRate) runs/s each, \(warmup) s warm-up, \(duration) s measured")
+        print(
+            "sse-load: http://\(host):\(port)/agui, \(sessions) sessions at \(sessionRate) runs/s each, \(warmup) s warm-up, \(duration) s measured"
+        )
         await withTaskGroup(of: Void.self) { group in
             for session in 0..<sessions {
                 group.addTask {
@@ -90,7 +92,9 @@ struct SSELoadCommand: AsyncParsableCommand {
         try? await client.shutdown()
         let result = tally.withLockedValue { $0 }
         let seconds = duration
-        print("sse-load: \(result.runs) runs, \(result.events) events measured (\(Format.grouped(Double(result.events) / seconds)) events/s), \(result.failures.count) failures")
+        print(
+            "sse-load: \(result.runs) runs, \(result.events) events measured (\(Format.grouped(Double(result.events) / seconds)) events/s), \(result.failures.count) failures"
+        )
         if let first = result.failures.first { print("         first failure: \(first)") }
         var sink = ResultSink(path: output.results)
         if let summary = result.samples.summary() {
@@ -105,13 +109,19 @@ struct SSELoadCommand: AsyncParsableCommand {
 
     /// One run: its stream read to the end; each event's latency in ms.
     private static func oneRun(
-        _ client: HTTPClient, host: String, port: Int, token: String?, message: String, session: Int
+        _ client: HTTPClient,
+        host: String,
+        port: Int,
+        token: String?,
+        message: String,
+        session: Int
     ) async throws -> (latencies: [Double], finished: Bool, token: String?) {
         var request = HTTPClientRequest(url: "http://\(host):\(port)/agui")
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-        let body = #"{"threadId":"sse-load-\#(session)-\#(UUID().uuidString.prefix(8))","runId":"\#(UUID().uuidString)","messages":[{"id":"m","role":"user","content":\#(String(reflecting: message))}]}"#
+        let body =
+            #"{"threadId":"sse-load-\#(session)-\#(UUID().uuidString.prefix(8))","runId":"\#(UUID().uuidString)","messages":[{"id":"m","role":"user","content":\#(String(reflecting: message))}]}"#
         request.body = .bytes(ByteBuffer(string: body))
         let response = try await client.execute(request, timeout: .seconds(60))
         guard response.status == .ok else {

@@ -70,7 +70,9 @@ struct StreamCommand: AsyncParsableCommand {
         let answer = Self.answerTokens(tokens)
         let warmUp = Self.answerTokens(Self.warmUpTokens)
         let answerBytes = answer.joined().utf8.count
-        print("stream: \(Format.grouped(Double(tokens))) tokens (\(Format.grouped(Double(answerBytes))) bytes of text) at \(tokensPerSecond) tokens/s, \(runs) runs per value, HERALD_STREAM_COALESCE_MS \(values.map(String.init).joined(separator: ", "))")
+        print(
+            "stream: \(Format.grouped(Double(tokens))) tokens (\(Format.grouped(Double(answerBytes))) bytes of text) at \(tokensPerSecond) tokens/s, \(runs) runs per value, HERALD_STREAM_COALESCE_MS \(values.map(String.init).joined(separator: ", "))"
+        )
         printNow("        executables from \(ServiceProcess.binDirectory.path)")
 
         let model = try await ScriptedModelServer.start()
@@ -87,7 +89,9 @@ struct StreamCommand: AsyncParsableCommand {
         try await model.stop()
 
         print("")
-        print("stream results (\(Format.grouped(Double(tokens))) tokens at \(tokensPerSecond) tokens/s; medians over \(runs) answer\(runs == 1 ? "" : "s"); CPU of redis-server, relay, worker and gateway):")
+        print(
+            "stream results (\(Format.grouped(Double(tokens))) tokens at \(tokensPerSecond) tokens/s; medians over \(runs) answer\(runs == 1 ? "" : "s"); CPU of redis-server, relay, worker and gateway):"
+        )
         CoalescingSummary.printTable(summaries)
 
         var sink = ResultSink(path: output.results)
@@ -97,14 +101,23 @@ struct StreamCommand: AsyncParsableCommand {
 
     /// Starts a deployment with `HERALD_STREAM_COALESCE_MS=coalesceMilliseconds`, streams a warm-up answer and then
     /// `runs` measured ones through it, and stops it.
-    private func measure(coalesceMilliseconds: Int, answer: [String], warmUp: [String], model: ScriptedModelServer) async throws -> [AnswerMeasurement] {
+    private func measure(
+        coalesceMilliseconds: Int,
+        answer: [String],
+        warmUp: [String],
+        model: ScriptedModelServer
+    ) async throws -> [AnswerMeasurement] {
         print("")
         printNow("HERALD_STREAM_COALESCE_MS=\(coalesceMilliseconds): starting redis-server, relay, worker, gateway")
-        let deployment = try await HeraldDeployment.start(workers: 1, relays: 1, environment: [
-            "HERALD_LLM_BASE_URL": model.baseURL,
-            "HERALD_LLM_MODEL": "scripted-stream-bench",
-            "HERALD_STREAM_COALESCE_MS": String(coalesceMilliseconds),
-        ])
+        let deployment = try await HeraldDeployment.start(
+            workers: 1,
+            relays: 1,
+            environment: [
+                "HERALD_LLM_BASE_URL": model.baseURL,
+                "HERALD_LLM_MODEL": "scripted-stream-bench",
+                "HERALD_STREAM_COALESCE_MS": String(coalesceMilliseconds),
+            ]
+        )
         let recorder = AnswerRecorder()
         var socket: BenchSocket?
         do {
@@ -140,7 +153,9 @@ struct StreamCommand: AsyncParsableCommand {
 
     /// The processes that carry an answer, for their CPU time: redis-server (its pid from `INFO server`) and the services.
     private static func deploymentProcesses(_ deployment: HeraldDeployment) async throws -> [WatchedProcess] {
-        var processes = (deployment.relays + deployment.workers + [deployment.gateway].compactMap { $0 }).map { WatchedProcess(name: $0.name, pid: $0.pid) }
+        var processes = (deployment.relays + deployment.workers + [deployment.gateway].compactMap { $0 }).map {
+            WatchedProcess(name: $0.name, pid: $0.pid)
+        }
         let info = try await deployment.redis.string("INFO", "server") ?? ""
         let pidLine = info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("process_id:") }
         if let pid = pidLine.flatMap({ Int32($0.dropFirst("process_id:".count).trimmingCharacters(in: .whitespaces)) }) {
@@ -227,7 +242,9 @@ private struct AnswerStream {
     mutating func answer(_ tokens: [String], tokensPerSecond: Double?) async throws -> AnswerMeasurement {
         let modelTimes = ModelSideTimes()
         await model.enqueue(ScriptedModelServer.stream(ProviderTranscripts.triage(StreamCommand.triageReply)))
-        await model.enqueue(ScriptedModelServer.tokenStream(tokens, after: Self.schedule(tokens.count, tokensPerSecond: tokensPerSecond, times: modelTimes)))
+        await model.enqueue(
+            ScriptedModelServer.tokenStream(tokens, after: Self.schedule(tokens.count, tokensPerSecond: tokensPerSecond, times: modelTimes))
+        )
         let clientMessageID = "stream-\(UUID().uuidString.prefix(8).lowercased())"
         recorder.expect(clientMessageID: clientMessageID)
         let streamSeconds = tokensPerSecond.map { Double(tokens.count) / $0 } ?? 0
@@ -248,7 +265,9 @@ private struct AnswerStream {
         expectedRequests += 2
         let requests = await model.requests().count
         guard requests == expectedRequests else {
-            throw StreamBenchFailure("run \(runID): the model received \(requests) requests so far, expected \(expectedRequests) (two a run: triage, answer)")
+            throw StreamBenchFailure(
+                "run \(runID): the model received \(requests) requests so far, expected \(expectedRequests) (two a run: triage, answer)"
+            )
         }
         let frames = arrivals.map(\.frame)
         if case .agentError(let error)? = frames.last?.event.payload {
@@ -265,9 +284,12 @@ private struct AnswerStream {
         let expected = tokens.joined()
         guard streamed == expected else {
             let common = zip(streamed, expected).prefix { $0 == $1 }.count
-            throw StreamBenchFailure("run \(runID): the streamed text (\(streamed.count) characters) differs from the tokens joined (\(expected.count)) from character \(common): \(String(streamed.dropFirst(common).prefix(40)).debugDescription) vs \(String(expected.dropFirst(common).prefix(40)).debugDescription)")
+            throw StreamBenchFailure(
+                "run \(runID): the streamed text (\(streamed.count) characters) differs from the tokens joined (\(expected.count)) from character \(common): \(String(streamed.dropFirst(common).prefix(40)).debugDescription) vs \(String(expected.dropFirst(common).prefix(40)).debugDescription)"
+            )
         }
-        guard let firstText = partials.first(where: { !$0.content.isEmpty }), let terminal = arrivals.last, let firstTokenSentAt = modelTimes.firstTokenSentAt,
+        guard let firstText = partials.first(where: { !$0.content.isEmpty }), let terminal = arrivals.last,
+            let firstTokenSentAt = modelTimes.firstTokenSentAt,
             let lastTokenSentAt = modelTimes.lastTokenSentAt
         else {
             throw StreamBenchFailure("run \(runID): no text, no terminal event or no first token")
@@ -285,7 +307,8 @@ private struct AnswerStream {
             modelTokensPerSecond: tokens.count > 1 ? Double(tokens.count - 1) / max(lastTokenSentAt - firstTokenSentAt, 1e-9) : .nan,
             totalSeconds: terminal.receivedAt - sentAt,
             cpuByProcess: cpuByProcess,
-            otherProcessesCores: cpuAfter.usage(since: cpuBefore, order: watched).first { $0.name == CPUSnapshot.othersName }?.cores ?? .nan)
+            otherProcessesCores: cpuAfter.usage(since: cpuBefore, order: watched).first { $0.name == CPUSnapshot.othersName }?.cores ?? .nan
+        )
     }
 }
 
@@ -464,9 +487,16 @@ struct AnswerMeasurement: Sendable {
 
     var line: String {
         "\(Format.grouped(Double(partialResults))) partial_result of \(Format.grouped(Double(events))) events, "
-            + String(format: "%.1f KiB; TTFT %@ (model's first token at %@, +%@); %.2f s; model %.1f tokens/s; CPU %.2f s",
-                     Double(frameBytes) / 1024, Format.milliseconds(timeToFirstToken), Format.milliseconds(modelFirstToken),
-                     Format.milliseconds(firstTokenDelay), totalSeconds, modelTokensPerSecond, deploymentCPUSeconds)
+            + String(
+                format: "%.1f KiB; TTFT %@ (model's first token at %@, +%@); %.2f s; model %.1f tokens/s; CPU %.2f s",
+                Double(frameBytes) / 1024,
+                Format.milliseconds(timeToFirstToken),
+                Format.milliseconds(modelFirstToken),
+                Format.milliseconds(firstTokenDelay),
+                totalSeconds,
+                modelTokensPerSecond,
+                deploymentCPUSeconds
+            )
             + " (" + cpuByProcess.map { String(format: "%@ %.2f", $0.name, $0.seconds) }.joined(separator: ", ") + ")"
             + "; other processes \(Format.percent(otherProcessesCores)) of a core"
     }
@@ -534,7 +564,10 @@ struct CoalescingSummary: Sendable {
         for summary in summaries {
             let parts = summary.cpuByProcess.map { String(format: "%@ %.2f", $0.name, $0.seconds) }
             let others = summary.measurements.map(\.otherProcessesCores).max() ?? .nan
-            print("  \(summary.coalesceMilliseconds) ms: " + parts.joined(separator: ", ") + "; other processes up to \(Format.percent(others)) of a core")
+            print(
+                "  \(summary.coalesceMilliseconds) ms: " + parts.joined(separator: ", ")
+                    + "; other processes up to \(Format.percent(others)) of a core"
+            )
         }
     }
 
@@ -553,4 +586,3 @@ struct CoalescingSummary: Sendable {
         sink.add(stage, "\(key).cpu_seconds", "CPU of redis-server + services per answer", cpuSeconds * 1000, .milliseconds)
     }
 }
-

@@ -37,10 +37,12 @@ struct HeraldGatewayCommand: AsyncParsableCommand {
             ]
         )
         // The client first, so it closes after every service that sends commands has stopped.
-        let services: [any Service] = [RedisClientService(redis)] + gateway.services { port in
-            logger.info("gateway listening", metadata: ["port": "\(port)"])
-        }
-        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let services: [any Service] =
+            [RedisClientService(redis)]
+            + gateway.services { port in
+                logger.info("gateway listening", metadata: ["port": "\(port)"])
+            }
+        let group = HeraldServiceGroup.make(services: services, logger: logger)
         try await group.run()
         logger.info("gateway stopped")
     }

@@ -36,7 +36,7 @@ struct HeraldRelayCommand: AsyncParsableCommand {
             WorkerLostWatchdog(settings: settings, redis: redis, metrics: metrics, logger: logger),
             RelayService(settings: settings, redis: redis, metrics: metrics, logger: logger),
         ]
-        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = HeraldServiceGroup.make(services: services, logger: logger)
         try await group.run()
     }
 }

@@ -50,9 +50,12 @@ struct HeraldWorkerCommand: AsyncParsableCommand {
             model = provider
             services.append(LanguageModelClientService(model: provider, logger: logger))
             // The base URL and model only: the API key never reaches a log.
-            logger.info("using an OpenAI-compatible model", metadata: [
-                "base_url": "\(llm.displayBaseURL)", "model": "\(llm.model)", "api_key": "\(llm.apiKey == nil ? "none" : "set")",
-            ])
+            logger.info(
+                "using an OpenAI-compatible model",
+                metadata: [
+                    "base_url": "\(llm.displayBaseURL)", "model": "\(llm.model)", "api_key": "\(llm.apiKey == nil ? "none" : "set")",
+                ]
+            )
         } else {
             model = OfflineModel(wordDelay: settings.offlineDelay)
             logger.info("using the offline model (set \(SettingSpec.llmBaseURL.name) for a real one)")
@@ -65,13 +68,14 @@ struct HeraldWorkerCommand: AsyncParsableCommand {
             model: model,
             tools: ToolRegistry.standard(docs: docs ?? .empty),
             metrics: WorkerMetrics(registry: registry),
-            logger: logger)
-        services.append(OperatorRoutes.application(host: settings.adminHost, port: settings.adminPort, redis: redis, registry: registry, logger: logger))
+            logger: logger
+        )
+        services.append(
+            OperatorRoutes.application(host: settings.adminHost, port: settings.adminPort, redis: redis, registry: registry, logger: logger)
+        )
         // Shut down in reverse order: the worker drains first while health and metrics stay up, then the
         // cancellations' connection, the model's HTTP client and the Redis client close.
-        let group = ServiceGroup(
-            configuration: .init(services: services + worker.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        )
+        let group = HeraldServiceGroup.make(services: services + worker.services, logger: logger)
         try await group.run()
     }
 }

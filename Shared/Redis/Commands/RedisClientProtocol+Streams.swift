@@ -42,7 +42,12 @@ extension RedisClientProtocol {
         block: Duration? = nil
     ) async throws -> [RedisStreamRead] {
         precondition(!streams.isEmpty, "XREADGROUP needs at least one stream")
-        return try await streamRead(["XREADGROUP", "GROUP", RedisArgument(group), RedisArgument(consumer)], streams: streams, count: count, block: block)
+        return try await streamRead(
+            ["XREADGROUP", "GROUP", RedisArgument(group), RedisArgument(consumer)],
+            streams: streams,
+            count: count,
+            block: block
+        )
     }
 
     /// Reads entries after each stream's id (no consumer group); `[]` when nothing came within `block`.
@@ -54,7 +59,12 @@ extension RedisClientProtocol {
     }
 
     /// `XREAD` and `XREADGROUP` alike: `head`, then COUNT, BLOCK (with a deadline that allows for it) and STREAMS.
-    private func streamRead(_ head: [RedisArgument], streams: [(key: String, id: String)], count: Int?, block: Duration?) async throws -> [RedisStreamRead] {
+    private func streamRead(
+        _ head: [RedisArgument],
+        streams: [(key: String, id: String)],
+        count: Int?,
+        block: Duration?
+    ) async throws -> [RedisStreamRead] {
         var command = head
         command.reserveCapacity(head.count + 5 + streams.count * 2)
         if let count {

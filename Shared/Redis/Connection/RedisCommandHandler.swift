@@ -129,10 +129,12 @@ final class RedisCommandHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         let pending = stateMachine.pendingCount
-        close(with: RedisError(
-            kind: .connectionClosed,
-            message: "the connection to \(endpoint) closed with \(pending) command(s) unanswered; they may or may not have run"
-        ))
+        close(
+            with: RedisError(
+                kind: .connectionClosed,
+                message: "the connection to \(endpoint) closed with \(pending) command(s) unanswered; they may or may not have run"
+            )
+        )
         context.fireChannelInactive()
     }
 
@@ -204,10 +206,13 @@ final class RedisCommandHandler: ChannelInboundHandler {
         }
         let pending = stateMachine.pendingCount
         logger.warning("Redis command timed out; closing the connection", metadata: ["redis.endpoint": "\(endpoint)", "redis.pending": "\(pending)"])
-        close(with: RedisError(
-            kind: .timeout,
-            message: "no reply from \(endpoint) within \(commandTimeout.prettyPrint); the connection was closed and its \(pending) pending command(s) failed, since the order of later replies is unknown"
-        ))
+        close(
+            with: RedisError(
+                kind: .timeout,
+                message:
+                    "no reply from \(endpoint) within \(commandTimeout.prettyPrint); the connection was closed and its \(pending) pending command(s) failed, since the order of later replies is unknown"
+            )
+        )
     }
 }
 

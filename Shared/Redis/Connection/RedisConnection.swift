@@ -21,7 +21,13 @@ public final class RedisConnection: Sendable {
     /// Whether the connection is gone (closed by either side, or after a timeout).
     public var isClosed: Bool { !channel.isActive }
 
-    private init(channel: any Channel, handler: NIOLoopBound<RedisCommandHandler>, configuration: RedisConfiguration, logger: Logger, closesOnCancellation: Bool) {
+    private init(
+        channel: any Channel,
+        handler: NIOLoopBound<RedisCommandHandler>,
+        configuration: RedisConfiguration,
+        logger: Logger,
+        closesOnCancellation: Bool
+    ) {
         self.channel = channel
         self.handler = handler
         self.configuration = configuration

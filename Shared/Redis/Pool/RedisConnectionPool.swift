@@ -17,10 +17,13 @@ final class RedisConnectionPool: Sendable {
 
     /// The next multiplexed connection in turn, (re)connected first when needed.
     func connection() async throws -> RedisConnection {
-        let index = slots.count == 1 ? 0 : nextSlot.withLockedValue { next in
-            defer { next = (next + 1) % slots.count }
-            return next
-        }
+        let index =
+            slots.count == 1
+            ? 0
+            : nextSlot.withLockedValue { next in
+                defer { next = (next + 1) % slots.count }
+                return next
+            }
         return try await slots[index].connection()
     }
 

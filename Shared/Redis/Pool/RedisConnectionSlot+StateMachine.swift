@@ -97,4 +97,3 @@ protocol RedisSlotConnection: AnyObject, Sendable {
 }
 
 extension RedisConnection: RedisSlotConnection {}
-

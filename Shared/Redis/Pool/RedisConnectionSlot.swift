@@ -58,7 +58,12 @@ final class RedisConnectionSlot: Sendable {
                 logger.debug("waiting before reconnecting to Redis", metadata: ["redis.delay": "\(delay)"])
                 try await Task.sleep(for: delay)
             }
-            let connection = try await RedisConnection.connect(configuration: configuration, eventLoop: eventLoop, logger: logger, closesOnCancellation: false)
+            let connection = try await RedisConnection.connect(
+                configuration: configuration,
+                eventLoop: eventLoop,
+                logger: logger,
+                closesOnCancellation: false
+            )
             connection.channel.closeFuture.whenComplete { _ in
                 self.locked.withLockedValue { $0.stateMachine.connectionClosed(connection) }
             }

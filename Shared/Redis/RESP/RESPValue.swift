@@ -55,7 +55,8 @@ extension RESPValue: CustomStringConvertible {
         case .simpleString(let string): "+\(string)"
         case .error(let message): "-\(message)"
         case .integer(let value): ":\(value)"
-        case .bulkString(let buffer): "$\(String(decoding: buffer.readableBytesView.prefix(64), as: UTF8.self).debugDescription)\(buffer.readableBytes > 64 ? "… (\(buffer.readableBytes) bytes)" : "")"
+        case .bulkString(let buffer):
+            "$\(String(decoding: buffer.readableBytesView.prefix(64), as: UTF8.self).debugDescription)\(buffer.readableBytes > 64 ? "… (\(buffer.readableBytes) bytes)" : "")"
         case .null: "(nil)"
         case .array(let elements): "[\(elements.map(\.description).joined(separator: ", "))]"
         }

@@ -120,7 +120,10 @@ public final class RedisSubscriber: Sendable {
     private func confirmationTimedOut(_ channel: String, id: Int) {
         guard let (promise, sink, sendUnsubscribe) = loopState.value.stateMachine.confirmationTimedOut(channel, id: id) else { return }
         let refusal = loopState.value.lastRefusal.map { " (Redis last refused a pub/sub command with: \($0))" } ?? ""
-        let error = RedisError(kind: .timeout, message: "Redis did not confirm SUBSCRIBE \(channel) within \(TimeAmount(configuration.commandTimeout).prettyPrint)\(refusal)")
+        let error = RedisError(
+            kind: .timeout,
+            message: "Redis did not confirm SUBSCRIBE \(channel) within \(TimeAmount(configuration.commandTimeout).prettyPrint)\(refusal)"
+        )
         sink?.finish(throwing: error)
         promise.fail(error)
         if sendUnsubscribe {

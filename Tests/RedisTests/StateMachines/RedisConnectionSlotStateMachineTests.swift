@@ -1,6 +1,7 @@
 import NIOConcurrencyHelpers
-@testable import Redis
 import Testing
+
+@testable import Redis
 
 /// A connection a slot can hold, closed at will.
 private final class TestConnection: RedisSlotConnection {

@@ -1,7 +1,8 @@
 import NIOCore
-@testable import Redis
 import Synchronization
 import Testing
+
+@testable import Redis
 
 /// The commands in flight on one connection, without a socket. Each command waits in a task of its own, as a
 /// caller of `RedisConnection.send` does; the test feeds replies and resumes what the machine says to resume, as the

@@ -1,8 +1,9 @@
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
-@testable import Redis
 import Testing
+
+@testable import Redis
 
 /// A subscriber's channels and confirmations, without a socket: sinks are handlers that record what they get, and
 /// the promises, which the machine only hands back, come from an event loop.

@@ -1,6 +1,7 @@
 import HeraldCore
 import HeraldProtocol
 import Testing
+
 @testable import Worker
 
 /// A model whose stream is a script: each request plays the next step list, and a step may wait for the
@@ -60,7 +61,8 @@ struct AssistantStreamingTests {
     private func engine(_ sink: CollectingEventSink, model: any LanguageModel, coalescing: Duration) -> ExecutionEngine {
         let configuration = EngineConfiguration(
             streamCoalescing: coalescing,
-            emitRetry: EmitRetryPolicy(maximumDuration: .seconds(5), initialDelay: .milliseconds(1), maximumDelay: .milliseconds(10)))
+            emitRetry: EmitRetryPolicy(maximumDuration: .seconds(5), initialDelay: .milliseconds(1), maximumDelay: .milliseconds(10))
+        )
         return TestSupport.engine(sink: sink, model: model, configuration: configuration)
     }
 
@@ -72,10 +74,13 @@ struct AssistantStreamingTests {
         let sink = CollectingEventSink()
         let call = ModelToolCall(id: "call_1", name: "calculator", arguments: #"{"expression":"2+3"}"#)
         // An hour between events: only the first delta and the flushes can send text.
-        let model = SteppedModel(sink: sink, requests: [
-            [.text("Let"), .waitFor(isText("Let")), .text(" me"), .text(" check"), .text("."), .toolCall(call)],
-            [.text("It"), .text(" is"), .text(" 5.")],
-        ])
+        let model = SteppedModel(
+            sink: sink,
+            requests: [
+                [.text("Let"), .waitFor(isText("Let")), .text(" me"), .text(" check"), .text("."), .toolCall(call)],
+                [.text("It"), .text(" is"), .text(" 5.")],
+            ]
+        )
         let outcome = await engine(sink, model: model, coalescing: .seconds(3600)).run(TestSupport.input("add two and three"))
         #expect(await TestSupport.violations(sink) == [])
         guard case .completed = outcome else {
@@ -92,9 +97,12 @@ struct AssistantStreamingTests {
     @Test func heldTextGoesOutWhenDueWhileTheModelIsSilent() async throws {
         let sink = CollectingEventSink()
         // The model says nothing more until the held " world" reached the sink: only the timer can send it.
-        let model = SteppedModel(sink: sink, requests: [
-            [.text("Hello"), .waitFor(isText("Hello")), .text(" world"), .waitFor(isText(" world")), .text("!")]
-        ])
+        let model = SteppedModel(
+            sink: sink,
+            requests: [
+                [.text("Hello"), .waitFor(isText("Hello")), .text(" world"), .waitFor(isText(" world")), .text("!")]
+            ]
+        )
         let outcome = await engine(sink, model: model, coalescing: .milliseconds(20)).run(TestSupport.input("greet me"))
         #expect(await TestSupport.violations(sink) == [])
         guard case .completed = outcome else {
@@ -135,8 +143,8 @@ struct AssistantStreamingTests {
     @Test func clientToolsNamedLikeAWorkerToolAreNotOffered() {
         let own = [ToolSpec(name: "calculator", description: "adds", parameters: ["type": "object"])]
         let client = [
-            ClientTool(name: "calculator", description: "the client's", parameters: [:]),
-            ClientTool(name: "show_map", description: "shows a map", parameters: ["type": "object"]),
+            ToolSpec(name: "calculator", description: "the client's", parameters: [:]),
+            ToolSpec(name: "show_map", description: "shows a map", parameters: ["type": "object"]),
         ]
         #expect(AssistantAgent.clientTools(client, besides: own).map(\.name) == ["show_map"])
     }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Worker
 
 /// The coalescing rules on a clock the test moves by hand.

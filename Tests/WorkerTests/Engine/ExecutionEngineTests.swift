@@ -1,6 +1,7 @@
 import HeraldCore
 import HeraldProtocol
 import Testing
+
 @testable import Worker
 
 /// A tool that fails the way a bug would: an error that is not a `ToolError`.

@@ -1,5 +1,7 @@
+import HeraldCore
 import HeraldProtocol
 import Testing
+
 @testable import Worker
 
 @Suite("Chat completion stream decoder")
@@ -46,7 +48,7 @@ struct ChatCompletionStreamDecoderTests {
     @Test("arguments sent as an object become JSON text")
     func objectArguments() throws {
         let events = try decode([
-            #"{"choices":[{"index":0,"delta":{"tool_calls":[{"id":"c","function":{"name":"clock","arguments":{"time_zone":"UTC"}}}]},"finish_reason":"tool_calls"}]}"#,
+            #"{"choices":[{"index":0,"delta":{"tool_calls":[{"id":"c","function":{"name":"clock","arguments":{"time_zone":"UTC"}}}]},"finish_reason":"tool_calls"}]}"#
         ])
         #expect(events.first == .toolCall(ModelToolCall(id: "c", name: "clock", arguments: #"{"time_zone":"UTC"}"#)))
     }
@@ -66,8 +68,10 @@ struct ChatCompletionStreamDecoderTests {
 
     @Test("an error object or an error event mid-stream fails with the server's message")
     func errors() {
-        #expect(failure([#"{"error":{"message":"The server had an error while processing your request.","type":"server_error"}}"#])?.message
-            == "the model server reported an error mid-answer: The server had an error while processing your request.")
+        #expect(
+            failure([#"{"error":{"message":"The server had an error while processing your request.","type":"server_error"}}"#])?.message
+                == "the model server reported an error mid-answer: The server had an error while processing your request."
+        )
         #expect(failure([#"{"error":"model is overloaded"}"#])?.message == "the model server reported an error mid-answer: model is overloaded")
         #expect(failure([#"{"message":"out of memory"}"#], type: "error")?.message == "the model server reported an error mid-answer: out of memory")
     }
@@ -77,14 +81,18 @@ struct ChatCompletionStreamDecoderTests {
         let notJSON = failure([#"{"choices":[{"delta":{"content":"x"}"#])
         #expect(notJSON?.message.hasPrefix("the model server sent a malformed stream") == true)
         #expect(notJSON?.transient == false)
-        let nameless = failure([#"{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"c","function":{"arguments":"{}"}}]},"finish_reason":"tool_calls"}]}"#])
+        let nameless = failure([
+            #"{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"c","function":{"arguments":"{}"}}]},"finish_reason":"tool_calls"}]}"#
+        ])
         #expect(nameless?.message == "the model server sent a malformed tool call (tool call 0 has no function name)")
     }
 
     @Test("choices other than the first are ignored")
     func otherChoices() throws {
-        #expect(try decode([#"{"choices":[{"index":1,"delta":{"content":"no"}},{"index":0,"delta":{"content":"yes"}}]}"#, "[DONE]"])
-            == [.textDelta("yes"), .finish(.stop)])
+        #expect(
+            try decode([#"{"choices":[{"index":1,"delta":{"content":"no"}},{"index":0,"delta":{"content":"yes"}}]}"#, "[DONE]"])
+                == [.textDelta("yes"), .finish(.stop)]
+        )
     }
 }
 
@@ -99,7 +107,8 @@ struct ChatCompletionRequestBodyTests {
                 .assistant("", toolCalls: [ModelToolCall(id: "call_1", name: "calculator", arguments: #"{"expression":"2+2"}"#)]),
                 .tool(callID: "call_1", content: #"{"value":4}"#),
             ],
-            tools: [ToolSpec(name: "calculator", description: "Arithmetic.", parameters: ["type": "object"])])
+            tools: [ToolSpec(name: "calculator", description: "Arithmetic.", parameters: ["type": "object"])]
+        )
         let body = ChatCompletionRequestBody.json(for: request, model: "gpt-4o-mini")
         let expected: JSONValue = [
             "model": "gpt-4o-mini",
@@ -108,9 +117,12 @@ struct ChatCompletionRequestBodyTests {
             "messages": [
                 ["role": "system", "content": "Be brief."],
                 ["role": "user", "content": "what is 2+2?"],
-                ["role": "assistant", "content": nil, "tool_calls": [
-                    ["id": "call_1", "type": "function", "function": ["name": "calculator", "arguments": #"{"expression":"2+2"}"#]],
-                ]],
+                [
+                    "role": "assistant", "content": nil,
+                    "tool_calls": [
+                        ["id": "call_1", "type": "function", "function": ["name": "calculator", "arguments": #"{"expression":"2+2"}"#]]
+                    ],
+                ],
                 ["role": "tool", "content": #"{"value":4}"#, "tool_call_id": "call_1"],
             ],
             "tools": [["type": "function", "function": ["name": "calculator", "description": "Arithmetic.", "parameters": ["type": "object"]]]],
@@ -126,7 +138,10 @@ struct ProviderTextTests {
     func redaction() {
         let key = "sk-proj-AbCdEf0123456789"
         let text = "Incorrect API key provided: \(key).\nHeader was Authorization: Bearer abc.def-123 and sk-abcdef***wxyz"
-        #expect(ProviderText.clean(text, secrets: [key]) == "Incorrect API key provided: [redacted]. Header was Authorization: Bearer [redacted] and sk-[redacted]")
+        #expect(
+            ProviderText.clean(text, secrets: [key])
+                == "Incorrect API key provided: [redacted]. Header was Authorization: Bearer [redacted] and sk-[redacted]"
+        )
         #expect(ProviderText.clean("my-local-secret in body", secrets: ["my-local-secret"]) == "[redacted] in body")
     }
 
@@ -137,13 +152,16 @@ struct ProviderTextTests {
         #expect(cleaned.hasSuffix("…"))
     }
 
-    @Test("the message of each provider's error body", arguments: [
-        (#"{"error":{"message":"Incorrect API key","type":"invalid_request_error"}}"#, "Incorrect API key"),
-        (#"{"error":"model 'llama9' not found"}"#, "model 'llama9' not found"),
-        (#"{"object":"error","message":"The model `x` does not exist.","type":"NotFoundError","code":404}"#, "The model `x` does not exist."),
-        (#"{"detail":[{"loc":["body","messages"],"msg":"field required"}]}"#, "field required"),
-        ("<html>Bad Gateway</html>", "<html>Bad Gateway</html>"),
-    ])
+    @Test(
+        "the message of each provider's error body",
+        arguments: [
+            (#"{"error":{"message":"Incorrect API key","type":"invalid_request_error"}}"#, "Incorrect API key"),
+            (#"{"error":"model 'llama9' not found"}"#, "model 'llama9' not found"),
+            (#"{"object":"error","message":"The model `x` does not exist.","type":"NotFoundError","code":404}"#, "The model `x` does not exist."),
+            (#"{"detail":[{"loc":["body","messages"],"msg":"field required"}]}"#, "field required"),
+            ("<html>Bad Gateway</html>", "<html>Bad Gateway</html>"),
+        ]
+    )
     func errorBodies(_ body: String, _ message: String) {
         #expect(ProviderText.message(inBody: body) == message)
     }
@@ -154,8 +172,10 @@ struct ModelRetryPolicyTests {
     @Test("backoff doubles up to the cap, jitter takes half to all of it")
     func backoff() {
         let policy = ModelRetryPolicy(maximumRetries: 5, initialDelay: .milliseconds(500), maximumDelay: .seconds(3))
-        #expect((1...5).map { policy.delay(beforeRetry: $0, retryAfter: nil, jitter: 1) }
-            == [.milliseconds(500), .seconds(1), .seconds(2), .seconds(3), .seconds(3)])
+        #expect(
+            (1...5).map { policy.delay(beforeRetry: $0, retryAfter: nil, jitter: 1) }
+                == [.milliseconds(500), .seconds(1), .seconds(2), .seconds(3), .seconds(3)]
+        )
         #expect(policy.delay(beforeRetry: 2, retryAfter: nil, jitter: 0.5) == .milliseconds(500))
         let random = policy.delay(beforeRetry: 3, retryAfter: nil)
         #expect(random >= .seconds(1) && random <= .seconds(2))

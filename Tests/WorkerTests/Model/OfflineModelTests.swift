@@ -1,5 +1,6 @@
 import HeraldProtocol
 import Testing
+
 @testable import Worker
 
 @Suite("Offline model")
@@ -14,12 +15,17 @@ struct OfflineModelTests {
 
     @Test("it calls the tools the message asks for, when they are offered")
     func plansToolCalls() async throws {
-        let events = try await collect(OfflineModel(wordDelay: .zero), ModelRequest(messages: [.user("what is (17*3)+4? and what time is it")], tools: tools))
+        let events = try await collect(
+            OfflineModel(wordDelay: .zero),
+            ModelRequest(messages: [.user("what is (17*3)+4? and what time is it")], tools: tools)
+        )
         let calls = events.compactMap { if case .toolCall(let call) = $0 { call } else { nil } }
-        #expect(calls == [
-            ModelToolCall(id: "call_1", name: "calculator", arguments: #"{"expression":"(17*3)+4"}"#),
-            ModelToolCall(id: "call_2", name: "clock", arguments: "{}"),
-        ])
+        #expect(
+            calls == [
+                ModelToolCall(id: "call_1", name: "calculator", arguments: #"{"expression":"(17*3)+4"}"#),
+                ModelToolCall(id: "call_2", name: "clock", arguments: "{}"),
+            ]
+        )
         #expect(events.last == .finish(.toolCalls))
 
         let withoutTools = OfflineModel.reply(to: ModelRequest(messages: [.user("what is (17*3)+4?")], tools: []))
@@ -34,20 +40,25 @@ struct OfflineModelTests {
             ModelToolCall(id: "call_2", name: "calculator", arguments: #"{"expression":"1/0"}"#),
             ModelToolCall(id: "call_3", name: "wait", arguments: #"{"seconds":400}"#),
         ]
-        let request = ModelRequest(messages: [
-            .user("what is (17*3)+4 and 1/0 then wait 400 seconds"),
-            .assistant("", toolCalls: calls),
-            .tool(callID: "call_1", content: #"{"expression":"(17*3)+4","text":"55","value":55}"#),
-            .tool(callID: "call_2", content: #"{"error":"division by zero","status":"error"}"#),
-            .tool(callID: "call_3", content: #"{"error":"timed out after 30 s","status":"timeout"}"#),
-        ], tools: tools)
+        let request = ModelRequest(
+            messages: [
+                .user("what is (17*3)+4 and 1/0 then wait 400 seconds"),
+                .assistant("", toolCalls: calls),
+                .tool(callID: "call_1", content: #"{"expression":"(17*3)+4","text":"55","value":55}"#),
+                .tool(callID: "call_2", content: #"{"error":"division by zero","status":"error"}"#),
+                .tool(callID: "call_3", content: #"{"error":"timed out after 30 s","status":"timeout"}"#),
+            ],
+            tools: tools
+        )
         let reply = OfflineModel.reply(to: request)
         #expect(reply.toolCalls.isEmpty)
-        #expect(reply.text == """
-            (17*3)+4 = 55
-            I couldn't calculate 1/0: division by zero.
-            The wait tool did not finish in time (timed out after 30 s).
-            """)
+        #expect(
+            reply.text == """
+                (17*3)+4 = 55
+                I couldn't calculate 1/0: division by zero.
+                The wait tool did not finish in time (timed out after 30 s).
+                """
+        )
     }
 
     @Test("it streams the answer word by word, and the words add up to it")
@@ -63,11 +74,14 @@ struct OfflineModelTests {
 
     @Test("it recalls the earlier messages of the conversation")
     func recall() {
-        let request = ModelRequest(messages: [
-            .system("system"),
-            .user("what is (17*3)+4?"), .assistant("(17*3)+4 = 55"),
-            .user("what did I ask before?"),
-        ], tools: tools)
+        let request = ModelRequest(
+            messages: [
+                .system("system"),
+                .user("what is (17*3)+4?"), .assistant("(17*3)+4 = 55"),
+                .user("what did I ask before?"),
+            ],
+            tools: tools
+        )
         #expect(OfflineModel.reply(to: request).text == "Before this, you asked: “what is (17*3)+4?”")
         let first = ModelRequest(messages: [.user("what did I ask before?")], tools: tools)
         #expect(OfflineModel.reply(to: first).text.hasPrefix("This is the first message of our conversation"))

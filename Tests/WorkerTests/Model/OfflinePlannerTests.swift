@@ -1,5 +1,6 @@
 import HeraldProtocol
 import Testing
+
 @testable import Worker
 
 @Suite("Offline planner")
@@ -56,12 +57,14 @@ struct OfflinePlannerTests {
 
     @Test("several requests plan several calls, in the order asked")
     func several() {
-        #expect(plan("wait 1 second, then what is 2+2 and what time is it in UTC? Also search for partitions") == [
-            #"wait {"seconds":1}"#,
-            #"calculator {"expression":"2+2"}"#,
-            #"clock {"time_zone":"UTC"}"#,
-            #"search_docs {"query":"partitions"}"#,
-        ])
+        #expect(
+            plan("wait 1 second, then what is 2+2 and what time is it in UTC? Also search for partitions") == [
+                #"wait {"seconds":1}"#,
+                #"calculator {"expression":"2+2"}"#,
+                #"clock {"time_zone":"UTC"}"#,
+                #"search_docs {"query":"partitions"}"#,
+            ]
+        )
         #expect(plan("what is 2+2 and 3*4?") == [#"calculator {"expression":"2+2"}"#, #"calculator {"expression":"3*4"}"#])
         #expect(plan("what time is it; what is 1/0") == ["clock {}", #"calculator {"expression":"1/0"}"#])
     }

@@ -3,6 +3,7 @@ import HeraldCore
 import HeraldProtocol
 import HeraldTesting
 import Testing
+
 @testable import Worker
 
 /// Whole runs through the execution engine against a scripted OpenAI-compatible server on a real
@@ -14,7 +15,10 @@ struct OpenAICompatibleModelTests {
 
     static let apiKey = "sk-test-herald-0123456789abcdef"
     static let prompts = AgentPrompts(
-        assistant: "You are the test assistant.", triage: "You are the test triage.", reporting: "You are the test reporter.")
+        assistant: "You are the test assistant.",
+        triage: "You are the test triage.",
+        reporting: "You are the test reporter."
+    )
 
     /// What a run produced, as the user and the server saw it.
     struct Run {
@@ -56,21 +60,33 @@ struct OpenAICompatibleModelTests {
     }
 
     private static func settings(
-        _ baseURL: String, firstTokenTimeout: Duration = .seconds(30), retries: Int = 2, connectTimeout: Duration = .seconds(5)
+        _ baseURL: String,
+        firstTokenTimeout: Duration = .seconds(30),
+        retries: Int = 2,
+        connectTimeout: Duration = .seconds(5)
     ) -> LanguageModelSettings {
         LanguageModelSettings(
-            baseURL: baseURL, apiKey: apiKey, model: "test-model",
-            connectTimeout: connectTimeout, firstTokenTimeout: firstTokenTimeout, requestTimeout: .seconds(60),
-            retry: ModelRetryPolicy(maximumRetries: retries, initialDelay: .milliseconds(1), maximumDelay: .seconds(2)))
+            baseURL: baseURL,
+            apiKey: apiKey,
+            model: "test-model",
+            connectTimeout: connectTimeout,
+            firstTokenTimeout: firstTokenTimeout,
+            requestTimeout: .seconds(60),
+            retry: ModelRetryPolicy(maximumRetries: retries, initialDelay: .milliseconds(1), maximumDelay: .seconds(2))
+        )
     }
 
     /// Starts a scripted server and a model pointed at it, runs `body`, and closes both.
     private func withServer(
-        firstTokenTimeout: Duration = .seconds(30), retries: Int = 2,
+        firstTokenTimeout: Duration = .seconds(30),
+        retries: Int = 2,
         _ body: (ScriptedModelServer, OpenAICompatibleModel) async throws -> Void
     ) async throws {
         let server = try await ScriptedModelServer.start()
-        let model = OpenAICompatibleModel(settings: Self.settings(server.baseURL, firstTokenTimeout: firstTokenTimeout, retries: retries), logger: TestSupport.logger)
+        let model = OpenAICompatibleModel(
+            settings: Self.settings(server.baseURL, firstTokenTimeout: firstTokenTimeout, retries: retries),
+            logger: TestSupport.logger
+        )
         do {
             try await body(server, model)
         } catch {
@@ -83,13 +99,18 @@ struct OpenAICompatibleModelTests {
     }
 
     private static func engine(_ sink: CollectingEventSink, model: any LanguageModel) -> ExecutionEngine {
-        let configuration = EngineConfiguration(emitRetry: EmitRetryPolicy(maximumDuration: .seconds(5), initialDelay: .milliseconds(1), maximumDelay: .milliseconds(10)))
+        let configuration = EngineConfiguration(
+            emitRetry: EmitRetryPolicy(maximumDuration: .seconds(5), initialDelay: .milliseconds(1), maximumDelay: .milliseconds(10))
+        )
         return TestSupport.engine(sink: sink, model: model, configuration: configuration.prompting(with: prompts))
     }
 
     private func run(
-        _ message: String, history: [ConversationTurn] = [], sink: CollectingEventSink = CollectingEventSink(),
-        server: ScriptedModelServer, model: OpenAICompatibleModel
+        _ message: String,
+        history: [ConversationTurn] = [],
+        sink: CollectingEventSink = CollectingEventSink(),
+        server: ScriptedModelServer,
+        model: OpenAICompatibleModel
     ) async -> Run {
         let outcome = await Self.engine(sink, model: model).run(TestSupport.input(message, history: history))
         return Run(outcome: outcome, events: await sink.events, violations: await TestSupport.violations(sink), requests: await server.requests())
@@ -130,13 +151,17 @@ struct OpenAICompatibleModelTests {
             #expect(run.requests[0].body["tools"] == nil)
             let triageSystem = run.messages(0).first?["content"]?.stringValue ?? ""
             #expect(triageSystem.hasPrefix("You are the test triage.\n\nTools the assistant can call:\n- calculator: "))
-            #expect(Array(run.messages(0).dropFirst()) == [
-                ["role": "user", "content": "hi"], ["role": "assistant", "content": "Hello!"], ["role": "user", "content": "Say hello"],
-            ])
-            #expect(run.messages(1).first == [
-                "role": "system",
-                "content": "You are the test assistant.\n\nTriage's notes on this message: No tool is needed; answer directly.",
-            ])
+            #expect(
+                Array(run.messages(0).dropFirst()) == [
+                    ["role": "user", "content": "hi"], ["role": "assistant", "content": "Hello!"], ["role": "user", "content": "Say hello"],
+                ]
+            )
+            #expect(
+                run.messages(1).first == [
+                    "role": "system",
+                    "content": "You are the test assistant.\n\nTriage's notes on this message: No tool is needed; answer directly.",
+                ]
+            )
             #expect(Array(run.messages(1).dropFirst()) == Array(run.messages(0).dropFirst()))
             guard case .array(let tools)? = run.requests[1].body["tools"] else {
                 Issue.record("the assistant's request offered no tools")
@@ -152,12 +177,21 @@ struct OpenAICompatibleModelTests {
         try await withServer { server, model in
             await server.enqueue(ScriptedModelServer.stream(T.triage("This needs the calculator."), pieceBytes: 64))
             let call = #"{"id":"call_k2x9","index":0,"type":"function","function":{"name":"calculator","arguments":"{\"expression\":\"(17*3)+4\"}"}}"#
-            await server.enqueue(ScriptedModelServer.stream(
-                T.ollamaChunk(#"{"role":"assistant","content":"","tool_calls":[\#(call)]}"#) + T.ollamaChunk(#"{"role":"assistant","content":""}"#, finish: "stop")
-                    + T.ollamaUsage(prompt: 100, completion: 20) + T.done, pieceBytes: 11))
-            await server.enqueue(ScriptedModelServer.stream(
-                T.ollamaChunk(#"{"role":"assistant","content":"(17*3)+4"}"#) + T.ollamaChunk(#"{"role":"assistant","content":" = 55."}"#)
-                    + T.ollamaChunk(#"{"role":"assistant","content":""}"#, finish: "stop") + T.ollamaUsage(prompt: 130, completion: 8) + T.done, pieceBytes: 9))
+            await server.enqueue(
+                ScriptedModelServer.stream(
+                    T.ollamaChunk(#"{"role":"assistant","content":"","tool_calls":[\#(call)]}"#)
+                        + T.ollamaChunk(#"{"role":"assistant","content":""}"#, finish: "stop")
+                        + T.ollamaUsage(prompt: 100, completion: 20) + T.done,
+                    pieceBytes: 11
+                )
+            )
+            await server.enqueue(
+                ScriptedModelServer.stream(
+                    T.ollamaChunk(#"{"role":"assistant","content":"(17*3)+4"}"#) + T.ollamaChunk(#"{"role":"assistant","content":" = 55."}"#)
+                        + T.ollamaChunk(#"{"role":"assistant","content":""}"#, finish: "stop") + T.ollamaUsage(prompt: 130, completion: 8) + T.done,
+                    pieceBytes: 9
+                )
+            )
             let run = await run("what is (17*3)+4?", server: server, model: model)
 
             #expect(run.violations == [])
@@ -174,10 +208,14 @@ struct OpenAICompatibleModelTests {
             #expect(run.requests.count == 3)
             let messages = run.messages(2)
             #expect(messages.count == 4)
-            #expect(messages[2] == [
-                "role": "assistant", "content": nil,
-                "tool_calls": [["id": "call_k2x9", "type": "function", "function": ["name": "calculator", "arguments": #"{"expression":"(17*3)+4"}"#]]],
-            ])
+            #expect(
+                messages[2] == [
+                    "role": "assistant", "content": nil,
+                    "tool_calls": [
+                        ["id": "call_k2x9", "type": "function", "function": ["name": "calculator", "arguments": #"{"expression":"(17*3)+4"}"#]]
+                    ],
+                ]
+            )
             #expect(messages[3]["role"] == "tool")
             #expect(messages[3]["tool_call_id"] == "call_k2x9")
             let result = try JSONValue.parse(messages[3]["content"]?.stringValue ?? "")
@@ -189,9 +227,13 @@ struct OpenAICompatibleModelTests {
     func parallelToolCalls() async throws {
         try await withServer { server, model in
             await server.enqueue(ScriptedModelServer.stream(T.triage("This needs the calculator and the clock."), pieceBytes: 64))
-            var round = T.openAIChunk(#"{"role":"assistant","content":null,"tool_calls":[{"index":0,"id":"call_a","type":"function","function":{"name":"calculator","arguments":""}}],"refusal":null}"#)
+            var round = T.openAIChunk(
+                #"{"role":"assistant","content":null,"tool_calls":[{"index":0,"id":"call_a","type":"function","function":{"name":"calculator","arguments":""}}],"refusal":null}"#
+            )
             round += T.openAIChunk(#"{"tool_calls":[{"index":1,"id":"call_b","type":"function","function":{"name":"clock","arguments":""}}]}"#)
-            for (index, fragment) in [(0, #"{"expr"#), (1, #"{"time_"#), (0, #"ession": "2^"#), (1, #"zone": "Asia/Tok"#), (0, #"10"}"#), (1, #"yo"}"#)] {
+            for (index, fragment) in [
+                (0, #"{"expr"#), (1, #"{"time_"#), (0, #"ession": "2^"#), (1, #"zone": "Asia/Tok"#), (0, #"10"}"#), (1, #"yo"}"#),
+            ] {
                 round += T.openAIChunk(#"{"tool_calls":[{"index":\#(index),"function":{"arguments":\#(T.quoted(fragment))}}]}"#)
             }
             round += T.openAIChunk("{}", finish: "tool_calls") + T.openAIUsage(prompt: 80, completion: 30) + T.done
@@ -235,9 +277,14 @@ struct OpenAICompatibleModelTests {
             }
             round += T.vLLMChunk(#"{"content":""}"#, finish: "tool_calls") + T.done
             await server.enqueue(ScriptedModelServer.stream(round, pieceBytes: 1))
-            await server.enqueue(ScriptedModelServer.stream(
-                T.vLLMChunk(#"{"role":"assistant","content":""}"#) + T.vLLMChunk(#"{"content":"Nothing about caf\u00e9 \"resume\" in the docs."}"#)
-                    + T.vLLMChunk("{}", finish: "stop") + T.done, pieceBytes: 1))
+            await server.enqueue(
+                ScriptedModelServer.stream(
+                    T.vLLMChunk(#"{"role":"assistant","content":""}"#)
+                        + T.vLLMChunk(#"{"content":"Nothing about caf\u00e9 \"resume\" in the docs."}"#)
+                        + T.vLLMChunk("{}", finish: "stop") + T.done,
+                    pieceBytes: 1
+                )
+            )
             let run = await run("search café \"resume\"", server: server, model: model)
 
             #expect(run.violations == [])
@@ -248,10 +295,14 @@ struct OpenAICompatibleModelTests {
             #expect(run.outcome == .completed(report: "Nothing about café \"resume\" in the docs."))
             #expect(run.streamed == "Nothing about café \"resume\" in the docs.")
             // The arguments go back to the model exactly as it wrote them.
-            #expect(run.messages(2)[2]["tool_calls"] == [[
-                "id": "chatcmpl-tool-8e1d", "type": "function",
-                "function": ["name": "search_docs", "arguments": #"{"query": "caf\u00e9 \"resume\" ☕"}"#],
-            ]])
+            #expect(
+                run.messages(2)[2]["tool_calls"] == [
+                    [
+                        "id": "chatcmpl-tool-8e1d", "type": "function",
+                        "function": ["name": "search_docs", "arguments": #"{"query": "caf\u00e9 \"resume\" ☕"}"#],
+                    ]
+                ]
+            )
         }
     }
 
@@ -260,8 +311,15 @@ struct OpenAICompatibleModelTests {
         try await withServer { server, model in
             await server.enqueue(ScriptedModelServer.stream(T.triage("This needs the clock."), pieceBytes: 64))
             let call = #"{"index":0,"id":"call_c","type":"function","function":{"name":"clock","arguments":"{}"}}"#
-            await server.enqueue(ScriptedModelServer.stream(T.openAIChunk(#"{"role":"assistant","content":null,"tool_calls":[\#(call)]}"#) + T.openAIChunk("{}", finish: "tool_calls") + T.done))
-            await server.enqueue(ScriptedModelServer.stream(T.openAIChunk(#"{"role":"assistant","content":""}"#) + T.openAIChunk("{}", finish: "stop") + T.done))
+            await server.enqueue(
+                ScriptedModelServer.stream(
+                    T.openAIChunk(#"{"role":"assistant","content":null,"tool_calls":[\#(call)]}"#) + T.openAIChunk("{}", finish: "tool_calls")
+                        + T.done
+                )
+            )
+            await server.enqueue(
+                ScriptedModelServer.stream(T.openAIChunk(#"{"role":"assistant","content":""}"#) + T.openAIChunk("{}", finish: "stop") + T.done)
+            )
             await server.enqueue(ScriptedModelServer.stream(T.openAIText(["The clock ", "answered."], usage: (prompt: 10, completion: 3))))
             let run = await run("what time is it?", server: server, model: model)
 
@@ -281,9 +339,18 @@ struct OpenAICompatibleModelTests {
     // MARK: Failures
 
     /// The run failed cleanly with `llm_unavailable`: assistant or triage, then the supervisor, no report.
-    private func expectUnavailable(_ run: Run, agent: String, message: String, retryable: Bool = true, sourceLocation: SourceLocation = #_sourceLocation) {
+    private func expectUnavailable(
+        _ run: Run,
+        agent: String,
+        message: String,
+        retryable: Bool = true,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         #expect(run.violations == [], sourceLocation: sourceLocation)
-        #expect(run.outcome == .failed(code: .llmUnavailable, message: "the language model is unavailable: \(message)"), sourceLocation: sourceLocation)
+        #expect(
+            run.outcome == .failed(code: .llmUnavailable, message: "the language model is unavailable: \(message)"),
+            sourceLocation: sourceLocation
+        )
         #expect(run.errors.map(\.agentName) == [agent, "supervisor"], sourceLocation: sourceLocation)
         #expect(run.errors.allSatisfy { $0.code == .llmUnavailable && $0.retryable == retryable }, sourceLocation: sourceLocation)
         #expect(run.reports.isEmpty, sourceLocation: sourceLocation)
@@ -294,12 +361,21 @@ struct OpenAICompatibleModelTests {
     func errorMidStream() async throws {
         try await withServer { server, model in
             await server.enqueue(ScriptedModelServer.stream(T.triage("Answer directly."), pieceBytes: 64))
-            await server.enqueue(ScriptedModelServer.stream(
-                T.openAIChunk(#"{"role":"assistant","content":""}"#) + T.openAIChunk(#"{"content":"Let me"}"#) + T.openAIChunk(#"{"content":" check"}"#)
-                    + #"data: {"error":{"message":"The server had an error while processing your request. Sorry about that!","type":"server_error","param":null,"code":null}}"# + "\n\n",
-                pieceBytes: 10))
+            await server.enqueue(
+                ScriptedModelServer.stream(
+                    T.openAIChunk(#"{"role":"assistant","content":""}"#) + T.openAIChunk(#"{"content":"Let me"}"#)
+                        + T.openAIChunk(#"{"content":" check"}"#)
+                        + #"data: {"error":{"message":"The server had an error while processing your request. Sorry about that!","type":"server_error","param":null,"code":null}}"#
+                        + "\n\n",
+                    pieceBytes: 10
+                )
+            )
             let run = await run("hello", server: server, model: model)
-            expectUnavailable(run, agent: "assistant", message: "the model server reported an error mid-answer: The server had an error while processing your request. Sorry about that!")
+            expectUnavailable(
+                run,
+                agent: "assistant",
+                message: "the model server reported an error mid-answer: The server had an error while processing your request. Sorry about that!"
+            )
             #expect(run.streamed == "Let me check")
             #expect(run.requests.count == 2)
         }
@@ -309,7 +385,8 @@ struct OpenAICompatibleModelTests {
     func rateLimitedThenSuccess() async throws {
         try await withServer { server, model in
             await server.enqueue(ScriptedModelServer.stream(T.triage("Answer directly."), pieceBytes: 64))
-            let limited = #"{"error":{"message":"Rate limit reached for gpt-4o-mini on requests per min (RPM): Limit 3, Used 3.","type":"requests","code":"rate_limit_exceeded"}}"#
+            let limited =
+                #"{"error":{"message":"Rate limit reached for gpt-4o-mini on requests per min (RPM): Limit 3, Used 3.","type":"requests","code":"rate_limit_exceeded"}}"#
             await server.enqueue(ScriptedModelServer.status(429, body: limited, headers: [("Retry-After", "0")]))
             await server.enqueue(ScriptedModelServer.status(429, body: limited, headers: [("Retry-After", "1")]))
             await server.enqueue(ScriptedModelServer.stream(T.openAIText(["Third ", "time lucky."]), pieceBytes: 6))
@@ -339,13 +416,17 @@ struct OpenAICompatibleModelTests {
     @Test("401 is not retried, and the key the server echoes is redacted")
     func unauthorized() async throws {
         try await withServer { server, model in
-            let body = #"{"error":{"message":"Incorrect API key provided: \#(Self.apiKey). You can find your API key at https://platform.openai.com/account/api-keys.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}"#
+            let body =
+                #"{"error":{"message":"Incorrect API key provided: \#(Self.apiKey). You can find your API key at https://platform.openai.com/account/api-keys.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}"#
             await server.enqueue(ScriptedModelServer.status(401, body: body))
             let run = await run("hello", server: server, model: model)
             expectUnavailable(
-                run, agent: "triage",
-                message: "the model server answered HTTP 401 Unauthorized: Incorrect API key provided: [redacted]. You can find your API key at https://platform.openai.com/account/api-keys.",
-                retryable: false)
+                run,
+                agent: "triage",
+                message:
+                    "the model server answered HTTP 401 Unauthorized: Incorrect API key provided: [redacted]. You can find your API key at https://platform.openai.com/account/api-keys.",
+                retryable: false
+            )
             #expect(run.requests.count == 1)
         }
     }
@@ -360,15 +441,32 @@ struct OpenAICompatibleModelTests {
         await server.enqueue(ScriptedModelServer.status(401, body: echo))
         let sink = CollectingEventSink()
         let configuration = EngineConfiguration(emitRetry: EmitRetryPolicy(maximumDuration: .seconds(5), initialDelay: .milliseconds(1)))
-        let engine = ExecutionEngine(sink: sink, model: model, tools: ToolRegistry.standard(docs: .empty), configuration: configuration.prompting(with: Self.prompts), logger: logger)
+        let engine = ExecutionEngine(
+            sink: sink,
+            model: model,
+            tools: ToolRegistry.standard(docs: .empty),
+            configuration: configuration.prompting(with: Self.prompts),
+            logger: logger
+        )
         let outcome = await engine.run(TestSupport.input("hello"))
         try await model.shutdown()
         try await server.stop()
 
-        #expect(outcome == .failed(code: .llmUnavailable, message: "the language model is unavailable: the model server answered HTTP 401 Unauthorized: bad key [redacted] (Authorization: Bearer [redacted]) (after 2 attempts)"))
+        #expect(
+            outcome
+                == .failed(
+                    code: .llmUnavailable,
+                    message:
+                        "the language model is unavailable: the model server answered HTTP 401 Unauthorized: bad key [redacted] (Authorization: Bearer [redacted]) (after 2 attempts)"
+                )
+        )
         #expect(await TestSupport.violations(sink) == [])
         let logged = lines.all
-        #expect(logged.contains { $0.contains("model request failed; trying again") && $0.contains("base_url=\(server.baseURL)") && $0.contains("model=test-model") })
+        #expect(
+            logged.contains {
+                $0.contains("model request failed; trying again") && $0.contains("base_url=\(server.baseURL)") && $0.contains("model=test-model")
+            }
+        )
         #expect(!logged.isEmpty)
         #expect(logged.allSatisfy { !$0.contains(Self.apiKey) })
         #expect(await sink.events.allSatisfy { !"\($0.payload)".contains(Self.apiKey) })
@@ -384,9 +482,14 @@ struct OpenAICompatibleModelTests {
             let helloShown: @Sendable () async -> Void = {
                 await sink.waitFor { if case .partialResult(let body) = $0.payload { body.content == "Hello" } else { false } }
             }
-            await server.enqueue(ScriptedModelServer.stream(
-                T.openAIChunk(#"{"role":"assistant","content":""}"#) + T.openAIChunk(#"{"content":"Hello"}"#) + #"data: {"id":"chatcmpl-AbC123","object":"chat.comp"#,
-                pieceBytes: 20, end: .waitUntil(helloShown)) + [.drop])
+            await server.enqueue(
+                ScriptedModelServer.stream(
+                    T.openAIChunk(#"{"role":"assistant","content":""}"#) + T.openAIChunk(#"{"content":"Hello"}"#)
+                        + #"data: {"id":"chatcmpl-AbC123","object":"chat.comp"#,
+                    pieceBytes: 20,
+                    end: .waitUntil(helloShown)
+                ) + [.drop]
+            )
             let run = await run("hello", sink: sink, server: server, model: model)
             #expect(run.violations == [])
             #expect(run.streamed == "Hello")
@@ -404,10 +507,19 @@ struct OpenAICompatibleModelTests {
     func malformedChunk() async throws {
         try await withServer { server, model in
             await server.enqueue(ScriptedModelServer.stream(T.triage("Answer directly."), pieceBytes: 64))
-            await server.enqueue(ScriptedModelServer.stream(
-                T.openAIChunk(#"{"content":"Hi"}"#) + #"data: {"choices":[{"index":0,"delta":{"content":" there"}"# + "\n\n" + T.done, pieceBytes: 8))
+            await server.enqueue(
+                ScriptedModelServer.stream(
+                    T.openAIChunk(#"{"content":"Hi"}"#) + #"data: {"choices":[{"index":0,"delta":{"content":" there"}"# + "\n\n" + T.done,
+                    pieceBytes: 8
+                )
+            )
             let run = await run("hello", server: server, model: model)
-            expectUnavailable(run, agent: "assistant", message: #"the model server sent a malformed stream (not a chat completion chunk: {"choices":[{"index":0,"delta":{"content":" there"})"#)
+            expectUnavailable(
+                run,
+                agent: "assistant",
+                message:
+                    #"the model server sent a malformed stream (not a chat completion chunk: {"choices":[{"index":0,"delta":{"content":" there"})"#
+            )
             #expect(run.streamed == "Hi")
         }
     }
@@ -427,7 +539,10 @@ struct OpenAICompatibleModelTests {
     func unreachable() async throws {
         // A port that was just free: nothing listens there.
         let port = try FreePort.allocate()
-        let model = OpenAICompatibleModel(settings: Self.settings("http://127.0.0.1:\(port)/v1", retries: 1, connectTimeout: .seconds(1)), logger: TestSupport.logger)
+        let model = OpenAICompatibleModel(
+            settings: Self.settings("http://127.0.0.1:\(port)/v1", retries: 1, connectTimeout: .seconds(1)),
+            logger: TestSupport.logger
+        )
         let sink = CollectingEventSink()
         let outcome = await Self.engine(sink, model: model).run(TestSupport.input("hello"))
         try await model.shutdown()
@@ -438,14 +553,22 @@ struct OpenAICompatibleModelTests {
         }
         #expect(message.hasPrefix("the language model is unavailable: cannot reach the model server ("))
         #expect(message.hasSuffix("(after 2 attempts)"))
-        #expect(await sink.events.compactMap { if case .agentError(let body) = $0.payload { body.agentName } else { nil } } == ["triage", "supervisor"])
+        #expect(
+            await sink.events.compactMap { if case .agentError(let body) = $0.payload { body.agentName } else { nil } } == ["triage", "supervisor"]
+        )
     }
 
     @Test("cancelling the run closes the HTTP stream at once and ends the run cancelled")
     func cancellation() async throws {
         try await withServer { server, model in
             await server.enqueue(ScriptedModelServer.stream(T.triage("Answer directly."), pieceBytes: 64))
-            await server.enqueue(ScriptedModelServer.stream(T.openAIChunk(#"{"role":"assistant","content":""}"#) + T.openAIChunk(#"{"content":"Once upon"}"#), pieceBytes: 1000, end: .hang))
+            await server.enqueue(
+                ScriptedModelServer.stream(
+                    T.openAIChunk(#"{"role":"assistant","content":""}"#) + T.openAIChunk(#"{"content":"Once upon"}"#),
+                    pieceBytes: 1000,
+                    end: .hang
+                )
+            )
             let sink = CollectingEventSink()
             let engine = Self.engine(sink, model: model)
             let running = Task { await engine.run(TestSupport.input("tell me a long story")) }

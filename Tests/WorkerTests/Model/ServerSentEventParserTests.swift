@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Worker
 
 @Suite("Server-sent event parser")
@@ -24,14 +25,17 @@ struct ServerSentEventParserTests {
 
     @Test("a transcript split at every byte, or between any two bytes, gives the same events")
     func splitAnywhere() throws {
-        let transcript = "data: {\"content\":\"Caf\\u00e9 \\\"é\\\" ☕🙂\"}\r\n\r\n: keep-alive\r\n\r\ndata: second\r\ndata: line\r\n\r\ndata: [DONE]\r\n\r\n"
+        let transcript =
+            "data: {\"content\":\"Caf\\u00e9 \\\"é\\\" ☕🙂\"}\r\n\r\n: keep-alive\r\n\r\ndata: second\r\ndata: line\r\n\r\ndata: [DONE]\r\n\r\n"
         let bytes = Array(transcript.utf8)
         let whole = try parse([bytes])
-        #expect(whole == [
-            ServerSentEvent(data: "{\"content\":\"Caf\\u00e9 \\\"é\\\" ☕🙂\"}"),
-            ServerSentEvent(data: "second\nline"),
-            ServerSentEvent(data: "[DONE]"),
-        ])
+        #expect(
+            whole == [
+                ServerSentEvent(data: "{\"content\":\"Caf\\u00e9 \\\"é\\\" ☕🙂\"}"),
+                ServerSentEvent(data: "second\nline"),
+                ServerSentEvent(data: "[DONE]"),
+            ]
+        )
         #expect(try parse(bytes.map { [$0] }) == whole)
         for cut in 1..<bytes.count {
             #expect(try parse([Array(bytes[..<cut]), Array(bytes[cut...])]) == whole, "cut at byte \(cut)")

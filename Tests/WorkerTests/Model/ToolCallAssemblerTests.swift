@@ -1,5 +1,6 @@
 import HeraldProtocol
 import Testing
+
 @testable import Worker
 
 @Suite("Tool call assembler")
@@ -28,10 +29,12 @@ struct ToolCallAssemblerTests {
         try assembler.add(ToolCallDelta(index: 1, arguments: #"{"time_zone":"#))
         try assembler.add(ToolCallDelta(index: 0, arguments: #"ession":"2^10"}"#))
         try assembler.add(ToolCallDelta(index: 1, arguments: #""Asia/Tokyo"}"#))
-        #expect(try assembler.complete() == [
-            ModelToolCall(id: "call_a", name: "calculator", arguments: #"{"expression":"2^10"}"#),
-            ModelToolCall(id: "call_b", name: "clock", arguments: #"{"time_zone":"Asia/Tokyo"}"#),
-        ])
+        #expect(
+            try assembler.complete() == [
+                ModelToolCall(id: "call_a", name: "calculator", arguments: #"{"expression":"2^10"}"#),
+                ModelToolCall(id: "call_b", name: "clock", arguments: #"{"time_zone":"Asia/Tokyo"}"#),
+            ]
+        )
         #expect(assembler.isEmpty)
     }
 
@@ -49,10 +52,12 @@ struct ToolCallAssemblerTests {
         try assembler.add(ToolCallDelta(id: "call_x", name: "wait", arguments: #"{"sec"#))
         try assembler.add(ToolCallDelta(arguments: #"onds":1}"#))
         try assembler.add(ToolCallDelta(id: "call_y", name: "clock", arguments: "{}"))
-        #expect(try assembler.complete() == [
-            ModelToolCall(id: "call_x", name: "wait", arguments: #"{"seconds":1}"#),
-            ModelToolCall(id: "call_y", name: "clock", arguments: "{}"),
-        ])
+        #expect(
+            try assembler.complete() == [
+                ModelToolCall(id: "call_x", name: "wait", arguments: #"{"seconds":1}"#),
+                ModelToolCall(id: "call_y", name: "clock", arguments: "{}"),
+            ]
+        )
     }
 
     @Test("whole calls that all say index 0 stay separate calls, in order")

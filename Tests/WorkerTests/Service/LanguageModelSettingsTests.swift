@@ -1,6 +1,7 @@
 import Foundation
 import HeraldCore
 import Testing
+
 @testable import Worker
 
 @Suite("Language model settings")
@@ -8,7 +9,11 @@ struct LanguageModelSettingsTests {
     private let nowhere = URL(fileURLWithPath: "/nonexistent-herald-cwd")
 
     private func resolve(_ arguments: [String] = [], _ environment: [String: String] = [:]) throws -> WorkerSettings {
-        try WorkerOptions.parse(arguments).resolve(SettingsResolver(environment: environment), currentDirectory: nowhere, executable: Bundle.main.executableURL)
+        try WorkerOptions.parse(arguments).resolve(
+            SettingsResolver(environment: environment),
+            currentDirectory: nowhere,
+            executable: Bundle.main.executableURL
+        )
     }
 
     private func message(_ environment: [String: String]) -> String? {
@@ -58,7 +63,10 @@ struct LanguageModelSettingsTests {
             "HERALD_LLM_BASE_URL": "http://ignored:1/v1", "HERALD_LLM_MODEL": "env-model", "HERALD_LLM_API_KEY": "sk-env",
             "HERALD_LLM_FIRST_TOKEN_TIMEOUT_SECONDS": "5", "HERALD_LLM_MAX_RETRIES": "0",
         ]
-        let settings = try resolve(["--llm-base-url", "https://api.openai.com/v1/chat/completions", "--llm-model", "gpt-4o-mini", "--llm-run-timeout", "30"], environment)
+        let settings = try resolve(
+            ["--llm-base-url", "https://api.openai.com/v1/chat/completions", "--llm-model", "gpt-4o-mini", "--llm-run-timeout", "30"],
+            environment
+        )
         let model = try #require(settings.languageModel)
         #expect(model.baseURL == "https://api.openai.com/v1")
         #expect(model.model == "gpt-4o-mini")
@@ -70,25 +78,40 @@ struct LanguageModelSettingsTests {
 
     @Test("the settings' description and log form never show the API key or URL credentials")
     func noSecretsInDescriptions() throws {
-        let settings = try resolve([], ["HERALD_LLM_BASE_URL": "https://user:pa55@llm.example.com/v1?key=q", "HERALD_LLM_MODEL": "m", "HERALD_LLM_API_KEY": "sk-very-secret"])
+        let settings = try resolve(
+            [],
+            ["HERALD_LLM_BASE_URL": "https://user:pa55@llm.example.com/v1?key=q", "HERALD_LLM_MODEL": "m", "HERALD_LLM_API_KEY": "sk-very-secret"]
+        )
         let model = try #require(settings.languageModel)
         #expect(model.displayBaseURL == "https://llm.example.com/v1")
         #expect(!"\(model)".contains("sk-very-secret"))
         #expect(!"\(model)".contains("pa55"))
     }
 
-    @Test("a bad value fails with one line naming the setting", arguments: [
-        (["HERALD_LLM_BASE_URL": "localhost:11434"], "HERALD_LLM_BASE_URL: 'localhost:11434' is not an http:// or https:// URL with a host"),
-        (["HERALD_LLM_BASE_URL": "ftp://x/v1", "HERALD_LLM_MODEL": "m"], "HERALD_LLM_BASE_URL: 'ftp://x/v1' is not an http:// or https:// URL with a host"),
-        (["HERALD_LLM_BASE_URL": "http://localhost:8000/v1"], "HERALD_LLM_MODEL: required when HERALD_LLM_BASE_URL is set (the model's name on that server, e.g. gpt-4o-mini or llama3.1)"),
-        (["HERALD_LLM_CONNECT_TIMEOUT_SECONDS": "0"], "HERALD_LLM_CONNECT_TIMEOUT_SECONDS: 0 is outside 1...300"),
-        (["HERALD_LLM_FIRST_TOKEN_TIMEOUT_SECONDS": "x"], "HERALD_LLM_FIRST_TOKEN_TIMEOUT_SECONDS: 'x' is not a whole number"),
-        (["HERALD_LLM_RUN_TIMEOUT_SECONDS": "0"], "HERALD_LLM_RUN_TIMEOUT_SECONDS: 0 is outside 1...86400"),
-        (["HERALD_LLM_MAX_RETRIES": "11"], "HERALD_LLM_MAX_RETRIES: 11 is outside 0...10"),
-        (["HERALD_LLM_RETRY_INITIAL_DELAY_MS": "0"], "HERALD_LLM_RETRY_INITIAL_DELAY_MS: 0 is outside 1...60000"),
-        (["HERALD_LLM_RETRY_MAX_DELAY_SECONDS": "601"], "HERALD_LLM_RETRY_MAX_DELAY_SECONDS: 601 is outside 1...600"),
-        (["HERALD_LLM_BASE_URL": "http://h/v1", "HERALD_LLM_MODEL": "m", "HERALD_LLM_PROMPTS_DIR": "/nonexistent-herald-prompts"], "HERALD_LLM_PROMPTS_DIR: '/nonexistent-herald-prompts' is not a folder"),
-    ])
+    @Test(
+        "a bad value fails with one line naming the setting",
+        arguments: [
+            (["HERALD_LLM_BASE_URL": "localhost:11434"], "HERALD_LLM_BASE_URL: 'localhost:11434' is not an http:// or https:// URL with a host"),
+            (
+                ["HERALD_LLM_BASE_URL": "ftp://x/v1", "HERALD_LLM_MODEL": "m"],
+                "HERALD_LLM_BASE_URL: 'ftp://x/v1' is not an http:// or https:// URL with a host"
+            ),
+            (
+                ["HERALD_LLM_BASE_URL": "http://localhost:8000/v1"],
+                "HERALD_LLM_MODEL: required when HERALD_LLM_BASE_URL is set (the model's name on that server, e.g. gpt-4o-mini or llama3.1)"
+            ),
+            (["HERALD_LLM_CONNECT_TIMEOUT_SECONDS": "0"], "HERALD_LLM_CONNECT_TIMEOUT_SECONDS: 0 is outside 1...300"),
+            (["HERALD_LLM_FIRST_TOKEN_TIMEOUT_SECONDS": "x"], "HERALD_LLM_FIRST_TOKEN_TIMEOUT_SECONDS: 'x' is not a whole number"),
+            (["HERALD_LLM_RUN_TIMEOUT_SECONDS": "0"], "HERALD_LLM_RUN_TIMEOUT_SECONDS: 0 is outside 1...86400"),
+            (["HERALD_LLM_MAX_RETRIES": "11"], "HERALD_LLM_MAX_RETRIES: 11 is outside 0...10"),
+            (["HERALD_LLM_RETRY_INITIAL_DELAY_MS": "0"], "HERALD_LLM_RETRY_INITIAL_DELAY_MS: 0 is outside 1...60000"),
+            (["HERALD_LLM_RETRY_MAX_DELAY_SECONDS": "601"], "HERALD_LLM_RETRY_MAX_DELAY_SECONDS: 601 is outside 1...600"),
+            (
+                ["HERALD_LLM_BASE_URL": "http://h/v1", "HERALD_LLM_MODEL": "m", "HERALD_LLM_PROMPTS_DIR": "/nonexistent-herald-prompts"],
+                "HERALD_LLM_PROMPTS_DIR: '/nonexistent-herald-prompts' is not a folder"
+            ),
+        ]
+    )
     func badValues(_ environment: [String: String], _ expected: String) {
         #expect(message(environment) == expected)
     }
@@ -98,7 +121,11 @@ struct LanguageModelSettingsTests {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("herald-prompts-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        try "<!-- operators' note -->\nTriage like a pirate.\n".write(to: folder.appendingPathComponent("triage.md"), atomically: true, encoding: .utf8)
+        try "<!-- operators' note -->\nTriage like a pirate.\n".write(
+            to: folder.appendingPathComponent("triage.md"),
+            atomically: true,
+            encoding: .utf8
+        )
 
         let settings = try resolve([], ["HERALD_LLM_BASE_URL": "http://h/v1", "HERALD_LLM_MODEL": "m", "HERALD_LLM_PROMPTS_DIR": folder.path])
         let prompts = try #require(settings.agentPrompts)
@@ -107,8 +134,10 @@ struct LanguageModelSettingsTests {
         #expect(prompts.reporting.hasPrefix("You write the final report"))
 
         try "<!-- only a comment -->\n".write(to: folder.appendingPathComponent("reporting.md"), atomically: true, encoding: .utf8)
-        #expect(message(["HERALD_LLM_BASE_URL": "http://h/v1", "HERALD_LLM_MODEL": "m", "HERALD_LLM_PROMPTS_DIR": folder.path])
-            == "HERALD_LLM_PROMPTS_DIR: \(folder.appendingPathComponent("reporting.md").path) holds no prompt (only comments or blanks)")
+        #expect(
+            message(["HERALD_LLM_BASE_URL": "http://h/v1", "HERALD_LLM_MODEL": "m", "HERALD_LLM_PROMPTS_DIR": folder.path])
+                == "HERALD_LLM_PROMPTS_DIR: \(folder.appendingPathComponent("reporting.md").path) holds no prompt (only comments or blanks)"
+        )
     }
 
     @Test("a prompts folder with none of the files, or no bundle and no folder, is refused")

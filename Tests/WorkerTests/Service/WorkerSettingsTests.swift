@@ -1,6 +1,7 @@
 import Foundation
 import HeraldCore
 import Testing
+
 @testable import Worker
 
 @Suite("Worker settings")
@@ -29,7 +30,9 @@ struct WorkerSettingsTests {
 
     @Test("the environment overrides defaults and flags override the environment")
     func precedence() throws {
-        let environment = ["HERALD_WORKER_CONCURRENCY": "5", "HERALD_OFFLINE_DELAY_MS": "0", "HERALD_RUN_TIMEOUT_SECONDS": "0", "HERALD_WORKER_ID": "w-1"]
+        let environment = [
+            "HERALD_WORKER_CONCURRENCY": "5", "HERALD_OFFLINE_DELAY_MS": "0", "HERALD_RUN_TIMEOUT_SECONDS": "0", "HERALD_WORKER_ID": "w-1",
+        ]
         let settings = try resolve(["--concurrency", "3"], environment)
         #expect(settings.concurrency == 3)
         #expect(settings.offlineDelay == .zero)
@@ -38,15 +41,21 @@ struct WorkerSettingsTests {
         #expect(settings.engine.runTimeout == nil)
     }
 
-    @Test("a bad value fails with one line naming the setting", arguments: [
-        (["HERALD_WORKER_CONCURRENCY": "abc"], "HERALD_WORKER_CONCURRENCY: 'abc' is not a whole number"),
-        (["HERALD_WORKER_CONCURRENCY": "0"], "HERALD_WORKER_CONCURRENCY: 0 is outside 1...1024"),
-        (["HERALD_OFFLINE_DELAY_MS": "-1"], "HERALD_OFFLINE_DELAY_MS: -1 is outside 0...60000"),
-        (["HERALD_TOOL_TIMEOUT_SECONDS": "0"], "HERALD_TOOL_TIMEOUT_SECONDS: 0 is outside 1...3600"),
-        (["HERALD_ADMIN_PORT": "70000"], "HERALD_ADMIN_PORT: 70000 is outside 0...65535"),
-        (["HERALD_WORKER_ID": "a b"], "HERALD_WORKER_ID: 'a b' may hold only letters, digits, '-', '_', '.' and ':' (at most 128)"),
-        (["HERALD_DOCS_DIR": "/nonexistent-herald-docs"], "HERALD_DOCS_DIR: '/nonexistent-herald-docs' is not a folder holding markdown (.md) files"),
-    ])
+    @Test(
+        "a bad value fails with one line naming the setting",
+        arguments: [
+            (["HERALD_WORKER_CONCURRENCY": "abc"], "HERALD_WORKER_CONCURRENCY: 'abc' is not a whole number"),
+            (["HERALD_WORKER_CONCURRENCY": "0"], "HERALD_WORKER_CONCURRENCY: 0 is outside 1...1024"),
+            (["HERALD_OFFLINE_DELAY_MS": "-1"], "HERALD_OFFLINE_DELAY_MS: -1 is outside 0...60000"),
+            (["HERALD_TOOL_TIMEOUT_SECONDS": "0"], "HERALD_TOOL_TIMEOUT_SECONDS: 0 is outside 1...3600"),
+            (["HERALD_ADMIN_PORT": "70000"], "HERALD_ADMIN_PORT: 70000 is outside 0...65535"),
+            (["HERALD_WORKER_ID": "a b"], "HERALD_WORKER_ID: 'a b' may hold only letters, digits, '-', '_', '.' and ':' (at most 128)"),
+            (
+                ["HERALD_DOCS_DIR": "/nonexistent-herald-docs"],
+                "HERALD_DOCS_DIR: '/nonexistent-herald-docs' is not a folder holding markdown (.md) files"
+            ),
+        ]
+    )
     func badValues(_ environment: [String: String], _ message: String) {
         #expect(throws: SettingError.self) { try resolve([], environment) }
         do {

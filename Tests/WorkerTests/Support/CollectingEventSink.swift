@@ -1,6 +1,7 @@
 import HeraldCore
 import HeraldProtocol
 import Logging
+
 @testable import Worker
 
 /// An in-memory sink that keeps every event in order and lets a test wait for one.
@@ -71,7 +72,9 @@ enum TestSupport {
         sink: any EventSink,
         model: any LanguageModel = OfflineModel(wordDelay: .zero),
         tools: ToolRegistry = ToolRegistry.standard(docs: .empty),
-        configuration: EngineConfiguration = EngineConfiguration(emitRetry: EmitRetryPolicy(maximumDuration: .seconds(5), initialDelay: .milliseconds(1), maximumDelay: .milliseconds(10)))
+        configuration: EngineConfiguration = EngineConfiguration(
+            emitRetry: EmitRetryPolicy(maximumDuration: .seconds(5), initialDelay: .milliseconds(1), maximumDelay: .milliseconds(10))
+        )
     ) -> ExecutionEngine {
         ExecutionEngine(sink: sink, model: model, tools: tools, configuration: configuration, logger: logger)
     }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Worker
 
 @Suite("Arithmetic expressions")
@@ -16,16 +17,22 @@ struct ArithmeticExpressionTests {
         }
     }
 
-    @Test("precedence and left associativity", arguments: [
-        ("2+3*4", 14.0), ("(2+3)*4", 20), ("10-4-3", 3), ("100/10/5", 2), ("(17*3)+4", 55), ("2*3+4*5", 26), ("8/2*4", 16),
-    ])
+    @Test(
+        "precedence and left associativity",
+        arguments: [
+            ("2+3*4", 14.0), ("(2+3)*4", 20), ("10-4-3", 3), ("100/10/5", 2), ("(17*3)+4", 55), ("2*3+4*5", 26), ("8/2*4", 16),
+        ]
+    )
     func precedence(_ source: String, _ expected: Double) throws {
         #expect(try value(source) == expected)
     }
 
-    @Test("unary minus and plus", arguments: [
-        ("-3+5", 2.0), ("-(2+3)", -5), ("--4", 4), ("2*-3", -6), ("+7", 7), ("-2^2", -4), ("2^-1", 0.5), ("(-2)^2", 4),
-    ])
+    @Test(
+        "unary minus and plus",
+        arguments: [
+            ("-3+5", 2.0), ("-(2+3)", -5), ("--4", 4), ("2*-3", -6), ("+7", 7), ("-2^2", -4), ("2^-1", 0.5), ("(-2)^2", 4),
+        ]
+    )
     func unary(_ source: String, _ expected: Double) throws {
         #expect(try value(source) == expected)
     }
@@ -64,16 +71,19 @@ struct ArithmeticExpressionTests {
         #expect(error("1/(2-2)") == "division by zero")
     }
 
-    @Test("syntax errors say what is wrong and where", arguments: [
-        ("2+", "the expression ends where a number was expected"),
-        ("(2+3", "missing ')' for the '(' at position 1"),
-        ("2+3)", "unexpected ')' at position 4"),
-        ("2 $ 3", "unexpected character '$' at position 3"),
-        ("", "the expression is empty"),
-        ("1.2.3", "'1.2.3' at position 1 is not a number"),
-        ("2(3)", "unexpected '(' at position 2"),
-        ("*2", "unexpected '*' at position 1; expected a number or '('"),
-    ])
+    @Test(
+        "syntax errors say what is wrong and where",
+        arguments: [
+            ("2+", "the expression ends where a number was expected"),
+            ("(2+3", "missing ')' for the '(' at position 1"),
+            ("2+3)", "unexpected ')' at position 4"),
+            ("2 $ 3", "unexpected character '$' at position 3"),
+            ("", "the expression is empty"),
+            ("1.2.3", "'1.2.3' at position 1 is not a number"),
+            ("2(3)", "unexpected '(' at position 2"),
+            ("*2", "unexpected '*' at position 1; expected a number or '('"),
+        ]
+    )
     func syntaxErrors(_ source: String, _ message: String) {
         #expect(error(source) == message)
     }

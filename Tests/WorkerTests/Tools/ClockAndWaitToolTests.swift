@@ -1,6 +1,7 @@
 import Foundation
 import HeraldProtocol
 import Testing
+
 @testable import Worker
 
 @Suite("Clock and wait tools")

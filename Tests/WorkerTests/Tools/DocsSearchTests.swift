@@ -1,6 +1,7 @@
 import Foundation
 import HeraldProtocol
 import Testing
+
 @testable import Worker
 
 @Suite("Docs search")
@@ -37,27 +38,34 @@ struct DocsSearchTests {
         """
 
     private var index: DocsIndex {
-        DocsIndex(passages: MarkdownPassages.split(Self.architecture, file: "architecture.md") + MarkdownPassages.split(Self.settings, file: "settings.md"))
+        DocsIndex(
+            passages: MarkdownPassages.split(Self.architecture, file: "architecture.md") + MarkdownPassages.split(Self.settings, file: "settings.md")
+        )
     }
 
     @Test("markdown splits into passages under their heading trail; fenced # lines are not headings")
     func split() {
         let passages = MarkdownPassages.split(Self.architecture, file: "architecture.md")
-        #expect(passages.map(\.heading) == [
-            "Herald architecture",
-            "Herald architecture › Resume without gaps",
-            "Herald architecture › Event partitions",
-        ])
+        #expect(
+            passages.map(\.heading) == [
+                "Herald architecture",
+                "Herald architecture › Resume without gaps",
+                "Herald architecture › Event partitions",
+            ]
+        )
         #expect(passages[2].text.contains("# not a heading: inside a code fence"))
         #expect(passages.allSatisfy { $0.file == "architecture.md" })
     }
 
-    @Test("the passage that answers the query ranks first", arguments: [
-        ("how does resume replay missed events after reconnecting", "Herald architecture › Resume without gaps"),
-        ("which partition stream does a thread's event go to", "Herald architecture › Event partitions"),
-        ("run lease watchdog worker lost", "Settings › Run lease"),
-        ("offline delay between words", "Settings"),
-    ])
+    @Test(
+        "the passage that answers the query ranks first",
+        arguments: [
+            ("how does resume replay missed events after reconnecting", "Herald architecture › Resume without gaps"),
+            ("which partition stream does a thread's event go to", "Herald architecture › Event partitions"),
+            ("run lease watchdog worker lost", "Settings › Run lease"),
+            ("offline delay between words", "Settings"),
+        ]
+    )
     func ranking(_ query: String, _ heading: String) {
         #expect(index.search(query, limit: 3).first?.passage.heading == heading)
     }
@@ -119,13 +127,16 @@ struct BundledDocsTests {
         return try DocsIndex.load(directory: docs)
     }
 
-    @Test("questions about Herald find the page that answers them", arguments: [
-        ("how do I add a tool", "faq.md"),
-        ("calculator modulo precedence", "tools.md"),
-        ("what happens when redis goes down", "faq.md"),
-        ("worker shutdown grace period", "worker.md"),
-        ("resume after reconnect after_seq", "protocol.md"),
-    ])
+    @Test(
+        "questions about Herald find the page that answers them",
+        arguments: [
+            ("how do I add a tool", "faq.md"),
+            ("calculator modulo precedence", "tools.md"),
+            ("what happens when redis goes down", "faq.md"),
+            ("worker shutdown grace period", "worker.md"),
+            ("resume after reconnect after_seq", "protocol.md"),
+        ]
+    )
     func answers(_ query: String, _ file: String) throws {
         #expect(try index().search(query, limit: 1).first?.passage.file == file)
     }

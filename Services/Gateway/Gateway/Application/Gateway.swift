@@ -32,8 +32,13 @@ public struct Gateway: Sendable {
         let keys = settings.common.keys
         self.connections = ConnectionServices(
             settings: settings,
-            runs: RunStore(redis: redis, keys: keys, ttlSeconds: settings.common.historyTTLSeconds, retentionSeconds: settings.common.threadRetentionSeconds,
-                logger: logger),
+            runs: RunStore(
+                redis: redis,
+                keys: keys,
+                ttlSeconds: settings.common.historyTTLSeconds,
+                retentionSeconds: settings.common.threadRetentionSeconds,
+                logger: logger
+            ),
             history: ThreadHistory(redis: redis, keys: keys),
             fanout: ThreadFanout(subscriber: subscriber, keys: keys, metrics: metrics, logger: logger),
             registry: ConnectionRegistry(maxConnectionsPerUser: settings.maxConnectionsPerUser),
@@ -82,11 +87,16 @@ public struct Gateway: Sendable {
         let common = settings.common
         ThreadRoutes(
             store: ThreadStore(
-                redis: redis, keys: common.keys, retentionSeconds: common.threadRetentionSeconds, runs: connections.runs,
-                runEndWait: .seconds(common.runLeaseSeconds + 5)),
+                redis: redis,
+                keys: common.keys,
+                retentionSeconds: common.threadRetentionSeconds,
+                runs: connections.runs,
+                runEndWait: .seconds(common.runLeaseSeconds + 5)
+            ),
             authenticator: authenticator,
             limiter: UserRateLimiter(ratePerSecond: settings.rateLimitPerSecond, burst: settings.rateLimitBurst, clock: ContinuousClock()),
-            maxRequestBytes: settings.maxRequestBytes, logger: logger
+            maxRequestBytes: settings.maxRequestBytes,
+            logger: logger
         ).add(to: router)
 
         let gate = WebSocketGate(authenticator: authenticator, connections: connections, allowedOrigins: settings.allowedOrigins)
@@ -96,7 +106,13 @@ public struct Gateway: Sendable {
         let server = HTTPServerBuilder { responder in
             TimeoutChildChannel(
                 // A keep-alive HTTP connection (page, health, metrics) may wait for its next request as long as a new one may take to send its first.
-                base: GatewayChildChannel(responder: responder, httpIdleTimeout: settings.upgradeTimeout, gate: gate, services: connections, streams: streams),
+                base: GatewayChildChannel(
+                    responder: responder,
+                    httpIdleTimeout: settings.upgradeTimeout,
+                    gate: gate,
+                    services: connections,
+                    streams: streams
+                ),
                 upgradeTimeout: settings.upgradeTimeout,
                 pingInterval: settings.pingInterval,
                 idleTimeout: settings.idleTimeout,

@@ -34,12 +34,19 @@ public struct GatewayMetrics: Sendable {
         )
         framesSent = registry.makeCounter(descriptor: name("frames_sent", "total", "Event frames written to WebSocket connections, live or replayed"))
         eventLatency = registry.makeValueHistogram(
-            descriptor: name("event_latency", "seconds", "Time from the worker's emit (frame timestamp) to the write on a live WebSocket or SSE stream"),
+            descriptor: name(
+                "event_latency",
+                "seconds",
+                "Time from the worker's emit (frame timestamp) to the write on a live WebSocket or SSE stream"
+            ),
             buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
         )
         var errors: [ErrorCode: Counter] = [:]
         for code in ErrorCode.allCases {
-            errors[code] = registry.makeCounter(descriptor: name("errors", "total", "Error frames sent to clients, by code"), labels: [("code", code.rawValue)])
+            errors[code] = registry.makeCounter(
+                descriptor: name("errors", "total", "Error frames sent to clients, by code"),
+                labels: [("code", code.rawValue)]
+            )
         }
         self.errors = errors
         slowConsumerDisconnects = registry.makeCounter(
@@ -47,12 +54,20 @@ public struct GatewayMetrics: Sendable {
         )
         runsQueued = registry.makeCounter(descriptor: name("runs_queued", "total", "Runs put on the run queue"))
         catchUps = registry.makeCounter(
-            descriptor: name("catch_ups", "total", "History reads that filled a connection's view (resume, lost pub/sub connection, overflow, out-of-order frame)")
+            descriptor: name(
+                "catch_ups",
+                "total",
+                "History reads that filled a connection's view (resume, lost pub/sub connection, overflow, out-of-order frame)"
+            )
         )
         var limitRefusals: [GatewayLimit: Counter] = [:]
         for limit in GatewayLimit.allCases {
             limitRefusals[limit] = registry.makeCounter(
-                descriptor: name("limit_refusals", "total", "Messages refused, upgrades refused and connections closed because a gateway limit was reached, by limit"),
+                descriptor: name(
+                    "limit_refusals",
+                    "total",
+                    "Messages refused, upgrades refused and connections closed because a gateway limit was reached, by limit"
+                ),
                 labels: [("limit", limit.rawValue)]
             )
         }
@@ -61,9 +76,13 @@ public struct GatewayMetrics: Sendable {
         var streamsOpened: [String: Counter] = [:]
         for endpoint in Self.streamEndpoints {
             streams[endpoint] = registry.makeGauge(
-                descriptor: name("sse_streams", "", "Open server-sent-event streams (AG-UI, AI SDK), by endpoint"), labels: [("endpoint", endpoint)])
+                descriptor: name("sse_streams", "", "Open server-sent-event streams (AG-UI, AI SDK), by endpoint"),
+                labels: [("endpoint", endpoint)]
+            )
             streamsOpened[endpoint] = registry.makeCounter(
-                descriptor: name("sse_streams_opened", "total", "Server-sent-event streams started, by endpoint"), labels: [("endpoint", endpoint)])
+                descriptor: name("sse_streams_opened", "total", "Server-sent-event streams started, by endpoint"),
+                labels: [("endpoint", endpoint)]
+            )
         }
         self.streams = streams
         self.streamsOpened = streamsOpened

@@ -1,5 +1,5 @@
-import Foundation
 import ArgumentParser
+import Foundation
 import HeraldCore
 
 /// Everything a gateway needs to know, resolved from flags and the environment.
@@ -171,7 +171,8 @@ public struct GatewayOptions: ParsableArguments, Sendable {
         guard idleTimeout > pingInterval else {
             throw SettingError(
                 .idleTimeoutSeconds,
-                "\(idleTimeout) must be longer than \(SettingSpec.pingIntervalSeconds.name) (\(pingInterval)), or quiet clients that answer every ping are cut")
+                "\(idleTimeout) must be longer than \(SettingSpec.pingIntervalSeconds.name) (\(pingInterval)), or quiet clients that answer every ping are cut"
+            )
         }
         let allowedOrigins: OriginAllowList
         do {

@@ -103,7 +103,9 @@ extension Connection {
         mutating func close(code: UInt16, reason: String) -> CloseAction {
             guard !isClosing else { return .none }
             state = .closing(CloseCause(code: code, reason: reason))
-            queue.append(.close(code: code, reason: reason))
+            let closeFrame = Outgoing.close(code: code, reason: reason)
+            queue.append(closeFrame)
+            queuedBytes += closeFrame.byteCount
             return .closing(write: nextBatch())
         }
 
@@ -129,11 +131,11 @@ extension Connection {
         private mutating func nextBatch() -> [Outgoing]? {
             guard writer == .idle, !queue.isEmpty else { return nil }
             if case .ended = state { return nil }
+            // Every frame in the queue is counted in `queuedBytes` as it is queued, so the batch takes them all.
             let batch = queue
             queue.removeAll(keepingCapacity: true)
-            let size = batch.reduce(0) { $0 + $1.byteCount }
-            queuedBytes -= size
-            writer = .writing(bytes: size)
+            writer = .writing(bytes: queuedBytes)
+            queuedBytes = 0
             return batch
         }
     }

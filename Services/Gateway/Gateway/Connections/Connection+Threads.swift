@@ -131,11 +131,20 @@ extension Connection {
         cursors[threadID]?.replayEnded(epoch: snapshot.epoch, lastSeq: snapshot.lastSeq)
         // A resume is always answered; a catch-up of our own speaks up only when the gap could not be filled.
         if isResume || !recovered {
-            let resumed = ServerMessage.Resumed(threadID: threadID, epoch: snapshot.epoch, recovered: recovered, replayed: replayed, lastSeq: snapshot.lastSeq)
+            let resumed = ServerMessage.Resumed(
+                threadID: threadID,
+                epoch: snapshot.epoch,
+                recovered: recovered,
+                replayed: replayed,
+                lastSeq: snapshot.lastSeq
+            )
             send(.resumed(resumed))
         }
         if !recovered {
-            logger.info("resume could not fill the gap from history", metadata: ["thread": "\(threadID)", "after_seq": "\(afterSeq)", "last_seq": "\(snapshot.lastSeq)"])
+            logger.info(
+                "resume could not fill the gap from history",
+                metadata: ["thread": "\(threadID)", "after_seq": "\(afterSeq)", "last_seq": "\(snapshot.lastSeq)"]
+            )
         }
     }
 }

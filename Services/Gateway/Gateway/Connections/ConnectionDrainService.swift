@@ -18,6 +18,11 @@ struct ConnectionDrainService: Service {
             // Cancelled rather than shut down gracefully: sockets go with the server.
             return
         }
-        await registry.drain(code: HeraldCloseCode.goingAway, reason: "gateway shutting down; reconnect and resume", timeout: closeTimeout, logger: logger)
+        await registry.drain(
+            code: HeraldCloseCode.goingAway,
+            reason: "gateway shutting down; reconnect and resume",
+            timeout: closeTimeout,
+            logger: logger
+        )
     }
 }

@@ -101,7 +101,11 @@ struct ConnectionSession: Sendable {
         services.metrics.recordRefusal(.rate)
         let settings = services.settings
         let ref = (try? ClientMessage.decode(text.utf8)).flatMap(Self.ref(of:))
-        await reject(.rateLimited, "more than \(settings.rateLimitPerSecond) messages a second (bursts of \(settings.rateLimitBurst)); this one was ignored", ref: ref)
+        await reject(
+            .rateLimited,
+            "more than \(settings.rateLimitPerSecond) messages a second (bursts of \(settings.rateLimitBurst)); this one was ignored",
+            ref: ref
+        )
     }
 
     /// What an error about the message refers to, as README.md lists it.
@@ -158,8 +162,12 @@ struct ConnectionSession: Sendable {
     /// before the run's first event. `runID` is the run's id when the client chose one (a standard stream's request).
     /// `toolResults` continue a run that handed client tool calls over; then `content` may be empty.
     func startRun(
-        content: String, threadID requestedThread: String?, runID requestedRun: String? = nil, clientMessageID: String?,
-        clientTools: [ClientTool] = [], toolResults: [ClientToolResult] = []
+        content: String,
+        threadID requestedThread: String?,
+        runID requestedRun: String? = nil,
+        clientMessageID: String?,
+        clientTools: [ToolSpec] = [],
+        toolResults: [ClientToolResult] = []
     ) async -> RunSubmission {
         let ref = clientMessageID
         guard !toolResults.isEmpty || !content.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
@@ -312,9 +320,10 @@ struct ConnectionSession: Sendable {
 
     /// Ids that go into Redis keys: letters, digits, `_` and `-`, at most 64 of them.
     static func isValidID(_ id: String) -> Bool {
-        !id.isEmpty && id.utf8.count <= 64 && id.utf8.allSatisfy { byte in
-            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x5F || byte == 0x2D
-        }
+        !id.isEmpty && id.utf8.count <= 64
+            && id.utf8.allSatisfy { byte in
+                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x5F || byte == 0x2D
+            }
     }
 
     /// Subscribes the connection to a thread it just began to watch; on failure it stops watching it.

@@ -42,7 +42,10 @@ struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
     private let streams: StandardStreams
 
     init(
-        responder: @escaping HTTPChannelHandler.Responder, httpIdleTimeout: Duration, gate: WebSocketGate, services: ConnectionServices,
+        responder: @escaping HTTPChannelHandler.Responder,
+        httpIdleTimeout: Duration,
+        gate: WebSocketGate,
+        services: ConnectionServices,
         streams: StandardStreams
     ) {
         self.responder = Self.redirectingUpgrades(to: responder)

@@ -262,7 +262,9 @@ extension WebSocketConnectionHandler {
             case .text, .binary:
                 guard message != .rejecting else { return .none }
                 guard frame.reservedBits.isEmpty else { return violation(.protocolError, "reserved bits set; no extension was agreed", now: now) }
-                guard message == .betweenMessages else { return violation(.protocolError, "a new message started before the last one ended", now: now) }
+                guard message == .betweenMessages else {
+                    return violation(.protocolError, "a new message started before the last one ended", now: now)
+                }
                 guard frame.opcode == .text else {
                     message = .rejecting
                     return .dispatch(enqueue(.binary, now: now))

@@ -97,7 +97,8 @@ final class WebSocketConnectionHandler: ChannelDuplexHandler, RemovableChannelHa
         case .answerClose(let code):
             var body = context.channel.allocator.buffer(capacity: 2)
             body.write(webSocketErrorCode: code)
-            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: body))).assumeIsolated().whenComplete { _ in
+            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: body))).assumeIsolated().whenComplete {
+                _ in
                 context.close(promise: nil)
             }
         case .closeChannel:

@@ -112,7 +112,10 @@ actor ThreadFeed {
                     logger.info("pub/sub connection restored; watchers catch up from history")
                     await catchUpWatchers()
                 case .catchUp(.overflowed):
-                    logger.warning("thread feed fell behind its channel; watchers catch up from history", metadata: ["limit": "\(subscriber.bufferSize)"])
+                    logger.warning(
+                        "thread feed fell behind its channel; watchers catch up from history",
+                        metadata: ["limit": "\(subscriber.bufferSize)"]
+                    )
                     await catchUpWatchers()
                 case .ended(let ended, let error):
                     guard ended == generation, !isRetired else { continue }

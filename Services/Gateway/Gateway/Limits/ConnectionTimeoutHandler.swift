@@ -182,7 +182,10 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
     private func dropUnanswered(_ context: ChannelHandlerContext) {
         phase = .done
         metrics.recordRefusal(.upgradeTimeout)
-        logger.info("connection dropped: request not completed in time", metadata: ["timeout_seconds": "\(upgradeTimeout.nanoseconds / 1_000_000_000)"])
+        logger.info(
+            "connection dropped: request not completed in time",
+            metadata: ["timeout_seconds": "\(upgradeTimeout.nanoseconds / 1_000_000_000)"]
+        )
         // Told as the end of the client's input, the HTTP upgrade handler closes and reports it as such
         // (a trace line) rather than as a failed upgrade (an error line per dropped connection).
         context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
@@ -234,7 +237,10 @@ final class ConnectionTimeoutHandler: ChannelDuplexHandler, RemovableChannelHand
     private func closeIdle(_ context: ChannelHandlerContext) {
         phase = .done
         metrics.recordRefusal(.idleTimeout)
-        logger.info("websocket idle: nothing from the client, not even a pong", metadata: ["timeout_seconds": "\(idleTimeout.nanoseconds / 1_000_000_000)"])
+        logger.info(
+            "websocket idle: nothing from the client, not even a pong",
+            metadata: ["timeout_seconds": "\(idleTimeout.nanoseconds / 1_000_000_000)"]
+        )
         if let idleAction {
             idleAction()
         } else {

@@ -62,7 +62,9 @@ public struct OriginAllowList: Sendable, Equatable, CustomStringConvertible {
         // A port follows the last colon, except inside an IPv6 literal such as [::1].
         if let colon = authority.lastIndex(of: ":"), !authority[colon...].contains("]") {
             let digits = authority[authority.index(after: colon)...]
-            guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let number = Int(digits), (1...65535).contains(number) else { return nil }
+            guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let number = Int(digits), (1...65535).contains(number) else {
+                return nil
+            }
             host = authority[..<colon]
             port = number
         }

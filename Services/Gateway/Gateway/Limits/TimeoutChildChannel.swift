@@ -18,7 +18,13 @@ struct TimeoutChildChannel<Base: ServerChildChannel>: ServerChildChannel {
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         do {
             // The server runs this on the connection's event loop, before any byte is read.
-            let handler = ConnectionTimeoutHandler(upgradeTimeout: upgradeTimeout, pingInterval: pingInterval, idleTimeout: idleTimeout, metrics: metrics, logger: self.logger)
+            let handler = ConnectionTimeoutHandler(
+                upgradeTimeout: upgradeTimeout,
+                pingInterval: pingInterval,
+                idleTimeout: idleTimeout,
+                metrics: metrics,
+                logger: self.logger
+            )
             try channel.pipeline.syncOperations.addHandler(handler, position: .first)
         } catch {
             return channel.eventLoop.makeFailedFuture(error)

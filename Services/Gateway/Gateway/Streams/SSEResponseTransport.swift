@@ -62,7 +62,9 @@ final class SSEResponseTransport: ConnectionTransport {
     }
 
     private func stream(
-        from pending: inout AsyncStream<Item>.Iterator, to writer: inout any ResponseBodyWriter, encoder: inout any StreamEventEncoder
+        from pending: inout AsyncStream<Item>.Iterator,
+        to writer: inout any ResponseBodyWriter,
+        encoder: inout any StreamEventEncoder
     ) async -> StreamBatchEnd {
         while let item = await pending.next() {
             switch item {

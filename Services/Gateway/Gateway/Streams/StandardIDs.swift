@@ -1,5 +1,5 @@
-import Foundation
 import Crypto
+import Foundation
 
 /// Herald ids for the thread and run ids a standard's client chooses.
 ///

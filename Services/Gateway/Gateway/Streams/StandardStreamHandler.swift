@@ -120,11 +120,14 @@ final class StandardStreamHandler: ChannelInboundHandler, RemovableChannelHandle
         let limit = streams.services.settings.maxRequestBytes
         context.eventLoop.makeFutureWithTask {
             await streams.answer(
-                route, authorization: authorization,
+                route,
+                authorization: authorization,
                 body: { () throws(StandardStreams.Refusal) in
                     guard let body else { throw StandardStreams.Refusal.tooLarge(limit) }
                     return body
-                }, transport: transport)
+                },
+                transport: transport
+            )
         }.assumeIsolated().whenSuccess { [self] answer in
             answered(answer)
         }

@@ -16,15 +16,20 @@ struct StandardStreamMiddleware: RouterMiddleware {
         }
         let transport = SSEResponseTransport(channel: context.channel)
         let limit = streams.services.settings.maxRequestBytes
-        let answer = await streams.answer(route, authorization: request.headers[.authorization], body: { () async throws(StandardStreams.Refusal) in
-            do {
-                return try await request.body.collect(upTo: limit)
-            } catch is NIOTooManyBytesError {
-                throw StandardStreams.Refusal.tooLarge(limit)
-            } catch {
-                throw StandardStreams.Refusal(status: .badRequest, .badRequest, "the request body could not be read")
-            }
-        }, transport: transport)
+        let answer = await streams.answer(
+            route,
+            authorization: request.headers[.authorization],
+            body: { () async throws(StandardStreams.Refusal) in
+                do {
+                    return try await request.body.collect(upTo: limit)
+                } catch is NIOTooManyBytesError {
+                    throw StandardStreams.Refusal.tooLarge(limit)
+                } catch {
+                    throw StandardStreams.Refusal(status: .badRequest, .badRequest, "the request body could not be read")
+                }
+            },
+            transport: transport
+        )
         switch answer {
         case .refused(let refusal):
             var headers = refusal.headers
@@ -36,14 +41,16 @@ struct StandardStreamMiddleware: RouterMiddleware {
             let metrics = streams.services.metrics
             let heartbeat = streams.services.settings.pingInterval
             return Response(
-                status: .ok, headers: stream.headers,
+                status: .ok,
+                headers: stream.headers,
                 body: ResponseBody { writer in
                     metrics.streamOpened(route.endpoint)
                     await transport.stream(to: &writer, encoder: stream.encoder, trailer: stream.trailer, heartbeat: heartbeat)
                     await stream.session.end(registered: true)
                     metrics.streamClosed(route.endpoint)
                     try await writer.finish(nil)
-                })
+                }
+            )
         }
     }
 }

@@ -74,7 +74,10 @@ struct StandardStreams: Sendable {
     /// route reads one (`body` reads at most `HERALD_MAX_REQUEST_BYTES`), then the run queued or the active run
     /// found, watched by a connection whose frames go to `transport`.
     func answer(
-        _ route: StandardStreamRoute, authorization: String?, body: () async throws(Refusal) -> ByteBuffer, transport: any ConnectionTransport
+        _ route: StandardStreamRoute,
+        authorization: String?,
+        body: () async throws(Refusal) -> ByteBuffer,
+        transport: any ConnectionTransport
     ) async -> Answer {
         var headers = HTTPFields()
         do throws(Refusal) {
@@ -196,13 +199,16 @@ struct StandardStreams: Sendable {
         var clientThreadID: String
         var clientRunID: String?
         /// Tools the client runs itself, and the results of those the last run handed over (AG-UI).
-        var clientTools: [ClientTool] = []
+        var clientTools: [ToolSpec] = []
         var toolResults: [ClientToolResult] = []
     }
 
     /// Starts the run `wanted` asks for (or picks up the active run it names) and watches it.
     private func run(
-        _ wanted: RunRequest, identity: ConnectionIdentity, transport: any ConnectionTransport, encoder: (_ runID: String) -> any StreamEventEncoder
+        _ wanted: RunRequest,
+        identity: ConnectionIdentity,
+        transport: any ConnectionTransport,
+        encoder: (_ runID: String) -> any StreamEventEncoder
     ) async throws(Refusal) -> (ConnectionSession, any StreamEventEncoder) {
         let session = try await open(for: identity, transport: transport)
         do {
@@ -232,8 +238,13 @@ struct StandardStreams: Sendable {
         }
         let messageID = wanted.messageID.flatMap { StandardIDs.isAcceptable($0) ? $0 : nil }
         let outcome = await session.startRun(
-            content: wanted.message, threadID: threadID, runID: wanted.runID, clientMessageID: messageID,
-            clientTools: wanted.clientTools, toolResults: wanted.toolResults)
+            content: wanted.message,
+            threadID: threadID,
+            runID: wanted.runID,
+            clientMessageID: messageID,
+            clientTools: wanted.clientTools,
+            toolResults: wanted.toolResults
+        )
         switch outcome {
         case .queued(let queued):
             return queued.runID
@@ -244,7 +255,10 @@ struct StandardStreams: Sendable {
 
     /// Watches the thread's active run from its start (history, then live); nil when it has none.
     private func reattach(
-        _ threadID: String, identity: ConnectionIdentity, transport: any ConnectionTransport, encoder: (_ runID: String) -> any StreamEventEncoder
+        _ threadID: String,
+        identity: ConnectionIdentity,
+        transport: any ConnectionTransport,
+        encoder: (_ runID: String) -> any StreamEventEncoder
     ) async throws(Refusal) -> (ConnectionSession, any StreamEventEncoder)? {
         let active: RunStore.ActiveRun?
         do {

@@ -11,7 +11,12 @@ struct ThreadSummary: Codable, Sendable, Equatable {
     var preview: String
 
     enum CodingKeys: String, CodingKey {
-        case threadID = "thread_id", title, createdAt = "created_at", updatedAt = "updated_at", activeRunID = "active_run_id", preview
+        case threadID = "thread_id"
+        case title
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+        case activeRunID = "active_run_id"
+        case preview
     }
 }
 
@@ -31,7 +36,12 @@ struct ThreadMessage: Codable, Sendable, Equatable {
     var toolCalls: [ToolCall]?
 
     enum CodingKeys: String, CodingKey {
-        case messageID = "message_id", runID = "run_id", role, content, createdAt = "created_at", status, toolCalls = "tool_calls"
+        case messageID = "message_id"
+        case runID = "run_id"
+        case role, content
+        case createdAt = "created_at"
+        case status
+        case toolCalls = "tool_calls"
     }
 
     /// A tool call of the run and how it ended (`running` until it does).
@@ -44,7 +54,9 @@ struct ThreadMessage: Codable, Sendable, Equatable {
         var error: String?
 
         enum CodingKeys: String, CodingKey {
-            case toolCallID = "tool_call_id", toolName = "tool_name", arguments, status, result, error
+            case toolCallID = "tool_call_id"
+            case toolName = "tool_name"
+            case arguments, status, result, error
         }
     }
 }
@@ -53,12 +65,18 @@ struct ThreadMessage: Codable, Sendable, Equatable {
 struct ThreadPage: Codable, Sendable, Equatable {
     var threads: [ThreadSummary]
     var nextCursor: String?
-    enum CodingKeys: String, CodingKey { case threads, nextCursor = "next_cursor" }
+    enum CodingKeys: String, CodingKey {
+        case threads
+        case nextCursor = "next_cursor"
+    }
 }
 
 /// A page of messages: the newest page first, oldest first within it.
 struct MessagePage: Codable, Sendable, Equatable {
     var messages: [ThreadMessage]
     var nextCursor: String?
-    enum CodingKeys: String, CodingKey { case messages, nextCursor = "next_cursor" }
+    enum CodingKeys: String, CodingKey {
+        case messages
+        case nextCursor = "next_cursor"
+    }
 }

@@ -30,7 +30,10 @@ struct ThreadListCursor: Sendable, Equatable {
 /// comes before the assistant's). A messages page is the messages before a position, so the text of a cursor is
 /// `<run index>.<0 or 1>`.
 struct MessagePosition: Sendable, Equatable, Comparable {
-    enum Part: Int, Sendable { case user = 0, assistant = 1 }
+    enum Part: Int, Sendable {
+        case user = 0
+        case assistant = 1
+    }
     var run: Int
     var part: Part
 

@@ -53,7 +53,9 @@ struct ThreadRoutes: Sendable {
         for (path, methods) in allowed {
             for method in [HTTPRequest.Method.get, .head, .post, .put, .patch, .delete, .options, .trace] where !methods.contains(method) {
                 threads.on(path, method: method) { _, _ in
-                    var response = Self.errorResponse(Failure(status: .methodNotAllowed, code: ErrorCode.badRequest.rawValue, message: "\(method) is not allowed here"))
+                    var response = Self.errorResponse(
+                        Failure(status: .methodNotAllowed, code: ErrorCode.badRequest.rawValue, message: "\(method) is not allowed here")
+                    )
                     response.headers[.allow] = methods.map(\.rawValue).joined(separator: ", ")
                     return response
                 }
@@ -119,7 +121,11 @@ struct ThreadRoutes: Sendable {
             userID = try await authenticator.authenticate(token: token).userID
         } catch {
             // The API's errors are the codes of DESIGN.md section 3: a gateway that cannot check tokens now is `internal`.
-            throw Failure(status: error.status, code: error.status == .unauthorized ? error.error : ErrorCode.internal.rawValue, message: error.message)
+            throw Failure(
+                status: error.status,
+                code: error.status == .unauthorized ? error.error : ErrorCode.internal.rawValue,
+                message: error.message
+            )
         }
         guard await limiter.take(for: userID) else {
             throw Failure(.tooManyRequests, .rateLimited, "too many requests; slow down (HERALD_RATE_LIMIT_PER_SECOND)")
@@ -177,8 +183,10 @@ struct ThreadRoutes: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
         return Response(
-            status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"],
-            body: ResponseBody(byteBuffer: ByteBuffer(data: try encoder.encode(value))))
+            status: status,
+            headers: [.contentType: "application/json", .cacheControl: "no-store"],
+            body: ResponseBody(byteBuffer: ByteBuffer(data: try encoder.encode(value)))
+        )
     }
 
     /// Runs a route; its failure becomes a JSON error, and anything unexpected (Redis gone) a 503 `internal`.

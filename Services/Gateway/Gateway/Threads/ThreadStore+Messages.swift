@@ -14,7 +14,8 @@ extension ThreadStore {
         let reply = try await redis.evalScript(
             Self.readMessagesScript,
             keys: [keys.threadRuns(threadID), keys.threadMessages(threadID), keys.threadAnswerText(threadID)],
-            arguments: [RedisArgument(lastRun), RedisArgument(limit)])
+            arguments: [RedisArgument(lastRun), RedisArgument(limit)]
+        )
         guard let parts = reply.array, parts.count == 4, let first = parts[0].int, let liveText = parts[1].string else {
             throw RedisError(kind: .decoding, message: "read messages script returned \(reply)")
         }
@@ -72,8 +73,13 @@ struct RunMessageParts: Sendable, Equatable {
         }
         let values = fields[5].array?.map { $0.string ?? "" } ?? []
         self.init(
-            runID: runID, user: fields[1].string ?? "", text: fields[2].string ?? "", end: fields[3].string ?? "", usage: fields[4].string ?? "",
-            calls: stride(from: 0, to: values.count - 1, by: 2).map { (values[$0], values[$0 + 1]) })
+            runID: runID,
+            user: fields[1].string ?? "",
+            text: fields[2].string ?? "",
+            end: fields[3].string ?? "",
+            usage: fields[4].string ?? "",
+            calls: stride(from: 0, to: values.count - 1, by: 2).map { (values[$0], values[$0 + 1]) }
+        )
     }
 
     static func == (lhs: RunMessageParts, rhs: RunMessageParts) -> Bool {
@@ -85,7 +91,14 @@ struct RunMessageParts: Sendable, Equatable {
 /// Turns runs' records into messages: pure, so paging and the parts' meaning are tested without Redis.
 enum MessageAssembly {
     /// The page of messages before `before` among runs `firstRun…` (their records), the newest `limit` of them.
-    static func page(_ records: [RunMessageParts], firstRun: Int, before: MessagePosition?, limit: Int, liveText: String, runCount: Int) -> MessagePage {
+    static func page(
+        _ records: [RunMessageParts],
+        firstRun: Int,
+        before: MessagePosition?,
+        limit: Int,
+        liveText: String,
+        runCount: Int
+    ) -> MessagePage {
         var positioned: [(MessagePosition, ThreadMessage)] = []
         for (offset, record) in records.enumerated() {
             let run = firstRun + offset
@@ -109,20 +122,37 @@ enum MessageAssembly {
         let createdAt = user?.createdAt ?? end?.completedAt ?? ""
         var result: [(MessagePosition.Part, ThreadMessage)] = []
         if let content = user?.content {
-            result.append((.user, ThreadMessage(messageID: "\(record.runID).user", runID: record.runID, role: .user, content: content, createdAt: createdAt)))
+            result.append(
+                (.user, ThreadMessage(messageID: "\(record.runID).user", runID: record.runID, role: .user, content: content, createdAt: createdAt))
+            )
         }
         let calls: [ThreadMessage.ToolCall] = record.calls.compactMap { pair in
             guard let call = try? decoder.decode(MessageRecord.ToolCallPart.self, from: Data(pair.call.utf8)) else { return nil }
             let done = try? decoder.decode(MessageRecord.ToolDonePart.self, from: Data(pair.done.utf8))
             return ThreadMessage.ToolCall(
-                toolCallID: call.toolCallID, toolName: call.toolName, arguments: call.arguments, status: done?.status ?? "running", result: done?.result, error: done?.error)
+                toolCallID: call.toolCallID,
+                toolName: call.toolName,
+                arguments: call.arguments,
+                status: done?.status ?? "running",
+                result: done?.result,
+                error: done?.error
+            )
         }
         let status = end.map { ThreadMessage.Status(rawValue: $0.status) ?? .error } ?? .streaming
         result.append(
-            (.assistant,
-             ThreadMessage(
-                messageID: "\(record.runID).assistant", runID: record.runID, role: .assistant, content: end == nil ? liveText : record.text, createdAt: createdAt,
-                status: status, toolCalls: calls.isEmpty ? nil : calls)))
+            (
+                .assistant,
+                ThreadMessage(
+                    messageID: "\(record.runID).assistant",
+                    runID: record.runID,
+                    role: .assistant,
+                    content: end == nil ? liveText : record.text,
+                    createdAt: createdAt,
+                    status: status,
+                    toolCalls: calls.isEmpty ? nil : calls
+                )
+            )
+        )
         return result
     }
 }

@@ -66,8 +66,10 @@ struct ThreadStore: Sendable {
     /// Renames the user's thread; nil when it is not theirs.
     func rename(_ threadID: String, of userID: String, to title: String) async throws -> ThreadSummary? {
         let reply = try await redis.evalScript(
-            Self.renameScript, keys: [keys.thread(threadID)],
-            arguments: [RedisArgument(userID), RedisArgument(title)])
+            Self.renameScript,
+            keys: [keys.thread(threadID)],
+            arguments: [RedisArgument(userID), RedisArgument(title)]
+        )
         guard reply.int == 1 else { return nil }
         return try await thread(threadID, of: userID)
     }
@@ -156,7 +158,8 @@ struct ThreadStore: Sendable {
                 createdAt: createdAt,
                 updatedAt: fields[3].string ?? createdAt,
                 activeRunID: try replies[2 * position + 1].get().string,
-                preview: ThreadRecord.preview(of: Self.repairedPrefix(fields[4].string ?? "")))
+                preview: ThreadRecord.preview(of: Self.repairedPrefix(fields[4].string ?? ""))
+            )
             return Summary(owner: owner, thread: thread)
         }
     }

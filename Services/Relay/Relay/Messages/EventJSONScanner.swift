@@ -166,7 +166,9 @@ struct EventJSONScanner {
         default:
             // A number, true, false or null: up to the next delimiter.
             var index = start
-            while index < end, ![UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]"), 0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+            while index < end, ![UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]"), 0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) {
+                index += 1
+            }
             return index > start ? index : nil
         }
     }

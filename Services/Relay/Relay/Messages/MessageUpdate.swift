@@ -41,15 +41,34 @@ enum MessageUpdate: Sendable, Equatable {
         let runID = entry.runID
         switch event.payload {
         case .agentStarted(let started):
-            return [.opens(runID: runID, user: .init(content: started.input?.content, clientMessageID: started.input?.clientMessageID, createdAt: event.timestamp))]
+            return [
+                .opens(
+                    runID: runID,
+                    user: .init(content: started.input?.content, clientMessageID: started.input?.clientMessageID, createdAt: event.timestamp)
+                )
+            ]
         case .partialResult(let partial):
             return partial.content.isEmpty ? [] : [.appends(runID: runID, text: partial.content)]
         case .finalReport(let report):
             return [.replaces(runID: runID, text: report.report, usage: report.usage?.jsonString())]
         case .toolExecuting(let call):
-            return [.toolBegan(runID: runID, toolCallID: call.toolCallID, json: MessageRecord.encode(MessageRecord.ToolCallPart(toolCallID: call.toolCallID, toolName: call.toolName, arguments: call.arguments)))]
+            return [
+                .toolBegan(
+                    runID: runID,
+                    toolCallID: call.toolCallID,
+                    json: MessageRecord.encode(
+                        MessageRecord.ToolCallPart(toolCallID: call.toolCallID, toolName: call.toolName, arguments: call.arguments)
+                    )
+                )
+            ]
         case .toolCompleted(let done):
-            return [.toolEnded(runID: runID, toolCallID: done.toolCallID, json: MessageRecord.encode(MessageRecord.ToolDonePart(status: done.status.rawValue, result: done.result, error: done.error)))]
+            return [
+                .toolEnded(
+                    runID: runID,
+                    toolCallID: done.toolCallID,
+                    json: MessageRecord.encode(MessageRecord.ToolDonePart(status: done.status.rawValue, result: done.result, error: done.error))
+                )
+            ]
         case .agentCompleted(let completed):
             let status = completed.status == .success ? "complete" : "cancelled"
             return [.closes(runID: runID, .init(status: status, completedAt: event.timestamp))]
@@ -58,7 +77,14 @@ enum MessageUpdate: Sendable, Equatable {
             return [
                 .closes(
                     runID: runID,
-                    .init(status: status, completedAt: event.timestamp, errorCode: failure.code.rawValue, errorMessage: failure.message, retryable: failure.retryable))
+                    .init(
+                        status: status,
+                        completedAt: event.timestamp,
+                        errorCode: failure.code.rawValue,
+                        errorMessage: failure.message,
+                        retryable: failure.retryable
+                    )
+                )
             ]
         case .agentThinking:
             return []
@@ -85,7 +111,8 @@ enum MessageUpdate: Sendable, Equatable {
             guard let report = string("report") else { return nil }
             return [.replaces(runID: runID, text: report, usage: raw("usage"))]
         case .toolExecuting:
-            guard let id = string("tool_call_id"), let rawID = raw("tool_call_id"), let name = raw("tool_name"), let arguments = raw("arguments") else { return nil }
+            guard let id = string("tool_call_id"), let rawID = raw("tool_call_id"), let name = raw("tool_name"), let arguments = raw("arguments")
+            else { return nil }
             return [.toolBegan(runID: runID, toolCallID: id, json: #"{"tool_call_id":\#(rawID),"tool_name":\#(name),"arguments":\#(arguments)}"#)]
         case .toolCompleted:
             guard let id = string("tool_call_id"), let status = raw("status") else { return nil }
@@ -106,13 +133,16 @@ enum MessageUpdate: Sendable, Equatable {
             guard let completedAt = scanner.member("timestamp").flatMap(scanner.string), let status = string("status") else { return nil }
             return [.closes(runID: runID, .init(status: status == "success" ? "complete" : "cancelled", completedAt: completedAt))]
         case .agentError:
-            guard let completedAt = scanner.member("timestamp").flatMap(scanner.string), let code = string("code"), let message = string("message") else {
+            guard let completedAt = scanner.member("timestamp").flatMap(scanner.string), let code = string("code"), let message = string("message")
+            else {
                 return nil
             }
             let status = code == AgentErrorCode.cancelled.rawValue ? "cancelled" : "error"
             return [
                 .closes(
-                    runID: runID, .init(status: status, completedAt: completedAt, errorCode: code, errorMessage: message, retryable: raw("retryable") == "true"))
+                    runID: runID,
+                    .init(status: status, completedAt: completedAt, errorCode: code, errorMessage: message, retryable: raw("retryable") == "true")
+                )
             ]
         case .agentThinking:
             return []

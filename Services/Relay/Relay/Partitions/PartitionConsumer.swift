@@ -70,8 +70,11 @@ struct PartitionConsumer: Sendable {
             batch.append(EventPublisher.Item(event, entryID: entry.id))
         }
         let outcomes = try await publisher.publish(
-            batch, from: EventPublisher.Source(partition: partition, leaseHolder: consumerName), advancingCursorTo: last.id,
-            threads: &threads, on: connection
+            batch,
+            from: EventPublisher.Source(partition: partition, leaseHolder: consumerName),
+            advancingCursorTo: last.id,
+            threads: &threads,
+            on: connection
         )
         for (item, outcome) in zip(batch, outcomes) {
             let event = item.event
@@ -86,7 +89,10 @@ struct PartitionConsumer: Sendable {
                 metrics.duplicatesDropped.increment()
             case .afterRunEnded:
                 metrics.lateEventsDropped.increment()
-                logger.warning("dropping an event of a run that already ended", metadata: ["run": "\(event.runID)", "type": "\(event.type.rawValue)"])
+                logger.warning(
+                    "dropping an event of a run that already ended",
+                    metadata: ["run": "\(event.runID)", "type": "\(event.type.rawValue)"]
+                )
             }
         }
     }

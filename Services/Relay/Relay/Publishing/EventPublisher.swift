@@ -51,8 +51,13 @@ public struct EventPublisher: Sendable {
     public let eventsPerCall: Int
 
     public init(
-        keys: RedisKeys, historySize: Int, historyTTLSeconds: Int, dedupWindow: Int, eventsPerCall: Int = 512,
-        liveRunHistoryBytes: Int = EventPublisher.defaultLiveRunHistoryBytes, threadRetentionSeconds: Int = 30 * 86400
+        keys: RedisKeys,
+        historySize: Int,
+        historyTTLSeconds: Int,
+        dedupWindow: Int,
+        eventsPerCall: Int = 512,
+        liveRunHistoryBytes: Int = EventPublisher.defaultLiveRunHistoryBytes,
+        threadRetentionSeconds: Int = 30 * 86400
     ) {
         precondition(eventsPerCall > 0, "a script call appends at least one event")
         self.keys = keys
@@ -105,7 +110,11 @@ public struct EventPublisher: Sendable {
     /// Throws `RelayError.leaseLost` when the partition's lease is no longer this relay's: that call did nothing,
     /// and the lease's new holder reads the batch from the partition's cursor.
     public func publish(
-        _ items: [Item], from source: Source, advancingCursorTo cursor: String? = nil, threads: inout ThreadLogCache, on redis: some RedisClientProtocol
+        _ items: [Item],
+        from source: Source,
+        advancingCursorTo cursor: String? = nil,
+        threads: inout ThreadLogCache,
+        on redis: some RedisClientProtocol
     ) async throws -> [Outcome] {
         guard !items.isEmpty || cursor != nil else { return [] }
         var logs: [String: ThreadLog] = [:]
@@ -130,7 +139,13 @@ public struct EventPublisher: Sendable {
         var outcomes = [Outcome](repeating: .duplicate, count: items.count)
         for (number, call) in calls.enumerated() {
             let callOutcomes = try await publishCall(
-                items, call, from: source, cursor: number == calls.count - 1 ? cursor : nil, logs: &logs, threads: &threads, on: redis
+                items,
+                call,
+                from: source,
+                cursor: number == calls.count - 1 ? cursor : nil,
+                logs: &logs,
+                threads: &threads,
+                on: redis
             )
             for (index, outcome) in zip(call, callOutcomes) { outcomes[index] = outcome }
         }
@@ -176,11 +191,22 @@ public struct EventPublisher: Sendable {
     /// One script call: plans the items at `call` against `logs`, and plans again from the logs Redis reports when
     /// any differs. Returns one outcome per item of the call.
     private func publishCall(
-        _ items: [Item], _ call: [Int], from source: Source, cursor: String?, logs: inout [String: ThreadLog], threads: inout ThreadLogCache, on redis: some RedisClientProtocol
+        _ items: [Item],
+        _ call: [Int],
+        from source: Source,
+        cursor: String?,
+        logs: inout [String: ThreadLog],
+        threads: inout ThreadLogCache,
+        on redis: some RedisClientProtocol
     ) async throws -> [Outcome] {
         for _ in 0..<Self.maxAttempts {
             let plan = PublishPlan(
-                items, selecting: call, logs: logs, dedupWindow: dedupWindow, now: .now, expiryRenewal: expiryRenewal,
+                items,
+                selecting: call,
+                logs: logs,
+                dedupWindow: dedupWindow,
+                now: .now,
+                expiryRenewal: expiryRenewal,
                 newEpoch: { Identifier.make("ep") }
             )
             let scriptCall = PublishScriptCall(plan, from: source, cursor: cursor, limits: scriptLimits, keys: keys)
@@ -224,7 +250,9 @@ public struct EventPublisher: Sendable {
 
     private var scriptLimits: PublishScriptCall.Limits {
         PublishScriptCall.Limits(
-            historySize: historySize, historyTTLSeconds: historyTTLSeconds, liveRunHistoryBytes: liveRunHistoryBytes,
+            historySize: historySize,
+            historyTTLSeconds: historyTTLSeconds,
+            liveRunHistoryBytes: liveRunHistoryBytes,
             threadRetentionSeconds: threadRetentionSeconds
         )
     }

@@ -73,13 +73,30 @@ struct PublishPlan: Sendable {
         for group in groups {
             let threadID = items[group[0].item].event.threadID
             guard let known = logs[threadID] else { preconditionFailure("no log for thread \(threadID)") }
-            appends.append(plan(items, group, threadID: threadID, known: known, dedupWindow: dedupWindow, now: now, expiryRenewal: expiryRenewal, newEpoch: newEpoch))
+            appends.append(
+                plan(
+                    items,
+                    group,
+                    threadID: threadID,
+                    known: known,
+                    dedupWindow: dedupWindow,
+                    now: now,
+                    expiryRenewal: expiryRenewal,
+                    newEpoch: newEpoch
+                )
+            )
         }
     }
 
     private mutating func plan(
-        _ items: [EventPublisher.Item], _ group: [(item: Int, outcome: Int)], threadID: String, known: ThreadLog, dedupWindow: Int,
-        now: ContinuousClock.Instant, expiryRenewal: Duration, newEpoch: () -> String
+        _ items: [EventPublisher.Item],
+        _ group: [(item: Int, outcome: Int)],
+        threadID: String,
+        known: ThreadLog,
+        dedupWindow: Int,
+        now: ContinuousClock.Instant,
+        expiryRenewal: Duration,
+        newEpoch: () -> String
     ) -> ThreadAppend {
         var log = known
         let startsLog = known.epoch == nil
@@ -182,7 +199,9 @@ struct PublishPlan: Sendable {
                 return String(unsafeUninitializedCapacity: capacity) { buffer in
                     var end = 0
                     func write(_ bytes: UnsafeBufferPointer<UInt8>) {
-                        UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: buffer[end...])).copyMemory(from: UnsafeRawBufferPointer(bytes))
+                        UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: buffer[end...])).copyMemory(
+                            from: UnsafeRawBufferPointer(bytes)
+                        )
                         end += bytes.count
                     }
                     func write(_ text: StaticString) {
@@ -228,4 +247,3 @@ extension PublishPlan.LiveRunChange {
         }
     }
 }
-

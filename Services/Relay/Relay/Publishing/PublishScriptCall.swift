@@ -74,32 +74,45 @@ struct PublishScriptCall: Sendable {
     private mutating func appendThreadArguments(_ append: PublishPlan.ThreadAppend, channel: String) {
         let log = append.log
         let listed = append.listedRuns
-        let liveRunChange: [RedisArgument] =
-            switch append.liveRun {
-            case .continues(let bytes): ["", RedisArgument(bytes)]
-            case .starts(let seq, let bytes): [RedisArgument(seq), RedisArgument(bytes)]
-            case .ends: ["0", "0"]
-            }
-        let head: [RedisArgument] = [
-            RedisArgument(log.epoch ?? ""), append.startsLog ? "1" : "0", RedisArgument(append.expectedSeq),
-            RedisArgument(append.frames.count), RedisArgument(channel),
-            RedisArgument(append.entryChanged ? log.lastEntry?.description ?? "" : ""),
-            RedisArgument(append.recentChanged ? "|" + log.recentEventIDs.joined(separator: "|") + "|" : ""),
-            RedisArgument(log.recentEventIDs.count), append.renewsExpiry ? "1" : "0",
-        ] + liveRunChange + [
-            RedisArgument(append.outline.map(String.init).joined(separator: " ")), RedisArgument(listed.count),
-        ]
-        assert(head.count == Self.threadHeadArguments)
-        arguments += head
-        for run in listed {
-            arguments += [RedisArgument(run.id), RedisArgument(RunChecks(ends: run.ends, check: run.check).rawValue)]
+        // Appended in place, not concatenated: this runs for every thread of every call on the relay's hot path.
+        let headStart = arguments.count
+        arguments.append(RedisArgument(log.epoch ?? ""))
+        arguments.append(append.startsLog ? "1" : "0")
+        arguments.append(RedisArgument(append.expectedSeq))
+        arguments.append(RedisArgument(append.frames.count))
+        arguments.append(RedisArgument(channel))
+        arguments.append(RedisArgument(append.entryChanged ? log.lastEntry?.description ?? "" : ""))
+        arguments.append(RedisArgument(append.recentChanged ? "|" + log.recentEventIDs.joined(separator: "|") + "|" : ""))
+        arguments.append(RedisArgument(log.recentEventIDs.count))
+        arguments.append(append.renewsExpiry ? "1" : "0")
+        switch append.liveRun {
+        case .continues(let bytes):
+            arguments.append("")
+            arguments.append(RedisArgument(bytes))
+        case .starts(let seq, let bytes):
+            arguments.append(RedisArgument(seq))
+            arguments.append(RedisArgument(bytes))
+        case .ends:
+            arguments.append("0")
+            arguments.append("0")
         }
-        arguments += append.frames.map { RedisArgument($0) }
+        arguments.append(RedisArgument(append.outline.map(String.init).joined(separator: " ")))
+        arguments.append(RedisArgument(listed.count))
+        assert(arguments.count - headStart == Self.threadHeadArguments)
+        for run in listed {
+            arguments.append(RedisArgument(run.id))
+            arguments.append(RedisArgument(RunChecks(ends: run.ends, check: run.check).rawValue))
+        }
+        for frame in append.frames {
+            arguments.append(RedisArgument(frame))
+        }
         arguments.append(RedisArgument(append.messages.count))
         for update in append.messages {
             let values = update.scriptArguments
             assert(values.count == Self.argumentsPerMessageUpdate)
-            arguments += values.map { RedisArgument($0) }
+            for value in values {
+                arguments.append(RedisArgument(value))
+            }
         }
     }
 }
@@ -148,7 +161,11 @@ enum PublishScriptReply: Sendable, Equatable {
                     throw RelayError.unexpectedReply("publish script returned \(reply)")
                 }
                 return DifferingLog(
-                    append: number - 1, epoch: epoch, seq: seq, entry: entry, recent: recent,
+                    append: number - 1,
+                    epoch: epoch,
+                    seq: seq,
+                    entry: entry,
+                    recent: recent,
                     endedRuns: ended.compactMap(\.int).filter { $0 >= 1 }.map { $0 - 1 }
                 )
             }

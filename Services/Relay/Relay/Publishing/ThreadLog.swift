@@ -25,7 +25,14 @@ struct ThreadLog: Sendable, Equatable {
     /// script's marker check. While a batch is planned nothing is forgotten, so re-planning always converges.
     static let runsRemembered = 4
 
-    init(epoch: String?, seq: Int, lastEntry: StreamEntryID?, recentEventIDs: [String], endedRuns: [String] = [], expiryRenewedAt: ContinuousClock.Instant? = nil) {
+    init(
+        epoch: String?,
+        seq: Int,
+        lastEntry: StreamEntryID?,
+        recentEventIDs: [String],
+        endedRuns: [String] = [],
+        expiryRenewedAt: ContinuousClock.Instant? = nil
+    ) {
         self.epoch = epoch
         self.seq = seq
         self.lastEntry = lastEntry

@@ -26,7 +26,18 @@ public struct RelaySettings: Sendable {
     public var adminHost: String
     public var adminPort: Int
 
-    public init(common: CommonSettings, relayID: String = Identifier.make("relay"), leaseDuration: Duration = .seconds(5), batchSize: Int = 2_048, scriptEvents: Int = 512, dedupWindow: Int = 32, threadCacheSize: Int = 1_000, liveRunHistoryBytes: Int = EventPublisher.defaultLiveRunHistoryBytes, adminHost: String = "0.0.0.0", adminPort: Int = 9092) {
+    public init(
+        common: CommonSettings,
+        relayID: String = Identifier.make("relay"),
+        leaseDuration: Duration = .seconds(5),
+        batchSize: Int = 2_048,
+        scriptEvents: Int = 512,
+        dedupWindow: Int = 32,
+        threadCacheSize: Int = 1_000,
+        liveRunHistoryBytes: Int = EventPublisher.defaultLiveRunHistoryBytes,
+        adminHost: String = "0.0.0.0",
+        adminPort: Int = 9092
+    ) {
         self.common = common
         self.relayID = relayID
         self.leaseDuration = leaseDuration

@@ -40,8 +40,14 @@ public struct WorkerLostWatchdog: Service, CustomStringConvertible {
     /// The watchdog of the relay `settings` describe, claiming lost runs under its relay id.
     public init(settings: RelaySettings, redis: RedisClient, metrics: RelayMetrics, logger: Logger) {
         self.init(
-            keys: settings.common.keys, redis: redis, partitions: settings.common.eventPartitions, runLease: .seconds(settings.common.runLeaseSeconds),
-            name: settings.relayID, metrics: metrics, logger: logger)
+            keys: settings.common.keys,
+            redis: redis,
+            partitions: settings.common.eventPartitions,
+            runLease: .seconds(settings.common.runLeaseSeconds),
+            name: settings.relayID,
+            metrics: metrics,
+            logger: logger
+        )
     }
 
     public var description: String { "WorkerLostWatchdog(\(name))" }
@@ -75,7 +81,11 @@ public struct WorkerLostWatchdog: Service, CustomStringConvertible {
     }
 
     private func inspect(entryID: String, leaseMilliseconds: String) async throws {
-        guard let request = try await redis.xrange(keys.runQueue, start: entryID, end: entryID).first?.string(RunRequest.streamField).flatMap({ try? RunRequest.decode($0) }) else {
+        guard
+            let request = try await redis.xrange(keys.runQueue, start: entryID, end: entryID).first?.string(RunRequest.streamField).flatMap({
+                try? RunRequest.decode($0)
+            })
+        else {
             // The entry is gone or unreadable: nothing can be closed, just stop tracking it.
             _ = try await redis.xack(keys.runQueue, group: RedisKeys.runConsumerGroup, ids: [entryID])
             return
@@ -86,20 +96,35 @@ public struct WorkerLostWatchdog: Service, CustomStringConvertible {
         guard claimed.array?.isEmpty == false else { return }
 
         let progress = try await progress(of: request)
-        let input = (request.toolResults ?? []).isEmpty ? EventPayload.AgentStarted.Input(content: request.content, clientMessageID: request.clientMessageID) : nil
+        let input =
+            (request.toolResults ?? []).isEmpty
+            ? EventPayload.AgentStarted.Input(content: request.content, clientMessageID: request.clientMessageID) : nil
         let closing = progress.closingEvents(
-            threadID: request.threadID, runID: request.runID, code: .workerLost, message: Self.message, retryable: true, input: input)
+            threadID: request.threadID,
+            runID: request.runID,
+            code: .workerLost,
+            message: Self.message,
+            retryable: true,
+            input: input
+        )
         let partition = keys.eventPartition(RedisKeys.partition(of: request.threadID, partitions: partitions))
         for event in closing {
             _ = try await redis.xadd(partition, fields: PartitionEntry(event).fields)
         }
         try await RunRecordUpdate.set(
-            [RunRecord.Field.status: progress.ended ? RunRecord.Status.done : RunRecord.Status.workerLost], ofRun: request.runID, keys: keys, on: redis)
+            [RunRecord.Field.status: progress.ended ? RunRecord.Status.done : RunRecord.Status.workerLost],
+            ofRun: request.runID,
+            keys: keys,
+            on: redis
+        )
         _ = try await redis.xack(keys.runQueue, group: RedisKeys.runConsumerGroup, ids: [entryID])
         _ = try await redis.send("XDEL", keys.runQueue, entryID)
         if !closing.isEmpty {
             metrics.runsLost.increment()
-            logger.warning("run's worker is gone; closed the run with worker_lost", metadata: ["run": "\(request.runID)", "thread": "\(request.threadID)", "closing_events": "\(closing.count)"])
+            logger.warning(
+                "run's worker is gone; closed the run with worker_lost",
+                metadata: ["run": "\(request.runID)", "thread": "\(request.threadID)", "closing_events": "\(closing.count)"]
+            )
         }
     }
 

@@ -56,7 +56,10 @@ public struct AgentPrompts: Sendable, Equatable {
             } else if let bundled {
                 url = bundled.appendingPathComponent(file)
             } else {
-                throw SettingError(.llmPromptsDirectory, "the bundled prompts (herald_Worker.resources beside the executable) are missing and no \(file) was given; set it to a folder holding \(fileNames.joined(separator: ", "))")
+                throw SettingError(
+                    .llmPromptsDirectory,
+                    "the bundled prompts (herald_Worker.resources beside the executable) are missing and no \(file) was given; set it to a folder holding \(fileNames.joined(separator: ", "))"
+                )
             }
             let raw: String
             do {

@@ -55,7 +55,9 @@ public struct AssistantAgent: Agent {
             try await sink.emit(.agentThinking(.init(thought: "Calling \(names).", stepNumber: round)), agent: name, in: run)
             messages.append(.assistant(text, toolCalls: calls))
             let clientNames = Set(clientTools.map(\.name))
-            var roundTurns = [ConversationTurn(role: .assistant, content: text, toolCalls: calls.map { .init(id: $0.id, name: $0.name, arguments: $0.arguments) })]
+            var roundTurns = [
+                ConversationTurn(role: .assistant, content: text, toolCalls: calls.map { .init(id: $0.id, name: $0.name, arguments: $0.arguments) })
+            ]
             for call in calls where !clientNames.contains(call.name) {
                 let outcome = try await dispatcher.dispatch(call, agent: name, in: run)
                 answer.toolOutcomes.append(outcome)
@@ -98,15 +100,16 @@ public struct AssistantAgent: Agent {
     static func message(of turn: ConversationTurn) -> ModelMessage {
         switch turn.role {
         case .user: .user(turn.content)
-        case .assistant: .assistant(turn.content, toolCalls: (turn.toolCalls ?? []).map { ModelToolCall(id: $0.id, name: $0.name, arguments: $0.arguments) })
+        case .assistant:
+            .assistant(turn.content, toolCalls: (turn.toolCalls ?? []).map { ModelToolCall(id: $0.id, name: $0.name, arguments: $0.arguments) })
         case .tool: .tool(callID: turn.toolCallID ?? "", content: turn.content)
         }
     }
 
     /// The client's tools as the model is told of them, leaving out any whose name a worker tool has.
-    static func clientTools(_ tools: [ClientTool], besides own: [ToolSpec]) -> [ToolSpec] {
+    static func clientTools(_ tools: [ToolSpec], besides own: [ToolSpec]) -> [ToolSpec] {
         let taken = Set(own.map(\.name))
-        return tools.filter { !taken.contains($0.name) }.map { ToolSpec(name: $0.name, description: $0.description, parameters: $0.parameters) }
+        return tools.filter { !taken.contains($0.name) }
     }
 
     public func summary(of output: AssistantAnswer) -> JSONValue? {

@@ -1,4 +1,5 @@
 import Foundation
+import HeraldCore
 import HeraldProtocol
 
 /// What triage found the request needs.
@@ -45,8 +46,10 @@ public struct TriageAgent: Agent {
                 tools.tool(named: call.toolName) != nil || input.clientTools.contains { $0.name == call.toolName }
             },
             recallsConversation: OfflinePlanner.asksAboutEarlierMessages(input.message),
-            tools: tools.specs)
-        let thought = input.toolResults.isEmpty
+            tools: tools.specs
+        )
+        let thought =
+            input.toolResults.isEmpty
             ? Self.thought(for: plan, input: input)
             : "Continuing with what the client's tools returned (\(input.toolResults.count) result\(input.toolResults.count == 1 ? "" : "s"))."
         try await sink.emit(.agentThinking(.init(thought: thought, stepNumber: 1, totalSteps: 3)), agent: name, in: run)
@@ -80,7 +83,8 @@ public struct TriageAgent: Agent {
             recallsConversation: OfflinePlanner.asksAboutEarlierMessages(input.message),
             tools: specs,
             notes: thought.isEmpty ? nil : thought,
-            usage: reply.usage)
+            usage: reply.usage
+        )
         let shown = thought.isEmpty ? "The model gave no plan; the assistant will answer directly." : thought
         try await sink.emit(.agentThinking(.init(thought: shown, stepNumber: 1, totalSteps: 3)), agent: name, in: run)
         return plan

@@ -24,7 +24,9 @@ public struct AgentRunner: Sendable {
             let durationMs = (clock.now - start).milliseconds
             try await sink.emit(
                 .agentCompleted(.init(agentName: agent.name, status: .success, durationMs: durationMs, result: agent.summary(of: output))),
-                agent: agent.name, in: run)
+                agent: agent.name,
+                in: run
+            )
             return output
         } catch let error as EventDeliveryError {
             throw error
@@ -37,7 +39,9 @@ public struct AgentRunner: Sendable {
             let failure = AgentFailure(describing: error)
             try await sink.emit(
                 .agentError(.init(agentName: agent.name, code: failure.code, message: failure.message, retryable: failure.retryable)),
-                agent: agent.name, in: run)
+                agent: agent.name,
+                in: run
+            )
             throw failure
         }
     }

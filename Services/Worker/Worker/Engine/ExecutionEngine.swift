@@ -36,7 +36,11 @@ public struct ExecutionEngine: Sendable {
         let context = RunContext(input: input, control: control, logger: logger)
 
         do {
-            try await gate.emit(.agentStarted(.init(agentName: AgentName.supervisor, input: input.startedInput)), agent: AgentName.supervisor, in: context)
+            try await gate.emit(
+                .agentStarted(.init(agentName: AgentName.supervisor, input: input.startedInput)),
+                agent: AgentName.supervisor,
+                in: context
+            )
         } catch {
             return .eventsLost(message: "\(error)")
         }
@@ -48,7 +52,14 @@ public struct ExecutionEngine: Sendable {
         switch result {
         case .success(let done):
             outcome = done.handoverTurns.isEmpty ? .completed(report: done.report) : .handedToClient(report: done.report, turns: done.handoverTurns)
-            closing = .agentCompleted(.init(agentName: AgentName.supervisor, status: .success, durationMs: durationMs, result: ["tool_calls": .number(Double(done.toolCalls))]))
+            closing = .agentCompleted(
+                .init(
+                    agentName: AgentName.supervisor,
+                    status: .success,
+                    durationMs: durationMs,
+                    result: ["tool_calls": .number(Double(done.toolCalls))]
+                )
+            )
         case .failure(let error as EventDeliveryError):
             return .eventsLost(message: "\(error)")
         case .failure(let error):
@@ -64,7 +75,9 @@ public struct ExecutionEngine: Sendable {
                 if failure.code == .internal {
                     logger.error("run failed unexpectedly", metadata: ["error": "\(error)"])
                 }
-                closing = .agentError(.init(agentName: AgentName.supervisor, code: failure.code, message: failure.message, retryable: failure.retryable))
+                closing = .agentError(
+                    .init(agentName: AgentName.supervisor, code: failure.code, message: failure.message, retryable: failure.retryable)
+                )
                 outcome = .failed(code: failure.code, message: failure.message)
             }
         }
@@ -82,8 +95,16 @@ public struct ExecutionEngine: Sendable {
         let context = RunContext(input: input, control: RunControl(), logger: logger)
         let outcome: RunOutcome
         do {
-            try await gate.emit(.agentStarted(.init(agentName: AgentName.supervisor, input: input.startedInput)), agent: AgentName.supervisor, in: context)
-            try await gate.emit(.agentCompleted(.init(agentName: AgentName.supervisor, status: .cancelled, durationMs: 0)), agent: AgentName.supervisor, in: context)
+            try await gate.emit(
+                .agentStarted(.init(agentName: AgentName.supervisor, input: input.startedInput)),
+                agent: AgentName.supervisor,
+                in: context
+            )
+            try await gate.emit(
+                .agentCompleted(.init(agentName: AgentName.supervisor, status: .cancelled, durationMs: 0)),
+                agent: AgentName.supervisor,
+                in: context
+            )
             outcome = .cancelled
         } catch {
             outcome = .eventsLost(message: "\(error)")

@@ -38,17 +38,28 @@ public struct RetryingEventSink: EventSink {
             do {
                 try await base.emit(event)
                 if attempts > 1 {
-                    logger.notice("event delivered after retrying", metadata: ["run_id": "\(event.runID)", "event_type": "\(event.type.rawValue)", "attempts": "\(attempts)"])
+                    logger.notice(
+                        "event delivered after retrying",
+                        metadata: ["run_id": "\(event.runID)", "event_type": "\(event.type.rawValue)", "attempts": "\(attempts)"]
+                    )
                 }
                 return
             } catch {
                 let elapsed = clock.now - start
                 guard elapsed + delay <= policy.maximumDuration else {
-                    logger.error("giving up on an event", metadata: ["run_id": "\(event.runID)", "event_type": "\(event.type.rawValue)", "attempts": "\(attempts)", "error": "\(error)"])
+                    logger.error(
+                        "giving up on an event",
+                        metadata: [
+                            "run_id": "\(event.runID)", "event_type": "\(event.type.rawValue)", "attempts": "\(attempts)", "error": "\(error)",
+                        ]
+                    )
                     throw EventDeliveryError(eventType: event.type, attempts: attempts, lastError: "\(error)")
                 }
                 if attempts == 1 {
-                    logger.warning("event sink failed; retrying", metadata: ["run_id": "\(event.runID)", "event_type": "\(event.type.rawValue)", "error": "\(error)"])
+                    logger.warning(
+                        "event sink failed; retrying",
+                        metadata: ["run_id": "\(event.runID)", "event_type": "\(event.type.rawValue)", "error": "\(error)"]
+                    )
                 }
                 try await Task.sleep(for: delay)
                 delay = policy.next(after: delay)

@@ -21,7 +21,14 @@ extension RunControl.StopReason {
         case .timeout:
             .agentError(.init(agentName: agent, code: .timeout, message: "the run took longer than its time limit", retryable: true))
         case .shutdown:
-            .agentError(.init(agentName: agent, code: .cancelled, message: "the worker shut down before the run finished; send the message again", retryable: true))
+            .agentError(
+                .init(
+                    agentName: agent,
+                    code: .cancelled,
+                    message: "the worker shut down before the run finished; send the message again",
+                    retryable: true
+                )
+            )
         }
     }
 }

@@ -12,13 +12,19 @@ public struct RunInput: Sendable, Equatable {
     /// Earlier turns of the thread, oldest first.
     public var history: [ConversationTurn]
     /// Tools the client runs itself, offered to the model besides the worker's own; a call to one ends the run.
-    public var clientTools: [ClientTool]
+    public var clientTools: [ToolSpec]
     /// The results of the client tools the previous run handed over: this run continues from them, not a message.
     public var toolResults: [ClientToolResult]
 
     public init(
-        runID: String, threadID: String, userID: String, message: String, clientMessageID: String? = nil, history: [ConversationTurn] = [],
-        clientTools: [ClientTool] = [], toolResults: [ClientToolResult] = []
+        runID: String,
+        threadID: String,
+        userID: String,
+        message: String,
+        clientMessageID: String? = nil,
+        history: [ConversationTurn] = [],
+        clientTools: [ToolSpec] = [],
+        toolResults: [ClientToolResult] = []
     ) {
         self.runID = runID
         self.threadID = threadID
@@ -32,9 +38,15 @@ public struct RunInput: Sendable, Equatable {
 
     public init(request: RunRequest, history: [ConversationTurn]) {
         self.init(
-            runID: request.runID, threadID: request.threadID, userID: request.userID, message: request.content, clientMessageID: request.clientMessageID,
+            runID: request.runID,
+            threadID: request.threadID,
+            userID: request.userID,
+            message: request.content,
+            clientMessageID: request.clientMessageID,
             history: history,
-            clientTools: request.clientTools ?? [], toolResults: request.toolResults ?? [])
+            clientTools: request.clientTools ?? [],
+            toolResults: request.toolResults ?? []
+        )
     }
 
     /// What the supervisor's `agent_started` says was asked: the user's message; nothing for a run that continues

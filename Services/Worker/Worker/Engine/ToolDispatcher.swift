@@ -32,7 +32,9 @@ public struct ToolDispatcher: Sendable {
         let arguments: JSONValue? = if case .object? = parsed { parsed } else { nil }
         try await sink.emit(
             .toolExecuting(.init(toolCallID: call.id, toolName: call.name, arguments: arguments ?? ["raw": .string(call.arguments)])),
-            agent: agent, in: run)
+            agent: agent,
+            in: run
+        )
 
         let clock = ContinuousClock()
         let start = clock.now
@@ -82,11 +84,25 @@ public struct ToolDispatcher: Sendable {
         }
 
         try await sink.emit(
-            .toolCompleted(.init(toolCallID: call.id, toolName: call.name, status: outcome.status, result: outcome.result, error: outcome.error, durationMs: durationMs)),
-            agent: agent, in: run)
-        run.logger.debug("tool call ended", metadata: [
-            "tool": "\(call.name)", "tool_call_id": "\(call.id)", "status": "\(outcome.status.rawValue)", "duration_ms": "\(durationMs)",
-        ])
+            .toolCompleted(
+                .init(
+                    toolCallID: call.id,
+                    toolName: call.name,
+                    status: outcome.status,
+                    result: outcome.result,
+                    error: outcome.error,
+                    durationMs: durationMs
+                )
+            ),
+            agent: agent,
+            in: run
+        )
+        run.logger.debug(
+            "tool call ended",
+            metadata: [
+                "tool": "\(call.name)", "tool_call_id": "\(call.id)", "status": "\(outcome.status.rawValue)", "duration_ms": "\(durationMs)",
+            ]
+        )
 
         if cancelled { throw CancellationError() }
         if let broken { throw AgentFailure(.toolFailed, "the \(call.name) tool failed: \(broken)", retryable: true) }
@@ -102,7 +118,9 @@ public struct ToolDispatcher: Sendable {
         try await sink.emit(.toolExecuting(.init(toolCallID: call.id, toolName: call.name, arguments: arguments)), agent: agent, in: run)
         try await sink.emit(
             .toolCompleted(.init(toolCallID: call.id, toolName: call.name, status: .success, result: ClientToolHandover.result, durationMs: 0)),
-            agent: agent, in: run)
+            agent: agent,
+            in: run
+        )
     }
 
     /// Runs the tool against its time limit. The tool runs as a child task, so cancelling the run

@@ -1,3 +1,5 @@
+import HeraldCore
+
 /// One request to a language model: the conversation so far and the tools it may call.
 public struct ModelRequest: Sendable, Equatable {
     public var messages: [ModelMessage]

@@ -42,7 +42,10 @@ public struct ModelUsage: Sendable, Equatable {
     }
 
     public var json: JSONValue {
-        ["prompt_tokens": .number(Double(promptTokens)), "completion_tokens": .number(Double(completionTokens)), "total_tokens": .number(Double(totalTokens))]
+        [
+            "prompt_tokens": .number(Double(promptTokens)), "completion_tokens": .number(Double(completionTokens)),
+            "total_tokens": .number(Double(totalTokens)),
+        ]
     }
 }
 

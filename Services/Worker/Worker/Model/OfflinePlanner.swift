@@ -9,11 +9,16 @@ import HeraldProtocol
 public enum OfflinePlanner {
     // Compiled once: building a Regex is costly and the planner runs on every run (profiled).
     // Regex is immutable after construction, so sharing these across tasks is safe.
-    nonisolated(unsafe) private static let earlierMessagesPattern = #/(?i)\bwhat\s+(?:did|have|had)\s+i\s+(?:just\s+|already\s+)?(?:ask|asked|say|said|write|written|wrote|tell|told|type|typed|send|sent)\b|\b(?:my|the)\s+(?:last|previous|earlier|first|other)\s+(?:question|message|request)s?\b|\bwhat\s+(?:was|were)\s+my\s+(?:question|message|request)s?\b|\b(?:asked|said)\s+(?:you\s+)?(?:before|earlier|previously)\b/#
-    nonisolated(unsafe) private static let clauseSeparator = #/(?i)\s*(?:[?!;\n]+|\.(?=\s|$)|,?\s+(?:and\s+)?then\s+|,?\s+and\s+(?:also\s+)?(?=(?:what|whats|wait|pause|sleep|search|tell|how|when|give|calculate|compute|find|look)\b)|,\s+(?=(?:what|whats|wait|pause|sleep|search|tell|how|when|give|calculate|compute|find|look|and)\b))\s*/#
-    nonisolated(unsafe) private static let searchPattern = #/(?i)^(?:(?:and|also|then|now|please|can\s+you|could\s+you)\s+)*(?:search|look\s+up|find)(?:\s+(?:in\s+)?(?:the\s+)?(?:herald\s+)?(?:docs|documentation))?(?:\s+(?:for|about|on))?\s+(.+)$/#
-    nonisolated(unsafe) private static let waitPattern = #/(?i)\b(?:wait|pause|sleep)(?:\s+for)?\s+(\d+(?:\.\d+)?)\s*(seconds?|secs?|s|minutes?|mins?|m)?\b/#
-    nonisolated(unsafe) private static let clockQuestion = #/(?i)\bwhat\s*(?:'s|’s|\s+is)?\s+(?:the\s+)?(?:current\s+|local\s+)?(?:time|date|day)\b|\bwhat\s+(?:time|date|day)\b|\btime\s+is\s+it\b|\bcurrent\s+(?:time|date)\b|\btoday'?s\s+date\b|\bthe\s+(?:time|date)\s+(?:now|today|in)\b|\btime\s+(?:now|in)\b|\bday\s+of\s+the\s+week\b|\bclock\b/#
+    nonisolated(unsafe) private static let earlierMessagesPattern =
+        #/(?i)\bwhat\s+(?:did|have|had)\s+i\s+(?:just\s+|already\s+)?(?:ask|asked|say|said|write|written|wrote|tell|told|type|typed|send|sent)\b|\b(?:my|the)\s+(?:last|previous|earlier|first|other)\s+(?:question|message|request)s?\b|\bwhat\s+(?:was|were)\s+my\s+(?:question|message|request)s?\b|\b(?:asked|said)\s+(?:you\s+)?(?:before|earlier|previously)\b/#
+    nonisolated(unsafe) private static let clauseSeparator =
+        #/(?i)\s*(?:[?!;\n]+|\.(?=\s|$)|,?\s+(?:and\s+)?then\s+|,?\s+and\s+(?:also\s+)?(?=(?:what|whats|wait|pause|sleep|search|tell|how|when|give|calculate|compute|find|look)\b)|,\s+(?=(?:what|whats|wait|pause|sleep|search|tell|how|when|give|calculate|compute|find|look|and)\b))\s*/#
+    nonisolated(unsafe) private static let searchPattern =
+        #/(?i)^(?:(?:and|also|then|now|please|can\s+you|could\s+you)\s+)*(?:search|look\s+up|find)(?:\s+(?:in\s+)?(?:the\s+)?(?:herald\s+)?(?:docs|documentation))?(?:\s+(?:for|about|on))?\s+(.+)$/#
+    nonisolated(unsafe) private static let waitPattern =
+        #/(?i)\b(?:wait|pause|sleep)(?:\s+for)?\s+(\d+(?:\.\d+)?)\s*(seconds?|secs?|s|minutes?|mins?|m)?\b/#
+    nonisolated(unsafe) private static let clockQuestion =
+        #/(?i)\bwhat\s*(?:'s|’s|\s+is)?\s+(?:the\s+)?(?:current\s+|local\s+)?(?:time|date|day)\b|\bwhat\s+(?:time|date|day)\b|\btime\s+is\s+it\b|\bcurrent\s+(?:time|date)\b|\btoday'?s\s+date\b|\bthe\s+(?:time|date)\s+(?:now|today|in)\b|\btime\s+(?:now|in)\b|\bday\s+of\s+the\s+week\b|\bclock\b/#
     nonisolated(unsafe) private static let timeZonePattern = #/(?i)\bin\s+([A-Za-z_]+(?:/[A-Za-z_\-]+)*)(?:\s+([A-Za-z_]+))?/#
     nonisolated(unsafe) private static let heraldPattern = #/(?i)\bherald\b/#
     nonisolated(unsafe) private static let datePattern = #/\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{2,4}/#

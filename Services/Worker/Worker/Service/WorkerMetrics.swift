@@ -14,13 +14,21 @@ public struct WorkerMetrics: Sendable {
     public init(registry: PrometheusCollectorRegistry) {
         self.registry = registry
         runsStarted = registry.makeCounter(descriptor: Self.name("runs_started", "total", "Runs this worker took off the queue and started"))
-        runsCompleted = registry.makeCounter(descriptor: Self.name("runs_completed", "total", "Runs that ended with the supervisor's agent_completed success"))
+        runsCompleted = registry.makeCounter(
+            descriptor: Self.name("runs_completed", "total", "Runs that ended with the supervisor's agent_completed success")
+        )
         runsCancelled = registry.makeCounter(descriptor: Self.name("runs_cancelled", "total", "Runs that ended cancelled by the user"))
         activeRuns = registry.makeGauge(descriptor: Self.name("active_runs", "", "Runs executing now"))
         runDuration = registry.makeDurationHistogram(
             descriptor: Self.name("run_duration", "seconds", "Time from taking a run to its terminal event"),
-            buckets: [.milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(10), .seconds(30), .seconds(60), .seconds(300)])
-        redisErrors = registry.makeCounter(descriptor: Self.name("redis_errors", "total", "Failed reads of the run queue (Redis unreachable or refusing)"))
+            buckets: [
+                .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(10),
+                .seconds(30), .seconds(60), .seconds(300),
+            ]
+        )
+        redisErrors = registry.makeCounter(
+            descriptor: Self.name("redis_errors", "total", "Failed reads of the run queue (Redis unreachable or refusing)")
+        )
     }
 
     private static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
@@ -39,6 +47,9 @@ public struct WorkerMetrics: Sendable {
     }
 
     private func failures(_ code: String) -> Counter {
-        registry.makeCounter(descriptor: Self.name("runs_failed", "total", "Runs that ended with the supervisor's agent_error, by code"), labels: [("code", code)])
+        registry.makeCounter(
+            descriptor: Self.name("runs_failed", "total", "Runs that ended with the supervisor's agent_error, by code"),
+            labels: [("code", code)]
+        )
     }
 }

@@ -139,7 +139,10 @@ public struct WorkerOptions: ParsableArguments, Sendable {
             throw SettingError(.llmBaseURL, "'\(text)' is not an http:// or https:// URL with a host")
         }
         guard let model, !model.isEmpty else {
-            throw SettingError(.llmModel, "required when \(SettingSpec.llmBaseURL.name) is set (the model's name on that server, e.g. gpt-4o-mini or llama3.1)")
+            throw SettingError(
+                .llmModel,
+                "required when \(SettingSpec.llmBaseURL.name) is set (the model's name on that server, e.g. gpt-4o-mini or llama3.1)"
+            )
         }
         if let apiKey, apiKey.contains(where: { $0.isNewline || $0 == "\0" }) {
             throw SettingError(.llmAPIKey, "holds a line break or NUL, which cannot go in an HTTP header")
@@ -151,6 +154,7 @@ public struct WorkerOptions: ParsableArguments, Sendable {
             connectTimeout: .seconds(connect),
             firstTokenTimeout: .seconds(firstToken),
             requestTimeout: .seconds(request),
-            retry: ModelRetryPolicy(maximumRetries: retries, initialDelay: .milliseconds(initialDelay), maximumDelay: .seconds(maximumDelay)))
+            retry: ModelRetryPolicy(maximumRetries: retries, initialDelay: .milliseconds(initialDelay), maximumDelay: .seconds(maximumDelay))
+        )
     }
 }

@@ -6,10 +6,12 @@ import Redis
 
 extension WorkerService {
     /// Compare-and-delete: frees the run lease only while this worker still holds it.
-    static let releaseLease = RedisScript("""
+    static let releaseLease = RedisScript(
+        """
         if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
         return 0
-        """)
+        """
+    )
 
     func leaseKey(_ runID: String) -> String { keys.runLease(runID) }
 
@@ -59,13 +61,23 @@ extension WorkerService {
         logger.info("run started", metadata: ["queued_ms": "\(Self.queuedMilliseconds(request))"])
         _ = await retry.run("mark the run running", metadata: ids) {
             try await RunRecordUpdate.set(
-                [RunRecord.Field.status: RunRecord.Status.running, RunRecord.Field.worker: settings.workerID, RunRecord.Field.startedAt: HeraldTimestamp.now()],
-                ofRun: request.runID, keys: keys, on: redis)
+                [
+                    RunRecord.Field.status: RunRecord.Status.running, RunRecord.Field.worker: settings.workerID,
+                    RunRecord.Field.startedAt: HeraldTimestamp.now(),
+                ],
+                ofRun: request.runID,
+                keys: keys,
+                on: redis
+            )
         }
 
         let engine = ExecutionEngine(
             sink: RedisEventSink(redis: redis, keys: keys, threadID: request.threadID, partitions: settings.common.eventPartitions),
-            model: model, tools: tools, configuration: settings.engine, logger: logger)
+            model: model,
+            tools: tools,
+            configuration: settings.engine,
+            logger: logger
+        )
         let cancelledKey = keys.runCancelled(request.runID)
         let flagged = await retry.run("check for a cancellation", metadata: ids) { try await redis.send("EXISTS", cancelledKey).int == 1 } ?? false
         let stopRequested = await runs.stopRequested(request.runID)
@@ -105,8 +117,14 @@ extension WorkerService {
         _ = await retry.run("save the conversation", metadata: ids) { try await conversation.append(turns, to: request.threadID) }
         _ = await retry.run("mark the run done", metadata: ids) {
             try await RunRecordUpdate.set(
-                [RunRecord.Field.status: RunRecord.Status.done, RunRecord.Field.outcome: outcome.label, RunRecord.Field.finishedAt: HeraldTimestamp.now()],
-                ofRun: request.runID, keys: keys, on: redis)
+                [
+                    RunRecord.Field.status: RunRecord.Status.done, RunRecord.Field.outcome: outcome.label,
+                    RunRecord.Field.finishedAt: HeraldTimestamp.now(),
+                ],
+                ofRun: request.runID,
+                keys: keys,
+                on: redis
+            )
         }
         let lease = leaseKey(request.runID)
         _ = await retry.run("release the run lease", metadata: ids) {

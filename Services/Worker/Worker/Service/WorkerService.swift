@@ -42,7 +42,12 @@ public struct WorkerService: Service, CustomStringConvertible {
         logger[metadataKey: "worker"] = "\(settings.workerID)"
         self.logger = logger
         self.runs = RunRegistry(capacity: settings.concurrency)
-        self.conversation = ConversationStore(redis: redis, keys: settings.common.keys, limit: settings.conversationTurns, ttlSeconds: settings.common.threadRetentionSeconds)
+        self.conversation = ConversationStore(
+            redis: redis,
+            keys: settings.common.keys,
+            limit: settings.conversationTurns,
+            ttlSeconds: settings.common.threadRetentionSeconds
+        )
         self.retry = RedisRetry(maximumDuration: settings.redisRetry, logger: logger)
     }
 
@@ -58,9 +63,12 @@ public struct WorkerService: Service, CustomStringConvertible {
     }
 
     public func run() async throws {
-        logger.info("worker started", metadata: [
-            "concurrency": "\(settings.concurrency)", "model": "\(model.name)", "tools": "\(tools.names.joined(separator: ","))",
-        ])
+        logger.info(
+            "worker started",
+            metadata: [
+                "concurrency": "\(settings.concurrency)", "model": "\(model.name)", "tools": "\(tools.names.joined(separator: ","))",
+            ]
+        )
         let runs = self.runs
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
@@ -91,8 +99,12 @@ public struct WorkerService: Service, CustomStringConvertible {
                 let reads: [RedisStreamRead]
                 do {
                     reads = try await redis.xreadgroup(
-                        group: RedisKeys.runConsumerGroup, consumer: settings.workerID,
-                        streams: [(key: keys.runQueue, id: ">")], count: free, block: Self.readBlock)
+                        group: RedisKeys.runConsumerGroup,
+                        consumer: settings.workerID,
+                        streams: [(key: keys.runQueue, id: ">")],
+                        count: free,
+                        block: Self.readBlock
+                    )
                 } catch {
                     guard !Task.isCancelled else { break }
                     failures += 1

@@ -74,7 +74,8 @@ public struct WorkerSettings: Sendable {
             toolTimeout: toolTimeout,
             runTimeout: runTimeout,
             streamCoalescing: streamCoalescing,
-            emitRetry: EmitRetryPolicy(maximumDuration: redisRetry))
+            emitRetry: EmitRetryPolicy(maximumDuration: redisRetry)
+        )
         return agentPrompts.map(configuration.prompting(with:)) ?? configuration
     }
 }

@@ -4,14 +4,15 @@ import HeraldProtocol
 /// Tells the current date and time, in UTC or a given IANA time zone.
 public struct ClockTool: Tool {
     public let name = "clock"
-    public let description = "Tells the current date and time. Optionally in an IANA time zone such as Europe/Paris (city names like Tokyo work too); UTC otherwise."
+    public let description =
+        "Tells the current date and time. Optionally in an IANA time zone such as Europe/Paris (city names like Tokyo work too); UTC otherwise."
     public let parameters: JSONValue = [
         "type": "object",
         "properties": [
             "time_zone": [
                 "type": "string",
                 "description": "IANA time zone, e.g. America/New_York; defaults to UTC",
-            ],
+            ]
         ],
         "additionalProperties": false,
     ]
@@ -48,14 +49,20 @@ public struct ClockTool: Tool {
     static func dateText(_ date: Date, in zone: TimeZone) -> String {
         let style = Date.VerbatimFormatStyle(
             format: "\(weekday: .wide), \(day: .defaultDigits) \(month: .wide) \(year: .defaultDigits)",
-            locale: Locale(identifier: "en_US_POSIX"), timeZone: zone, calendar: Calendar(identifier: .gregorian))
+            locale: Locale(identifier: "en_US_POSIX"),
+            timeZone: zone,
+            calendar: Calendar(identifier: .gregorian)
+        )
         return date.formatted(style)
     }
 
     static func timeText(_ date: Date, in zone: TimeZone) -> String {
         let style = Date.VerbatimFormatStyle(
             format: "\(hour: .twoDigits(clock: .twentyFourHour, hourCycle: .zeroBased)):\(minute: .twoDigits)",
-            locale: Locale(identifier: "en_US_POSIX"), timeZone: zone, calendar: Calendar(identifier: .gregorian))
+            locale: Locale(identifier: "en_US_POSIX"),
+            timeZone: zone,
+            calendar: Calendar(identifier: .gregorian)
+        )
         return date.formatted(style)
     }
 

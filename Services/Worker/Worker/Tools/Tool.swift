@@ -1,3 +1,4 @@
+import HeraldCore
 import HeraldProtocol
 
 /// A capability the language model can call: a name, a description, JSON-schema parameters and an async `run`.

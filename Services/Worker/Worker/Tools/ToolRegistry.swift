@@ -1,3 +1,5 @@
+import HeraldCore
+
 /// The tools a worker offers, by name. Adding a tool is one file (the type) and one line in `standard`.
 public struct ToolRegistry: Sendable {
     private var byName: [String: any Tool] = [:]

@@ -15,7 +15,7 @@ public struct WaitTool: Tool {
                 "minimum": 0,
                 "maximum": .number(WaitTool.maximumSeconds),
                 "description": "How long to wait, in seconds",
-            ],
+            ]
         ],
         "required": ["seconds"],
         "additionalProperties": false,

@@ -62,7 +62,10 @@ struct AGUIEventEncoder: StreamEventEncoder {
         switch event.payload {
         case .agentStarted(let started):
             if isSupervisor {
-                add("RUN_STARTED", ["threadId": .string(clientThreadID), "runId": .string(clientRunID), "protocolVersion": .string(Self.protocolVersion)])
+                add(
+                    "RUN_STARTED",
+                    ["threadId": .string(clientThreadID), "runId": .string(clientRunID), "protocolVersion": .string(Self.protocolVersion)]
+                )
             } else {
                 add("STEP_STARTED", ["stepName": .string(started.agentName)])
             }
@@ -101,13 +104,22 @@ struct AGUIEventEncoder: StreamEventEncoder {
             if tool.status != .success {
                 content = ["status": .string(tool.status.rawValue), "error": tool.error.map(JSONValue.string) ?? .null]
             }
-            add("TOOL_CALL_RESULT", [
-                "messageId": .string("\(tool.toolCallID)-result"), "toolCallId": .string(tool.toolCallID),
-                "content": .string(content.jsonString()), "role": "tool",
-            ])
+            add(
+                "TOOL_CALL_RESULT",
+                [
+                    "messageId": .string("\(tool.toolCallID)-result"), "toolCallId": .string(tool.toolCallID),
+                    "content": .string(content.jsonString()), "role": "tool",
+                ]
+            )
         case .finalReport(let final):
             report = final.report
-            add("CUSTOM", ["name": "herald.final_report", "value": ["report": .string(final.report), "total_duration_ms": .number(Double(final.totalDurationMs))]])
+            add(
+                "CUSTOM",
+                [
+                    "name": "herald.final_report",
+                    "value": ["report": .string(final.report), "total_duration_ms": .number(Double(final.totalDurationMs))],
+                ]
+            )
         case .agentCompleted(let completed):
             guard isSupervisor else {
                 add("STEP_FINISHED", ["stepName": .string(completed.agentName)])

@@ -15,7 +15,7 @@ struct AGUIRunInput: Sendable, Equatable {
     /// That message's id, when it has one (echoed as the run's `client_msg_id`).
     var messageID: String?
     /// The front-end tools the client offers.
-    var tools: [ClientTool] = []
+    var tools: [ToolSpec] = []
     /// The results of front-end tool calls, when the messages end with them (then `message` is empty).
     var toolResults: [ClientToolResult] = []
 
@@ -73,17 +73,17 @@ struct AGUIRunInput: Sendable, Equatable {
     }
 
     /// The request's front-end tools: each a name, a description and a JSON schema of its arguments.
-    static func tools(_ value: JSONValue?) throws(Invalid) -> [ClientTool] {
+    static func tools(_ value: JSONValue?) throws(Invalid) -> [ToolSpec] {
         guard let value, value != .null else { return [] }
         guard case .array(let items) = value else { throw Invalid(description: "'tools' must be an array") }
         guard items.count <= maximumTools else { throw Invalid(description: "'tools' offers more than \(maximumTools) tools") }
-        var tools: [ClientTool] = []
+        var tools: [ToolSpec] = []
         for item in items {
             guard let name = item["name"]?.stringValue, !name.isEmpty, name.utf8.count <= 64 else {
                 throw Invalid(description: "a tool needs a 'name' of 1 to 64 characters")
             }
             let parameters = item["parameters"] ?? ["type": "object", "properties": [:]]
-            tools.append(ClientTool(name: name, description: item["description"]?.stringValue ?? "", parameters: parameters))
+            tools.append(ToolSpec(name: name, description: item["description"]?.stringValue ?? "", parameters: parameters))
         }
         return tools
     }

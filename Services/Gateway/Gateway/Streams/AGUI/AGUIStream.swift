@@ -14,9 +14,15 @@ enum AGUIStream {
     /// The run `input` asks for, on the Herald thread its `threadId` maps to.
     static func runRequest(_ input: AGUIRunInput) -> StandardStreams.RunRequest {
         StandardStreams.RunRequest(
-            threadID: StandardIDs.herald(for: input.threadID, prefix: "agui"), runID: StandardIDs.herald(for: input.runID, prefix: "agui"),
-            message: input.message, messageID: input.messageID, clientThreadID: input.threadID, clientRunID: input.runID,
-            clientTools: input.tools, toolResults: input.toolResults)
+            threadID: StandardIDs.herald(for: input.threadID, prefix: "agui"),
+            runID: StandardIDs.herald(for: input.runID, prefix: "agui"),
+            message: input.message,
+            messageID: input.messageID,
+            clientThreadID: input.threadID,
+            clientRunID: input.runID,
+            clientTools: input.tools,
+            toolResults: input.toolResults
+        )
     }
 
     /// The Herald thread of a client's `threadId`.

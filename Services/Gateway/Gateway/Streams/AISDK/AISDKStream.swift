@@ -18,8 +18,13 @@ enum AISDKStream {
             throw StandardStreams.Refusal(status: .badRequest, .badRequest, error.description)
         }
         return StandardStreams.RunRequest(
-            threadID: StandardIDs.herald(for: chat.chatID, prefix: "chat"), runID: nil, message: chat.message, messageID: chat.messageID,
-            clientThreadID: chat.chatID, clientRunID: nil)
+            threadID: StandardIDs.herald(for: chat.chatID, prefix: "chat"),
+            runID: nil,
+            message: chat.message,
+            messageID: chat.messageID,
+            clientThreadID: chat.chatID,
+            clientRunID: nil
+        )
     }
 
     /// The Herald thread of a chat id.

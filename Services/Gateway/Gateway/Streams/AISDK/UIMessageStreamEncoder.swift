@@ -27,13 +27,15 @@ struct UIMessageStreamEncoder: StreamEventEncoder {
     mutating func parts(for frame: EventFrame) -> [[String: JSONValue]] {
         guard !isFinished, frame.runID == runID else { return [] }
         let event = frame.event
-        var out: [[String: JSONValue]] = [[
-            "type": "data-herald-event", "transient": true,
-            "data": [
-                "seq": .number(Double(frame.seq)), "epoch": .string(frame.epoch), "event_id": .string(event.eventID),
-                "type": .string(event.type.rawValue), "agent_name": .string(event.agentName), "timestamp": .string(event.timestamp),
-            ],
-        ]]
+        var out: [[String: JSONValue]] = [
+            [
+                "type": "data-herald-event", "transient": true,
+                "data": [
+                    "seq": .number(Double(frame.seq)), "epoch": .string(frame.epoch), "event_id": .string(event.eventID),
+                    "type": .string(event.type.rawValue), "agent_name": .string(event.agentName), "timestamp": .string(event.timestamp),
+                ],
+            ]
+        ]
         func add(_ type: String, _ fields: [String: JSONValue] = [:]) {
             var part = fields
             part["type"] = .string(type)

@@ -9,7 +9,8 @@ struct ChatCompletionChunk: Decodable, Sendable {
         var finishReason: String?
 
         enum CodingKeys: String, CodingKey {
-            case index, delta, finishReason = "finish_reason"
+            case index, delta
+            case finishReason = "finish_reason"
         }
     }
 
@@ -18,7 +19,8 @@ struct ChatCompletionChunk: Decodable, Sendable {
         var toolCalls: [ToolCall]?
 
         enum CodingKeys: String, CodingKey {
-            case content, toolCalls = "tool_calls"
+            case content
+            case toolCalls = "tool_calls"
         }
     }
 
@@ -57,7 +59,8 @@ struct ChatCompletionChunk: Decodable, Sendable {
         var completionTokens: Int?
 
         enum CodingKeys: String, CodingKey {
-            case promptTokens = "prompt_tokens", completionTokens = "completion_tokens"
+            case promptTokens = "prompt_tokens"
+            case completionTokens = "completion_tokens"
         }
     }
 

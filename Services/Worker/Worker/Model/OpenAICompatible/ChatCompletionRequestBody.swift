@@ -1,3 +1,4 @@
+import HeraldCore
 import HeraldProtocol
 
 /// The JSON body of `POST /chat/completions` for a `ModelRequest`: streamed, with usage, and with
@@ -24,13 +25,15 @@ enum ChatCompletionRequestBody {
         case .assistant where !message.toolCalls.isEmpty:
             // The API's own shape: no text next to tool calls is `null`, not "".
             if message.content.isEmpty { object["content"] = .null }
-            object["tool_calls"] = .array(message.toolCalls.map { call in
-                [
-                    "id": .string(call.id),
-                    "type": "function",
-                    "function": ["name": .string(call.name), "arguments": .string(call.arguments)],
-                ]
-            })
+            object["tool_calls"] = .array(
+                message.toolCalls.map { call in
+                    [
+                        "id": .string(call.id),
+                        "type": "function",
+                        "function": ["name": .string(call.name), "arguments": .string(call.arguments)],
+                    ]
+                }
+            )
         case .tool:
             object["tool_call_id"] = .string(message.toolCallID ?? "")
         default:

@@ -65,9 +65,9 @@ public struct LanguageModelSettings: Sendable, Equatable, CustomStringConvertibl
     public static func normalizedBaseURL(_ text: String) -> String? {
         var trimmed = text.trimmingCharacters(in: .whitespaces)
         guard let components = URLComponents(string: trimmed),
-              let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
-              let host = components.host, !host.isEmpty,
-              components.fragment == nil
+            let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
+            let host = components.host, !host.isEmpty,
+            components.fragment == nil
         else { return nil }
         while trimmed.hasSuffix("/") { trimmed.removeLast() }
         if trimmed.hasSuffix("/chat/completions") { trimmed.removeLast("/chat/completions".count) }

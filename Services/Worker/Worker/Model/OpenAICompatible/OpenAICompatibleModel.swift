@@ -25,7 +25,8 @@ public struct OpenAICompatibleModel: LanguageModel {
         let configuration = HTTPClient.Configuration(
             // A redirect would carry the API key to wherever it points: report it instead.
             redirectConfiguration: .disallow,
-            timeout: .init(connect: .milliseconds(Int64(settings.connectTimeout.milliseconds))))
+            timeout: .init(connect: .milliseconds(Int64(settings.connectTimeout.milliseconds)))
+        )
         // No logger for the client: at debug level it would describe requests, and requests hold the key.
         self.client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }
@@ -80,9 +81,12 @@ public struct OpenAICompatibleModel: LanguageModel {
                     throw failure
                 }
                 retries += 1
-                logger.notice("model request failed; trying again", metadata: metadata([
-                    "error": "\(clean(failure.message))", "retry": "\(retries)", "delay_ms": "\(delay.milliseconds)",
-                ]))
+                logger.notice(
+                    "model request failed; trying again",
+                    metadata: metadata([
+                        "error": "\(clean(failure.message))", "retry": "\(retries)", "delay_ms": "\(delay.milliseconds)",
+                    ])
+                )
                 try await Task.sleep(for: delay)
             }
         }
@@ -93,7 +97,11 @@ public struct OpenAICompatibleModel: LanguageModel {
     }
 
     /// One request, raced against the first-token timeout and the request's deadline.
-    private func attempt(_ body: String, deadline: ContinuousClock.Instant, into continuation: AsyncThrowingStream<ModelStreamEvent, any Error>.Continuation) async throws {
+    private func attempt(
+        _ body: String,
+        deadline: ContinuousClock.Instant,
+        into continuation: AsyncThrowingStream<ModelStreamEvent, any Error>.Continuation
+    ) async throws {
         let progress = StreamProgress()
         let firstTokenTimeout = settings.firstTokenTimeout
         try await withThrowingTaskGroup(of: AttemptSignal.self) { group in
@@ -117,8 +125,14 @@ public struct OpenAICompatibleModel: LanguageModel {
                 case .firstTokenDue:
                     guard await progress.started else {
                         group.cancelAll()
-                        logger.notice("the model server sent nothing in time", metadata: metadata(["setting": "HERALD_LLM_FIRST_TOKEN_TIMEOUT_SECONDS"]))
-                        throw ProviderFailure("the model server sent nothing within \(ToolDispatcher.describe(firstTokenTimeout)) of the request", transient: false)
+                        logger.notice(
+                            "the model server sent nothing in time",
+                            metadata: metadata(["setting": "HERALD_LLM_FIRST_TOKEN_TIMEOUT_SECONDS"])
+                        )
+                        throw ProviderFailure(
+                            "the model server sent nothing within \(ToolDispatcher.describe(firstTokenTimeout)) of the request",
+                            transient: false
+                        )
                     }
                 case .deadlineReached:
                     group.cancelAll()
@@ -132,7 +146,11 @@ public struct OpenAICompatibleModel: LanguageModel {
     // MARK: The HTTP exchange
 
     /// Sends the request and streams the answer into `continuation`.
-    private func exchange(_ body: String, progress: StreamProgress, into continuation: AsyncThrowingStream<ModelStreamEvent, any Error>.Continuation) async throws {
+    private func exchange(
+        _ body: String,
+        progress: StreamProgress,
+        into continuation: AsyncThrowingStream<ModelStreamEvent, any Error>.Continuation
+    ) async throws {
         var request = HTTPClientRequest(url: settings.endpoint)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
@@ -214,7 +232,8 @@ public struct OpenAICompatibleModel: LanguageModel {
             message,
             transient: status == 408 || status == 429 || status >= 500,
             retryableByUser: ![400, 401, 403, 404, 405, 422].contains(status),
-            retryAfter: ModelRetryPolicy.retryAfter(header: response.headers.first(name: "retry-after")))
+            retryAfter: ModelRetryPolicy.retryAfter(header: response.headers.first(name: "retry-after"))
+        )
     }
 
     /// Up to `limit` bytes of a body as text; whatever arrived when reading it fails.

@@ -210,8 +210,12 @@ private struct Parser {
         var node = try parseProduct()
         while let next = peek {
             switch next.token {
-            case .plus: advance(); node = .binary(.add, node, try parseProduct())
-            case .minus: advance(); node = .binary(.subtract, node, try parseProduct())
+            case .plus:
+                advance()
+                node = .binary(.add, node, try parseProduct())
+            case .minus:
+                advance()
+                node = .binary(.subtract, node, try parseProduct())
             default: return node
             }
         }
@@ -222,9 +226,15 @@ private struct Parser {
         var node = try parseUnary()
         while let next = peek {
             switch next.token {
-            case .times: advance(); node = .binary(.multiply, node, try parseUnary())
-            case .divide: advance(); node = .binary(.divide, node, try parseUnary())
-            case .modulo: advance(); node = .binary(.modulo, node, try parseUnary())
+            case .times:
+                advance()
+                node = .binary(.multiply, node, try parseUnary())
+            case .divide:
+                advance()
+                node = .binary(.divide, node, try parseUnary())
+            case .modulo:
+                advance()
+                node = .binary(.modulo, node, try parseUnary())
             default: return node
             }
         }

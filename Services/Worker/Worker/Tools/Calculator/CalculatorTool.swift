@@ -4,14 +4,15 @@ import HeraldProtocol
 /// Evaluates an arithmetic expression: + - * / % ^, parentheses, unary minus, decimals.
 public struct CalculatorTool: Tool {
     public let name = "calculator"
-    public let description = "Evaluates an arithmetic expression with + - * / % (modulo) ^ (power), parentheses, unary minus and decimals, e.g. (17*3)+4."
+    public let description =
+        "Evaluates an arithmetic expression with + - * / % (modulo) ^ (power), parentheses, unary minus and decimals, e.g. (17*3)+4."
     public let parameters: JSONValue = [
         "type": "object",
         "properties": [
             "expression": [
                 "type": "string",
                 "description": "The expression, e.g. (17*3)+4 or 2^10 % 7",
-            ],
+            ]
         ],
         "required": ["expression"],
         "additionalProperties": false,

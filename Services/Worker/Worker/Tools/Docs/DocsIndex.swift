@@ -88,8 +88,10 @@ public struct DocsIndex: Sendable {
             if score > 0 { hits.append(Hit(passage: passages[index], score: score)) }
         }
         // Ties keep document order, so results are deterministic.
-        return Array(hits.enumerated().sorted { lhs, rhs in
-            lhs.element.score != rhs.element.score ? lhs.element.score > rhs.element.score : lhs.offset < rhs.offset
-        }.prefix(limit).map(\.element))
+        return Array(
+            hits.enumerated().sorted { lhs, rhs in
+                lhs.element.score != rhs.element.score ? lhs.element.score > rhs.element.score : lhs.offset < rhs.offset
+            }.prefix(limit).map(\.element)
+        )
     }
 }

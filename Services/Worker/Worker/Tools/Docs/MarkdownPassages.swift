@@ -63,7 +63,9 @@ public enum MarkdownPassages {
         guard (1...6).contains(level) else { return nil }
         let rest = line.dropFirst(level)
         guard rest.first == " " else { return nil }
-        let title = rest.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "#")).trimmingCharacters(in: .whitespaces)
+        let title = rest.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "#")).trimmingCharacters(
+            in: .whitespaces
+        )
         return title.isEmpty ? nil : (level, title)
     }
 }

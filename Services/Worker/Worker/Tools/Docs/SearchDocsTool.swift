@@ -44,15 +44,17 @@ public struct SearchDocsTool: Tool {
         let hits = ranked.filter { $0.score >= best * Self.relativeCutoff }
         return [
             "query": .string(query),
-            "results": .array(hits.map { hit in
-                let text = hit.passage.text
-                return [
-                    "file": .string(hit.passage.file),
-                    "heading": .string(hit.passage.heading),
-                    "text": .string(text.count > Self.maximumPassageLength ? String(text.prefix(Self.maximumPassageLength)) + "…" : text),
-                    "score": .number((hit.score * 1000).rounded() / 1000),
-                ]
-            }),
+            "results": .array(
+                hits.map { hit in
+                    let text = hit.passage.text
+                    return [
+                        "file": .string(hit.passage.file),
+                        "heading": .string(hit.passage.heading),
+                        "text": .string(text.count > Self.maximumPassageLength ? String(text.prefix(Self.maximumPassageLength)) + "…" : text),
+                        "score": .number((hit.score * 1000).rounded() / 1000),
+                    ]
+                }
+            ),
         ]
     }
 }
