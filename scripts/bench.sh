@@ -9,13 +9,17 @@
 #   HERALD_SCRATCH_PATH=.build     SwiftPM's build folder
 #   HERALD_BIN_DIR=path            the binaries to run (default: that build folder's); e.g. to compare two builds
 #   HERALD_BUILD=release           build configuration (debug only to try the script: its figures mean nothing)
-#   BENCH_STAGES="ceiling client relay relay-mixed load sse-load fanout idle idle-sse"   the stages to run, in this order
-#                                  (relay-mixed: the relay fed event by event across threads; sse-load: the same runs as
+#   BENCH_STAGES="ceiling client relay relay-mixed load path sse-load fanout idle idle-sse"   the stages to run, in this order
+#                                  (relay-mixed: the relay fed event by event across threads; path: Herald fed at the
+#                                  worker's boundary beside nginx + nchan on its own Redis; sse-load: the same runs as
 #                                  AG-UI streams, beside a /ws load at the same rate; idle-sse: idle AG-UI streams, with
 #                                  the workers stopped so no run is taken: it must come last. See Benchmarks/README.md)
 #   BENCH_LOAD_SESSIONS=500  BENCH_LOAD_EVENTS=2000 (events/s; a probe run sets the run rate)
 #   BENCH_LOAD_RATE=           runs/s in total instead of BENCH_LOAD_EVENTS
 #   BENCH_LOAD_DURATION=30  BENCH_LOAD_WARMUP=5
+#   BENCH_PATH_LOADS="1000:50 2000:100 10000:500"   path: events/s:sessions, each a side-by-side table
+#   BENCH_PATH_DURATION=10  BENCH_PATH_ROUNDS=2  BENCH_NCHAN_WORKERS=1 (nginx worker processes)
+#   BENCH_PATH_ARGS="--tap"        more herald-bench path options (--tap: time the relay's PUBLISH too)
 #   BENCH_FANOUT_CONNECTIONS=100  BENCH_FANOUT_FRAMES=5000
 #   BENCH_IDLE_CONNECTIONS=1000,10000
 #   BENCH_LOG_LEVEL=info           the services' HERALD_LOG_LEVEL
@@ -27,7 +31,7 @@ cd "$(dirname "$0")/.."
 
 scratch=${HERALD_SCRATCH_PATH:-.build}
 config=${HERALD_BUILD:-release}
-stages=${BENCH_STAGES:-ceiling client relay relay-mixed load sse-load fanout idle idle-sse}
+stages=${BENCH_STAGES:-ceiling client relay relay-mixed load path sse-load fanout idle idle-sse}
 load_sessions=${BENCH_LOAD_SESSIONS:-500}
 load_events=${BENCH_LOAD_EVENTS:-2000}
 if [ -n "${BENCH_LOAD_RATE:-}" ]; then load_rate_args=(--runs-per-second "$BENCH_LOAD_RATE"); else load_rate_args=(--events-per-second "$load_events"); fi
@@ -39,10 +43,13 @@ idle_connections=${BENCH_IDLE_CONNECTIONS:-1000,10000}
 log_level=${BENCH_LOG_LEVEL:-info}
 
 has_stage() { [[ " $stages " == *" $1 "* ]]; }
-needs_gateway() { has_stage load || has_stage sse-load || has_stage fanout || has_stage idle || has_stage idle-sse; }
+needs_gateway() { has_stage load || has_stage path || has_stage sse-load || has_stage fanout || has_stage idle || has_stage idle-sse; }
 
 if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/null; then
   scripts/install-deps.sh
+fi
+if has_stage path && [ ! -f /usr/lib/nginx/modules/ngx_nchan_module.so ]; then
+  scripts/install-deps.sh --bench-peer
 fi
 
 suite_start=$(date +%s)
@@ -169,6 +176,51 @@ run_stage() { # name command…
   fi
 }
 
+# nginx + nchan on its own redis-server (Benchmarks/nchan/nginx.conf), for the path stage; started once.
+nchan_url=""
+start_nchan() {
+  [ -n "$nchan_url" ] && return 0
+  local peer_redis_port nchan_port
+  peer_redis_port=$(free_port)
+  redis-server --port "$peer_redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$state" \
+    --maxclients 20000 --logfile "$state/nchan-redis.log" &
+  pids+=($!)
+  nchan_watch=(--watch "nchan-redis=$!")
+  for _ in $(seq 1 100); do redis-cli -p "$peer_redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
+  nchan_port=$(free_port)
+  sed -e "s|@PORT@|$nchan_port|g" -e "s|@REDIS_PORT@|$peer_redis_port|g" -e "s|@STATE@|$state|g" \
+    -e "s|@WORKERS@|${BENCH_NCHAN_WORKERS:-1}|g" Benchmarks/nchan/nginx.conf >"$state/nginx.conf"
+  # One worker runs without a master, so the process watched for CPU is the one doing the work.
+  local directives='daemon off;'
+  [ "${BENCH_NCHAN_WORKERS:-1}" = 1 ] && directives+=' master_process off;'
+  # In a subshell that waits for it, so nginx's exit at the end is reported in its log, not here.
+  (nginx -c "$state/nginx.conf" -p "$state" -g "$directives" || true) >"$state/nginx.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$nchan_port/pub?id=ready" -d x && break; sleep 0.05; done
+  curl -fsS -o /dev/null "http://127.0.0.1:$nchan_port/pub?id=ready" -d x || { echo "nginx + nchan did not start:" >&2; cat "$state/nginx.log" "$state/nginx-error.log" >&2; return 1; }
+  nchan_url="http://127.0.0.1:$nchan_port"
+  nginx_pid=$(cat "$state/nginx.pid")
+  pids+=("$nginx_pid")
+  nchan_watch+=(--watch "nginx=$nginx_pid")
+}
+
+# Herald fed at the worker's boundary beside nginx + nchan, at each BENCH_PATH_LOADS rate; a table each.
+path_stage() {
+  start_nchan || return 1
+  local load rate sessions status=0 target
+  for load in ${BENCH_PATH_LOADS:-1000:50 2000:100 10000:500}; do
+    rate=${load%%:*}
+    sessions=${load##*:}
+    target=()
+    [ "$rate" -ge 10000 ] && target=(--target-p99 5)
+    "$bin/herald-bench" path --herald-url "$ws_url" --redis-url "$redis_url" --nchan-url "$nchan_url" \
+      --sessions "$sessions" --events-per-second "$rate" --duration "${BENCH_PATH_DURATION:-10}" \
+      --rounds "${BENCH_PATH_ROUNDS:-2}" "${target[@]}" "${watch[@]}" --watch "gateway=$gateway_pid" "${nchan_watch[@]}" \
+      ${BENCH_PATH_ARGS:-} --results "$results" || status=1
+  done
+  return $status
+}
+
 # The Herald Redis client beside redis-benchmark; its pipelined rows join the table.
 client_stage() {
   local out="$state/redis-bench.txt"
@@ -193,6 +245,7 @@ for stage in $stages; do
       run_stage load "$bin/herald-bench" load --url "$ws_url" --sessions "$load_sessions" "${load_rate_args[@]}" \
         --duration "$load_duration" --warmup "$load_warmup" --relay-metrics "http://127.0.0.1:$relay_port/metrics" \
         "${watch[@]}" --watch "gateway=$gateway_pid" --results "$results" ;;
+    path) run_stage path path_stage ;;
     sse-load)
       # The same light load over /ws and over AG-UI streams, one after the other (Benchmarks/README.md, "SSE streams").
       run_stage sse-load-ws "$bin/herald-bench" load --url "$ws_url" --sessions 20 --runs-per-second 20 \

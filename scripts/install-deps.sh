@@ -5,6 +5,7 @@
 #   scripts/install-deps.sh --runtime only what the built executables need (libhiredis, CA certs)
 #   scripts/install-deps.sh --test    also what the tests use: chromium, its driver, selenium, nginx, docker-compose,
 #                                     the AG-UI Python SDK (ag-ui-protocol) and websockets
+#   scripts/install-deps.sh --bench-peer  nginx with the nchan module, the peer of scripts/bench.sh's path stage
 set -euo pipefail
 
 mode=${1:-build}
@@ -20,8 +21,10 @@ case "$mode" in
     need libhiredis-dev; need pkg-config; need redis-server; need ca-certificates
     need chromium; need chromium-driver; need python3-pip; need curl
     need nginx; need docker-compose ;;
+  --bench-peer)
+    need nginx; need libnginx-mod-nchan; need curl ;;
   *)
-    echo "usage: $0 [--runtime|--test]" >&2; exit 2 ;;
+    echo "usage: $0 [--runtime|--test|--bench-peer]" >&2; exit 2 ;;
 esac
 
 if [ ${#packages[@]} -gt 0 ]; then

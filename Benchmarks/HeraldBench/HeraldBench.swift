@@ -11,6 +11,7 @@ struct HeraldBench: AsyncParsableCommand {
         abstract: "Load and stage benchmarks for a Herald deployment.",
         discussion: """
             load     the whole path, through the browser protocol: end-to-end latency
+            path     worker boundary to screen, Herald beside nginx + nchan, same load
             sse-load the same over AG-UI streams (POST /agui), to compare with load
             relay    the relay alone: events/s sequenced, stored and published
             fanout   the gateway's fan-out alone: frames/s to many watchers of a thread
@@ -23,7 +24,8 @@ struct HeraldBench: AsyncParsableCommand {
             scripts/bench.sh builds, starts a private deployment, runs them all but stream.
             """,
         subcommands: [
-            LoadCommand.self, SSELoadCommand.self, RelayCommand.self, FanoutCommand.self, IdleCommand.self, CeilingCommand.self, StreamCommand.self,
+            LoadCommand.self, PathCommand.self, SSELoadCommand.self, RelayCommand.self, FanoutCommand.self, IdleCommand.self, CeilingCommand.self,
+            StreamCommand.self,
             ReportCommand.self,
         ]
     )

@@ -54,7 +54,10 @@ public struct PartitionEntry: Sendable, Equatable {
         )
     }
 
-    private init(json: String, threadID: String, runID: String, eventID: String, agentName: String, type: EventType, timestamp: String) {
+    /// An entry for an event whose JSON the producer wrote itself (the benchmarks' load generator, which fills a
+    /// template per event): `json` must be the event's object as `AgentEvent.encodedJSON()` writes it, with the
+    /// same routing values.
+    public init(json: String, threadID: String, runID: String, eventID: String, agentName: String, type: EventType, timestamp: String) {
         self.json = json
         self.threadID = threadID
         self.runID = runID

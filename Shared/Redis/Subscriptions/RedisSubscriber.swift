@@ -34,7 +34,8 @@ public final class RedisSubscriber: Sendable {
 
     public let configuration: RedisConfiguration
     public let bufferSize: Int
-    private let eventLoop: any EventLoop
+    /// The loop its pub/sub connection and every subscription handler run on.
+    public let eventLoop: any EventLoop
     private let logger: Logger
     private let loopState: NIOLoopBoundBox<LoopState>
     private let status = NIOLockedValueBox(Status())

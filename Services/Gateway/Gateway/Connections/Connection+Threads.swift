@@ -34,10 +34,26 @@ extension Connection {
         heldBytesChanged(by: -cursor.held.byteCount)
     }
 
-    /// A live frame from the thread's feed.
-    func deliver(_ frame: ThreadFrame, threadID: String) {
-        guard !isClosing else { return }
-        receive(frame, threadID)
+    /// A live frame from the thread's feed, handed over without waiting: the feed runs on the pub/sub connection's
+    /// event loop and offers each frame to every watcher in turn.
+    nonisolated func offer(_ frame: ThreadFrame, threadID: String) {
+        if liveInbox.withLock({ $0.offer(frame, threadID: threadID) }) {
+            Task { await self.drainLiveInbox() }
+        }
+    }
+
+    /// Takes what the feeds offered, in order, until nothing waits.
+    private func drainLiveInbox() {
+        while let taken = liveInbox.withLock({ $0.take() }) {
+            switch taken {
+            case .overflowed:
+                closeAsSlowConsumer()
+            case .frames(let frames):
+                for (threadID, frame) in frames where !isClosing {
+                    receive(frame, threadID)
+                }
+            }
+        }
     }
 
     private func receive(_ frame: ThreadFrame, _ threadID: String) {

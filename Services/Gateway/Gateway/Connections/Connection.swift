@@ -3,6 +3,7 @@ import HeraldProtocol
 import Logging
 import NIOCore
 import NIOWebSocket
+import Synchronization
 
 /// One client's stream of frames (a WebSocket, or an SSE response): its bounded outbound queue and, for each
 /// thread it watches, how far that thread's log has been sent to it.
@@ -45,6 +46,9 @@ actor Connection {
 
     /// Per watched thread: what was sent and what waits.
     var cursors: [String: ThreadCursor] = [:]
+    /// Live frames the thread feeds offered, not yet taken by this actor. Inline, not boxed: every idle connection
+    /// carries it.
+    nonisolated let liveInbox: Mutex<ConnectionLiveInbox>
 
     init(
         id: String,
@@ -62,6 +66,7 @@ actor Connection {
         self.transport = transport
         self.history = history
         self.machine = StateMachine(queueLimit: queueLimit)
+        self.liveInbox = Mutex(ConnectionLiveInbox(limit: queueLimit))
         self.closeTimeout = closeTimeout
         self.threadLimit = threadLimit
         self.metrics = metrics
@@ -148,7 +153,7 @@ actor Connection {
     }
 
     /// The queue overflowed: what is queued is dropped (the client resumes from history) and the socket closes with 4008.
-    private func closeAsSlowConsumer() {
+    func closeAsSlowConsumer() {
         machine.overflowed()
         for thread in cursors.keys {
             _ = cursors[thread]?.dropHeld()

@@ -7,13 +7,15 @@ import Redis
 /// One thread's live events on this gateway: a single Redis subscription to the thread's channel,
 /// shared by every local connection watching the thread.
 ///
-/// Each published frame is parsed once and handed, as the same bytes, to every watcher. The subscription's handler
-/// only queues (`ThreadFeedInbox`); a task hands what waits to the watchers while anything does, so a quiet thread
-/// keeps no task. A restored pub/sub connection or a full inbox makes every watcher catch up from history.
+/// The feed runs on the pub/sub connection's event loop, where the subscription's handler is called: each published
+/// frame is parsed once there and offered, as the same bytes, to every watcher's inbox without a hop or a wait
+/// (`Connection.offer`). The rare rest — the pub/sub connection restored, the subscription ended — is queued
+/// (`ThreadFeedInbox`) for a task that catches the watchers up from history, so a quiet thread keeps no task.
 actor ThreadFeed {
     let threadID: String
     private let channel: String
     private let subscriber: RedisSubscriber
+    private nonisolated let eventLoop: any EventLoop
     private let logger: Logger
     private var watchers: [ObjectIdentifier: Connection] = [:]
     private var subscribing: Task<Void, any Error>?
@@ -28,10 +30,16 @@ actor ThreadFeed {
         self.threadID = threadID
         self.channel = channel
         self.subscriber = subscriber
-        self.inbox = NIOLockedValueBox(ThreadFeedInbox(limit: subscriber.bufferSize))
+        self.eventLoop = subscriber.eventLoop
+        self.inbox = NIOLockedValueBox(ThreadFeedInbox())
         var logger = logger
         logger[metadataKey: "thread"] = "\(threadID)"
         self.logger = logger
+    }
+
+    /// The subscriber's event loop, so the subscription's handler is already on the feed's executor.
+    nonisolated var unownedExecutor: UnownedSerialExecutor {
+        eventLoop.executor.asUnownedSerialExecutor()
     }
 
     /// Adds a watcher and returns once the subscription is live, so whatever is published from now on
@@ -86,13 +94,16 @@ actor ThreadFeed {
         subscription = fresh
     }
 
-    /// What the subscriber calls, on its event loop: queue, and start a drain when none runs.
+    /// What the subscriber calls, on its event loop (this feed's executor): a message goes to the watchers at once;
+    /// the rest is queued, and a drain started when none runs.
     private nonisolated func handler(generation: Int) -> @Sendable (RedisSubscriptionUpdate) -> Void {
         { [inbox] update in
             let item: ThreadFeedInbox.Item
             switch update {
-            case .event(.message(let message)): item = .message(message)
-            case .event(.resubscribed): item = .catchUp(.resubscribed)
+            case .event(.message(let message)):
+                self.assumeIsolated { $0.deliver(message) }
+                return
+            case .event(.resubscribed): item = .resubscribed
             case .ended(let error): item = .ended(generation: generation, error: error.map { "\($0)" })
             }
             if inbox.withLockedValue({ $0.push(item) }) {
@@ -101,21 +112,13 @@ actor ThreadFeed {
         }
     }
 
-    /// Hands everything waiting to the watchers, in order, until nothing waits.
+    /// Handles everything queued, in order, until nothing waits.
     private func drain() async {
         while let items = inbox.withLockedValue({ $0.take() }) {
             for item in items {
                 switch item {
-                case .message(let message):
-                    await deliver(message)
-                case .catchUp(.resubscribed):
+                case .resubscribed:
                     logger.info("pub/sub connection restored; watchers catch up from history")
-                    await catchUpWatchers()
-                case .catchUp(.overflowed):
-                    logger.warning(
-                        "thread feed fell behind its channel; watchers catch up from history",
-                        metadata: ["limit": "\(subscriber.bufferSize)"]
-                    )
                     await catchUpWatchers()
                 case .ended(let ended, let error):
                     guard ended == generation, !isRetired else { continue }
@@ -144,14 +147,14 @@ actor ThreadFeed {
     }
 
     /// Delivers one channel message: the frames the relay published together, one per line.
-    private func deliver(_ message: ByteBuffer) async {
+    private func deliver(_ message: ByteBuffer) {
         for text in ThreadChannelMessage.frames(in: message) {
             guard let frame = ThreadFrame(text) else {
                 logger.warning("dropped a malformed frame from the thread channel", metadata: ["bytes": "\(text.readableBytes)"])
                 continue
             }
             for connection in watchers.values {
-                await connection.deliver(frame, threadID: threadID)
+                connection.offer(frame, threadID: threadID)
             }
         }
     }
