@@ -97,18 +97,11 @@ final class BenchSocket: Sendable {
 
         let client = WebSocketClient(url: target.url, configuration: configuration, logger: logger) { inbound, outbound, _ in
             var iterator = inbound.makeAsyncIterator()
-            var pending: ByteBuffer?
+            var messages = WebSocketMessageAssembler()
             var first = true
             while let frame = try await iterator.next() {
                 let received = WallClock.now()
-                var data = frame.data
-                if !frame.fin || pending != nil {
-                    // A fragmented message: gather it (the gateway sends whole frames, but a client must not rely on it).
-                    if pending == nil { pending = data } else { pending!.writeImmutableBuffer(data) }
-                    guard frame.fin else { continue }
-                    data = pending!
-                    pending = nil
-                }
+                guard let data = messages.append(frame) else { continue }
                 if first {
                     first = false
                     let text = String(buffer: data)
@@ -123,28 +116,10 @@ final class BenchSocket: Sendable {
                 onFrame(data, received)
             }
         }
-        let task = Task {
-            do {
-                let close = try await client.run()
-                readyContinuation.finish(
-                    throwing: BenchSocketError.closedBeforeEstablished(code: close.map { Int(UInt16(webSocketErrorCode: $0.closeCode)) })
-                )
-                return close
-            } catch {
-                readyContinuation.finish(throwing: error)
-                throw error
-            }
+        let ((outbound, established), task) = try await WebSocketMessageAssembler.run(client, until: (ready, readyContinuation)) { close in
+            BenchSocketError.closedBeforeEstablished(code: close.map { Int(UInt16(webSocketErrorCode: $0.closeCode)) })
         }
-        do {
-            var readyIterator = ready.makeAsyncIterator()
-            guard let (outbound, established) = try await readyIterator.next() else {
-                throw BenchSocketError.closedBeforeEstablished(code: nil)
-            }
-            return BenchSocket(established: established, outbound: outbound, task: task)
-        } catch {
-            task.cancel()
-            throw error
-        }
+        return BenchSocket(established: established, outbound: outbound, task: task)
     }
 
     func send(_ message: ClientMessage) async throws {
@@ -195,5 +170,47 @@ func boundedConcurrentMap<T: Sendable>(_ count: Int, width: Int, _ body: @escapi
             }
         }
         return results.map { $0! }
+    }
+}
+
+/// Gathers a fragmented WebSocket message (servers may fragment, and a client must not rely on whole frames) and
+/// runs a client until it is ready; shared by `BenchSocket` and `PlainWebSocket`.
+struct WebSocketMessageAssembler {
+    private var pending: ByteBuffer?
+
+    /// The whole message once `frame` completes one; nil while fragments are still to come.
+    mutating func append(_ frame: WebSocketDataFrame) -> ByteBuffer? {
+        guard !frame.fin || pending != nil else { return frame.data }
+        if pending == nil { pending = frame.data } else { pending!.writeImmutableBuffer(frame.data) }
+        guard frame.fin else { return nil }
+        defer { pending = nil }
+        return pending
+    }
+
+    /// Runs `client` in a task and waits for the first value its handler yields to `ready`; `closed` says why when the
+    /// connection ends first. Returns that value and the task, whose value is the server's close frame.
+    static func run<Ready: Sendable>(
+        _ client: sending WebSocketClient,
+        until ready: (stream: AsyncThrowingStream<Ready, any Error>, continuation: AsyncThrowingStream<Ready, any Error>.Continuation),
+        closed: @escaping @Sendable (WebSocketCloseFrame?) -> any Error
+    ) async throws -> (Ready, Task<WebSocketCloseFrame?, any Error>) {
+        let task = Task {
+            do {
+                let close = try await client.run()
+                ready.continuation.finish(throwing: closed(close))
+                return close
+            } catch {
+                ready.continuation.finish(throwing: error)
+                throw error
+            }
+        }
+        do {
+            var iterator = ready.stream.makeAsyncIterator()
+            guard let value = try await iterator.next() else { throw closed(nil) }
+            return (value, task)
+        } catch {
+            task.cancel()
+            throw error
+        }
     }
 }

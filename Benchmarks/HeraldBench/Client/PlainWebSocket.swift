@@ -23,38 +23,16 @@ final class PlainWebSocket: Sendable {
             readyContinuation.yield(outbound)
             readyContinuation.finish()
             var iterator = inbound.makeAsyncIterator()
-            var pending: ByteBuffer?
+            var messages = WebSocketMessageAssembler()
             while let frame = try await iterator.next() {
                 let received = WallClock.now()
-                guard frame.opcode == .text || frame.opcode == .continuation else { continue }
-                var data = frame.data
-                if !frame.fin || pending != nil {
-                    if pending == nil { pending = data } else { pending!.writeImmutableBuffer(data) }
-                    guard frame.fin else { continue }
-                    data = pending!
-                    pending = nil
-                }
-                onFrame(data, received)
+                if let data = messages.append(frame) { onFrame(data, received) }
             }
         }
-        let task = Task {
-            do {
-                let close = try await client.run()
-                readyContinuation.finish(throwing: PathError("\(url) closed before the upgrade"))
-                return close
-            } catch {
-                readyContinuation.finish(throwing: error)
-                throw error
-            }
+        let (outbound, task) = try await WebSocketMessageAssembler.run(client, until: (ready, readyContinuation)) { _ in
+            PathError("\(url) closed before the upgrade")
         }
-        do {
-            var iterator = ready.makeAsyncIterator()
-            guard let outbound = try await iterator.next() else { throw PathError("\(url) closed before the upgrade") }
-            return PlainWebSocket(outbound: outbound, task: task)
-        } catch {
-            task.cancel()
-            throw error
-        }
+        return PlainWebSocket(outbound: outbound, task: task)
     }
 
     /// Closes normally and waits (up to the close timeout) for the connection to end.
