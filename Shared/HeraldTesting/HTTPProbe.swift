@@ -105,6 +105,24 @@ public enum LoopbackSocket {
         }
     }
 
+    /// Writes a `POST` of the JSON `body` and returns the response head; see `responseHead(_:expecting:)`.
+    public static func postJSON(_ fd: Int32, path: String, body: String, expecting status: Int) throws -> String {
+        let request =
+            "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+        try write(fd, Array(request.utf8))
+        return try responseHead(fd, expecting: status)
+    }
+
+    /// The response head up to and including its blank line, read byte by byte so nothing after it is consumed;
+    /// throws when the connection ends first or the status is not `status`.
+    public static func responseHead(_ fd: Int32, expecting status: Int) throws -> String {
+        let (bytes, complete) = try WebSocketWireReader.responseHead { try read(fd, count: $0) }
+        let head = String(decoding: bytes, as: UTF8.self)
+        guard complete else { throw TestSupportError("the connection closed before the response head: \(head.prefix(120))") }
+        guard head.hasPrefix("HTTP/1.1 \(status)") else { throw TestSupportError("refused: \(head.prefix(120))") }
+        return head
+    }
+
     /// Exactly `count` bytes, or nil at end-of-file (and at a reset when `resetIsEndOfFile`); throws when the
     /// receive timeout passes.
     public static func read(_ fd: Int32, count: Int, resetIsEndOfFile: Bool = false) throws -> [UInt8]? {

@@ -44,18 +44,7 @@ extension SlowConsumerTests {
             let body = #"{"threadId":"thr_sse_slow","runId":"run_sse_slow","messages":[{"id":"m","role":"user","content":"hello"}]}"#
             let stalled = try await Blocking.run { () throws -> Int32 in
                 let fd = try LoopbackSocket.connect(port: harness.port, receiveTimeoutSeconds: 20, receiveBufferBytes: 4096)
-                let request =
-                    "POST /agui HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
-                try LoopbackSocket.write(fd, Array(request.utf8))
-                var head: [UInt8] = []
-                var byte: UInt8 = 0
-                while !head.suffix(4).elementsEqual([13, 10, 13, 10]) {
-                    guard recv(fd, &byte, 1, 0) == 1 else { throw TestFailure("no answer head") }
-                    head.append(byte)
-                }
-                guard String(decoding: head, as: UTF8.self).hasPrefix("HTTP/1.1 200") else {
-                    throw TestFailure("refused: \(String(decoding: head, as: UTF8.self))")
-                }
+                _ = try LoopbackSocket.postJSON(fd, path: "/agui", body: body, expecting: 200)
                 return fd
             }
             defer { _ = Glibc.close(stalled) }
@@ -103,16 +92,8 @@ final class StalledWebSocket: Sendable {
         for (name, value) in WebSocketHandshake.headers { request += "\(name): \(value)\r\n" }
         request += "\r\n"
         try write(Array(request.utf8))
-        // Read only the upgrade response, byte by byte so nothing after it is consumed.
-        var head: [UInt8] = []
-        var byte: UInt8 = 0
-        while !head.suffix(4).elementsEqual([13, 10, 13, 10]) {
-            guard recv(fd, &byte, 1, 0) == 1 else { throw TestFailure("no upgrade response") }
-            head.append(byte)
-        }
-        guard String(decoding: head, as: UTF8.self).hasPrefix("HTTP/1.1 101") else {
-            throw TestFailure("upgrade refused: \(String(decoding: head, as: UTF8.self))")
-        }
+        // Read only the upgrade response, so nothing after it is consumed.
+        _ = try LoopbackSocket.responseHead(fd, expecting: 101)
     }
 
     /// Sends one masked text frame (clients must mask).

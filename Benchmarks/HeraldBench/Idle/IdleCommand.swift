@@ -181,18 +181,11 @@ struct IdleCommand: AsyncParsableCommand {
                         let fd = try LoopbackSocket.connect(port: port, receiveTimeoutSeconds: 20)
                         let body =
                             #"{"threadId":"idle-\#(prefix)-\#(index)","runId":"idle-run-\#(prefix)-\#(index)","messages":[{"id":"m","role":"user","content":"wait 300 seconds"}]}"#
-                        let request =
-                            "POST /agui HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
-                        try LoopbackSocket.write(fd, Array(request.utf8))
-                        var head: [UInt8] = []
-                        var byte: UInt8 = 0
-                        while !head.suffix(4).elementsEqual([13, 10, 13, 10]) {
-                            guard recv(fd, &byte, 1, 0) == 1 else { throw ValidationError("the stream's socket closed before its head") }
-                            head.append(byte)
-                        }
-                        guard String(decoding: head, as: UTF8.self).hasPrefix("HTTP/1.1 200") else {
+                        do {
+                            _ = try LoopbackSocket.postJSON(fd, path: "/agui", body: body, expecting: 200)
+                        } catch {
                             _ = Glibc.close(fd)
-                            throw ValidationError("refused: \(String(decoding: head, as: UTF8.self).prefix(120))")
+                            throw error
                         }
                         opened.append(fd)
                     } catch {
