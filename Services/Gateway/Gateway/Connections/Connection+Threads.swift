@@ -38,7 +38,7 @@ extension Connection {
     /// event loop and offers each frame to every watcher in turn.
     nonisolated func offer(_ frame: ThreadFrame, threadID: String) {
         if liveInbox.withLock({ $0.offer(frame, threadID: threadID) }) {
-            Task { await self.drainLiveInbox() }
+            onLoop { $0.drainLiveInbox() }
         }
     }
 

@@ -11,6 +11,9 @@ import Synchronization
 /// Everything that reaches the socket passes through here, in order: replies, live frames from
 /// the thread feeds and frames replayed from history. The queue goes onto the socket a batch at a
 /// time, through its transport; the next batch waits until the socket took the last.
+///
+/// It runs on its socket's event loop, so a frame goes from the feed's hand-over to the socket with one wake-up of
+/// that loop and none of the global executor; its work per frame is small and never blocks.
 actor Connection {
     /// What is sent next.
     enum Outgoing: Sendable, Equatable {
@@ -32,7 +35,7 @@ actor Connection {
     let history: ThreadHistory
     let metrics: GatewayMetrics
     let logger: Logger
-    private let transport: any ConnectionTransport
+    private nonisolated let transport: any ConnectionTransport
     private let closeTimeout: Duration
     /// Most threads this connection may watch (`HERALD_MAX_THREADS_PER_CONNECTION`).
     let threadLimit: Int
@@ -71,6 +74,19 @@ actor Connection {
         self.threadLimit = threadLimit
         self.metrics = metrics
         self.logger = logger
+    }
+
+    /// The socket's event loop.
+    nonisolated var unownedExecutor: UnownedSerialExecutor {
+        transport.eventLoop.executor.asUnownedSerialExecutor()
+    }
+
+    /// Runs `body` on this actor from anywhere, as the next job of the socket's event loop: no task, and never
+    /// inside whatever called it (a transport may complete a write while it is being asked for one).
+    nonisolated func onLoop(_ body: @escaping @Sendable (isolated Connection) -> Void) {
+        transport.eventLoop.execute {
+            self.assumeIsolated { body($0) }
+        }
     }
 
     /// True once a close has started (or the peer went away): nothing more is queued.
@@ -121,11 +137,11 @@ actor Connection {
             metrics.framesSent.increment()
             if let emittedAt { metrics.recordLatency(since: emittedAt) }
         }
-        // The socket took the batch (or the connection is gone): the next may follow. The answer comes on the
-        // socket's event loop, which is not this actor's executor, hence the task.
+        // The socket took the batch (or the connection is gone): the next may follow.
         transport.write(batch).whenComplete { [weak self] result in
             guard let self else { return }
-            Task { await self.batchWritten(failed: (try? result.get()) == nil) }
+            let failed = (try? result.get()) == nil
+            self.onLoop { $0.batchWritten(failed: failed) }
         }
     }
 

@@ -38,17 +38,26 @@ struct WebSocketTransport: ConnectionTransport {
             }
         }
         let channel = self.channel
+        guard !channel.eventLoop.inEventLoop else {
+            // The connection runs on this loop: write now, no hand-off.
+            return Self.write(frames, to: channel)
+        }
         let written = frames
         let promise = channel.eventLoop.makePromise(of: Void.self)
         channel.eventLoop.execute {
-            var last = channel.eventLoop.makeSucceededVoidFuture()
-            for frame in written {
-                last = channel.write(frame)
-            }
-            channel.flush()
-            last.cascade(to: promise)
+            Self.write(written, to: channel).cascade(to: promise)
         }
         return promise.futureResult
+    }
+
+    /// Writes and flushes the frames on the channel's loop; the future is the last write's.
+    private static func write(_ frames: [WebSocketFrame], to channel: any Channel) -> EventLoopFuture<Void> {
+        var last = channel.eventLoop.makeSucceededVoidFuture()
+        for frame in frames {
+            last = channel.write(frame)
+        }
+        channel.flush()
+        return last
     }
 
     func abort() {
