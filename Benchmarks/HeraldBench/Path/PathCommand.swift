@@ -105,93 +105,99 @@ struct PathCommand: AsyncParsableCommand {
             }
             systems.append(NchanPathSystem(host: host, port: components.port ?? 80, publishers: nchanPublishers, logger: logger))
         }
-        defer {
+        // The tap and the client close however the comparison ends, and before the process does.
+        let stopClients: @Sendable () async -> Void = { [tapTask, redis] in
             tapTask?.cancel()
-            if let redis { Task { await redis.close() } }
+            await redis?.close()
         }
-
-        let rate = Format.grouped(eventsPerSecond)
-        print(
-            "path: \(rate) events/s over \(sessions) sessions, \(rounds) round(s) per system of \(Format.grouped(warmup)) s warm-up + \(Format.grouped(duration)) s"
-        )
-        var pooled = [String: PathRoundResult]()
-        for round in 1...rounds {
-            let order = round % 2 == 1 ? systems : systems.reversed()
-            for system in order {
-                let result = try await measure(system)
-                print("  round \(round) \(Format.padded(system.name, 14)) \(result.line)")
-                CPUReport.print(result.cpu)
-                pooled[system.name, default: PathRoundResult()].merge(result)
-            }
-        }
-
-        print()
-        print("| system | events | p50 | p90 | p99 | max | hand-off p50 | lost | broken seq |")
-        print("|---|---|---|---|---|---|---|---|---|")
-        for system in systems {
-            guard let result = pooled[system.name], let latency = result.samples.summary() else { continue }
-            let ack = result.acknowledged.summary()
+        do {
+            let rate = Format.grouped(eventsPerSecond)
             print(
-                "| \(system.name) | \(Format.grouped(Double(latency.count))) | \(Format.milliseconds(latency.p50)) | \(Format.milliseconds(latency.p90)) | \(Format.milliseconds(latency.p99)) | \(Format.milliseconds(latency.max)) | \(ack.map { Format.milliseconds($0.p50) } ?? "-") | \(result.lost) | \(result.failures.count) |"
+                "path: \(rate) events/s over \(sessions) sessions, \(rounds) round(s) per system of \(Format.grouped(warmup)) s warm-up + \(Format.grouped(duration)) s"
             )
-        }
-        for system in systems {
-            guard let result = pooled[system.name] else { continue }
-            if let ack = result.acknowledged.summary() {
-                print("\(system.name) stage: emit → hand-off acknowledged: \(ack.line)")
+            var pooled = [String: PathRoundResult]()
+            for round in 1...rounds {
+                let order = round % 2 == 1 ? systems : systems.reversed()
+                for system in order {
+                    let result = try await measure(system)
+                    print("  round \(round) \(Format.padded(system.name, 14)) \(result.line)")
+                    CPUReport.print(result.cpu)
+                    pooled[system.name, default: PathRoundResult()].merge(result)
+                }
             }
-            for (stage, samples) in result.stages.sorted(by: { $0.key < $1.key }) {
-                if let summary = samples.summary() { print("\(system.name) stage: \(stage): \(summary.line)") }
-            }
-            if let summary = result.samples.summary() { print("\(system.name) stage: emit → subscriber: \(summary.line)") }
-        }
-        let herald = pooled["Herald"]?.samples.summary()
-        let nchan = pooled["nginx + nchan"]?.samples.summary()
-        if let herald, let nchan {
-            print(
-                "Herald / nchan: p50 \(String(format: "%.2f", herald.p50 / nchan.p50))×, p99 \(String(format: "%.2f", herald.p99 / nchan.p99))× (below 1: Herald is faster)"
-            )
-        }
-        for (name, result) in pooled where !result.failures.isEmpty {
-            print("\(name): \(result.failures.count) failure(s), first: \(result.failures.prefix(3).joined(separator: "; "))")
-        }
 
-        var sink = ResultSink(path: output.results)
-        let stage = "path \(rate)/s"
-        for (key, summary) in [("herald", herald), ("nchan", nchan)] {
-            guard let summary else { continue }
-            let name = key == "herald" ? "Herald" : "nginx + nchan"
-            let id = "path.\(Int(eventsPerSecond)).\(key)"
-            sink.add(stage, "\(id).p50", "\(name) p50, \(rate) events/s, \(sessions) sessions", summary.p50, .milliseconds)
-            sink.add(
-                stage,
-                "\(id).p99",
-                "\(name) p99, \(rate) events/s, \(sessions) sessions",
-                summary.p99,
-                .milliseconds,
-                target: key == "herald" ? targetP99.map { .atMost($0) } : nil
-            )
+            print()
+            print("| system | events | p50 | p90 | p99 | max | hand-off p50 | lost | broken seq |")
+            print("|---|---|---|---|---|---|---|---|---|")
+            for system in systems {
+                guard let result = pooled[system.name], let latency = result.samples.summary() else { continue }
+                let ack = result.acknowledged.summary()
+                print(
+                    "| \(system.name) | \(Format.grouped(Double(latency.count))) | \(Format.milliseconds(latency.p50)) | \(Format.milliseconds(latency.p90)) | \(Format.milliseconds(latency.p99)) | \(Format.milliseconds(latency.max)) | \(ack.map { Format.milliseconds($0.p50) } ?? "-") | \(result.lost) | \(result.failures.count) |"
+                )
+            }
+            for system in systems {
+                guard let result = pooled[system.name] else { continue }
+                if let ack = result.acknowledged.summary() {
+                    print("\(system.name) stage: emit → hand-off acknowledged: \(ack.line)")
+                }
+                for (stage, samples) in result.stages.sorted(by: { $0.key < $1.key }) {
+                    if let summary = samples.summary() { print("\(system.name) stage: \(stage): \(summary.line)") }
+                }
+                if let summary = result.samples.summary() { print("\(system.name) stage: emit → subscriber: \(summary.line)") }
+            }
+            let herald = pooled["Herald"]?.samples.summary()
+            let nchan = pooled["nginx + nchan"]?.samples.summary()
+            if let herald, let nchan {
+                print(
+                    "Herald / nchan: p50 \(String(format: "%.2f", herald.p50 / nchan.p50))×, p99 \(String(format: "%.2f", herald.p99 / nchan.p99))× (below 1: Herald is faster)"
+                )
+            }
+            for (name, result) in pooled where !result.failures.isEmpty {
+                print("\(name): \(result.failures.count) failure(s), first: \(result.failures.prefix(3).joined(separator: "; "))")
+            }
+
+            var sink = ResultSink(path: output.results)
+            let stage = "path \(rate)/s"
+            for (key, summary) in [("herald", herald), ("nchan", nchan)] {
+                guard let summary else { continue }
+                let name = key == "herald" ? "Herald" : "nginx + nchan"
+                let id = "path.\(Int(eventsPerSecond)).\(key)"
+                sink.add(stage, "\(id).p50", "\(name) p50, \(rate) events/s, \(sessions) sessions", summary.p50, .milliseconds)
+                sink.add(
+                    stage,
+                    "\(id).p99",
+                    "\(name) p99, \(rate) events/s, \(sessions) sessions",
+                    summary.p99,
+                    .milliseconds,
+                    target: key == "herald" ? targetP99.map { .atMost($0) } : nil
+                )
+            }
+            if let herald, let nchan {
+                let id = "path.\(Int(eventsPerSecond))"
+                sink.add(stage, "\(id).ratio.p50", "Herald / nchan p50", herald.p50 / nchan.p50, .ratio, target: .atMost(1))
+                sink.add(stage, "\(id).ratio.p99", "Herald / nchan p99", herald.p99 / nchan.p99, .ratio, target: .atMost(1))
+            }
+            if let result = pooled["Herald"] {
+                sink.add(stage, "path.\(Int(eventsPerSecond)).herald.lost", "Herald events lost", Double(result.lost), .count, target: .atMost(0))
+                sink.add(
+                    stage,
+                    "path.\(Int(eventsPerSecond)).herald.broken_seq",
+                    "Herald seq gaps or duplicates",
+                    Double(result.failures.count),
+                    .count,
+                    target: .atMost(0)
+                )
+            }
+            try sink.write()
+            if pooled.values.contains(where: { $0.lost > 0 || !$0.failures.isEmpty }) {
+                throw ExitCode(1)
+            }
+        } catch {
+            await stopClients()
+            throw error
         }
-        if let herald, let nchan {
-            let id = "path.\(Int(eventsPerSecond))"
-            sink.add(stage, "\(id).ratio.p50", "Herald / nchan p50", herald.p50 / nchan.p50, .ratio, target: .atMost(1))
-            sink.add(stage, "\(id).ratio.p99", "Herald / nchan p99", herald.p99 / nchan.p99, .ratio, target: .atMost(1))
-        }
-        if let result = pooled["Herald"] {
-            sink.add(stage, "path.\(Int(eventsPerSecond)).herald.lost", "Herald events lost", Double(result.lost), .count, target: .atMost(0))
-            sink.add(
-                stage,
-                "path.\(Int(eventsPerSecond)).herald.broken_seq",
-                "Herald seq gaps or duplicates",
-                Double(result.failures.count),
-                .count,
-                target: .atMost(0)
-            )
-        }
-        try sink.write()
-        if pooled.values.contains(where: { $0.lost > 0 || !$0.failures.isEmpty }) {
-            throw ExitCode(1)
-        }
+        await stopClients()
     }
 
     /// One round of one system: open, prime, load at the set rate, drain, close.
