@@ -175,9 +175,10 @@ def test_older_messages_load_on_demand(browser, herald_url):
     assert words[0] == "what is 2+2?" and words[-1] == "what is 21+21?"
 
     earlier = WebDriverWait(browser, 10).until(EC.element_to_be_clickable(by_testid("load-earlier")))
-    # Up at the top of the conversation, where a reader would be (no smooth scrolling to wait for).
-    browser.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", earlier)
-    earlier.click()
+    # Up at the top of the conversation, where a reader would be, and pressed in the same script: the page may still
+    # be drawing the thread's replayed history, and a layout change between WebDriver's own scroll and its click put
+    # the button above the viewport once in CI ("not clickable at point (762, -73)").
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'}); arguments[0].click();", earlier)
     WebDriverWait(browser, 30).until(lambda d: len(d.find_elements(*by_testid("turn"))) == 21)
     words = [node.text for node in browser.find_elements(*by_testid("user-message"))]
     assert words == [f"what is {i}+{i}?" for i in range(1, 22)]
