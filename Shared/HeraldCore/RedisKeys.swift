@@ -26,6 +26,16 @@ public struct RedisKeys: Sendable, Hashable {
     /// The lease a worker holds on a run while executing it (value: the worker's id).
     public func runLease(_ runID: String) -> String { "\(prefix):run:\(runID):lease" }
 
+    /// What a run paused for approval needs to continue (JSON `PausedRun`), kept while it waits.
+    public func runPaused(_ runID: String) -> String { "\(prefix):run:\(runID):paused" }
+
+    // MARK: Approvals (worker → person → any worker)
+
+    /// An approval request (hash, `ApprovalRecord.Field`): what the tool call asks, for whom, and the decision.
+    public func approval(_ approvalID: String) -> String { "\(prefix):approval:\(approvalID)" }
+    /// Requests waiting for a decision, scored by when each expires (milliseconds since 1970).
+    public var approvalDeadlines: String { "\(prefix):approvals:deadlines" }
+
     /// Pub/sub channel on which gateways announce cancellations to every worker.
     public var cancelChannel: String { "\(prefix):cancel" }
 
@@ -78,6 +88,9 @@ public struct RedisKeys: Sendable, Hashable {
     /// A user's threads (sorted set scored by the time of their latest run, in milliseconds); entries older than the
     /// retention are dropped with each write, and the set expires with the user's newest thread.
     public func userThreads(_ userID: String) -> String { "\(prefix):user:{\(userID)}:threads" }
+
+    /// The notes `save_note` saved for a user (hash: run and tool call id → JSON note), so a call saves its note once.
+    public func userNotes(_ userID: String) -> String { "\(prefix):user:{\(userID)}:notes" }
 
     // MARK: Deployment
 

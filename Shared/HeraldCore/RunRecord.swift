@@ -7,7 +7,7 @@ public enum RunRecord {
     public enum Field {
         public static let threadID = "thread_id"
         public static let userID = "user_id"
-        /// `queued`, `running`, `done` or `worker_lost`.
+        /// `queued`, `running`, `paused`, `done` or `worker_lost`.
         public static let status = "status"
         public static let createdAt = "created_at"
         /// The worker running it.
@@ -16,12 +16,16 @@ public enum RunRecord {
         public static let finishedAt = "finished_at"
         /// How a finished run ended (`RunOutcome.label`).
         public static let outcome = "outcome"
+        /// The approval a paused run waits for.
+        public static let approval = "approval"
     }
 
     /// Values of `Field.status`.
     public enum Status {
         public static let queued = "queued"
         public static let running = "running"
+        /// Waiting for a person's decision on a tool call: no worker holds it.
+        public static let paused = "paused"
         public static let done = "done"
         public static let workerLost = "worker_lost"
     }

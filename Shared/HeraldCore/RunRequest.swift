@@ -14,6 +14,9 @@ public struct RunRequest: Sendable, Equatable, Codable {
     public var clientTools: [ToolSpec]?
     /// The results of client tools the previous run handed over: this run continues from them (`content` is empty).
     public var toolResults: [ClientToolResult]?
+    /// Set when this entry continues a run paused for approval, once the approval was decided: the run's state is
+    /// in `RedisKeys.runPaused`, the decision in `RedisKeys.approval`.
+    public var approvalID: String?
 
     public init(
         runID: String,
@@ -23,7 +26,8 @@ public struct RunRequest: Sendable, Equatable, Codable {
         clientMessageID: String? = nil,
         enqueuedAt: String = HeraldTimestamp.now(),
         clientTools: [ToolSpec]? = nil,
-        toolResults: [ClientToolResult]? = nil
+        toolResults: [ClientToolResult]? = nil,
+        approvalID: String? = nil
     ) {
         self.runID = runID
         self.threadID = threadID
@@ -33,6 +37,7 @@ public struct RunRequest: Sendable, Equatable, Codable {
         self.enqueuedAt = enqueuedAt
         self.clientTools = clientTools
         self.toolResults = toolResults
+        self.approvalID = approvalID
     }
 
     enum CodingKeys: String, CodingKey {
@@ -44,6 +49,7 @@ public struct RunRequest: Sendable, Equatable, Codable {
         case enqueuedAt = "enqueued_at"
         case clientTools = "client_tools"
         case toolResults = "tool_results"
+        case approvalID = "approval_id"
     }
 
     /// The stream field that carries the JSON-encoded request.

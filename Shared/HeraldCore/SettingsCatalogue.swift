@@ -435,6 +435,34 @@ extension SettingSpec {
         ]
     )
 
+    public static let approvalTools = SettingSpec(
+        name: "HERALD_APPROVAL_TOOLS",
+        flag: "approval-tools",
+        services: [.worker],
+        value: .text,
+        whenUnset: "only tools that declare it (save_note)",
+        help: "Tools whose calls wait for a person's approval besides those that declare it: comma-separated names, * for all",
+        guide: "tools whose calls wait for the user's approval, besides those that declare it (`save_note`): comma-separated names, `*` for all",
+        example: [
+            "Tools whose every call waits for the user's approval, besides those that declare it (save_note):",
+            "comma-separated tool names, or * for all.",
+        ],
+        exampleValue: "calculator,wait"
+    )
+
+    public static let approvalTimeoutSeconds = SettingSpec(
+        name: "HERALD_APPROVAL_TIMEOUT_SECONDS",
+        flag: "approval-timeout",
+        services: [.worker],
+        value: .integer(1...604_800),
+        default: "600",
+        help: "Seconds an approval request waits for a decision; then it expires and the tool does not run",
+        guide: "how long an approval request waits; unanswered, it expires and the call is `denied`",
+        example: [
+            "Seconds an approval request waits for the user's decision before it expires (the tool does not run)."
+        ]
+    )
+
     public static let runTimeoutSeconds = SettingSpec(
         name: "HERALD_RUN_TIMEOUT_SECONDS",
         flag: "run-timeout",
@@ -768,7 +796,7 @@ extension SettingsCatalogue {
             title: "herald-worker",
             settings: [
                 .workerConcurrency, .offlineDelayMs, .streamCoalesceMs, .docsDirectory, .toolTimeoutSeconds, .runTimeoutSeconds, .workerGraceSeconds,
-                .redisRetrySeconds, .conversationTurns, .workerID,
+                .redisRetrySeconds, .conversationTurns, .approvalTools, .approvalTimeoutSeconds, .workerID,
             ]
         ),
         SettingsSection(

@@ -5,6 +5,7 @@ public enum ClientMessage: Sendable, Equatable {
     case userMessage(UserMessage)
     case cancelRun(runID: String)
     case resume(Resume)
+    case approvalResponse(ApprovalResponse)
     case ping
 
     /// `{"type":"user_message",…}`: starts a run, on a new thread when `threadID` is nil.
@@ -45,11 +46,33 @@ public enum ClientMessage: Sendable, Equatable {
         }
     }
 
+    /// `{"type":"approval_response",…}`: a person's decision on an approval request (DESIGN.md section 10).
+    public struct ApprovalResponse: Sendable, Equatable {
+        /// What the person decided.
+        public enum Decision: String, Sendable, Equatable {
+            case approve, deny
+        }
+
+        public var approvalID: String
+        public var decision: Decision
+        /// Edited arguments to run the tool with; nil keeps the requested ones. Only with `approve`.
+        public var arguments: [String: JSONValue]?
+        public var reason: String?
+
+        public init(approvalID: String, decision: Decision, arguments: [String: JSONValue]? = nil, reason: String? = nil) {
+            self.approvalID = approvalID
+            self.decision = decision
+            self.arguments = arguments
+            self.reason = reason
+        }
+    }
+
     public var typeName: String {
         switch self {
         case .userMessage: "user_message"
         case .cancelRun: "cancel_run"
         case .resume: "resume"
+        case .approvalResponse: "approval_response"
         case .ping: "ping"
         }
     }
@@ -89,6 +112,23 @@ extension ClientMessage {
                     epoch: try reader.optionalString("epoch")
                 )
             )
+        case "approval_response":
+            let decisionText = try reader.requiredString("decision")
+            guard let decision = ApprovalResponse.Decision(rawValue: decisionText) else {
+                throw ProtocolError(.badRequest, "field 'decision' must be \"approve\" or \"deny\"")
+            }
+            let arguments = try reader.optionalObject("arguments")
+            if arguments != nil, decision == .deny {
+                throw ProtocolError(.badRequest, "field 'arguments' goes only with \"approve\"")
+            }
+            return .approvalResponse(
+                ApprovalResponse(
+                    approvalID: try reader.requiredString("approval_id"),
+                    decision: decision,
+                    arguments: arguments,
+                    reason: try reader.optionalString("reason")
+                )
+            )
         case "ping":
             return .ping
         default:
@@ -117,6 +157,14 @@ extension ClientMessage {
                 throw ProtocolError(.badRequest, "field '\(name)' must be a string")
             }
             return text
+        }
+
+        func optionalObject(_ name: String) throws(ProtocolError) -> [String: JSONValue]? {
+            guard let value = fields[name], value != .null else { return nil }
+            guard case .object(let object) = value else {
+                throw ProtocolError(.badRequest, "field '\(name)' must be a JSON object")
+            }
+            return object
         }
 
         /// A whole number from 0 up to 2^53, the range JSON numbers carry exactly.
@@ -148,6 +196,11 @@ extension ClientMessage {
             object["thread_id"] = .string(resume.threadID)
             object["after_seq"] = .number(Double(resume.afterSeq))
             if let epoch = resume.epoch { object["epoch"] = .string(epoch) }
+        case .approvalResponse(let response):
+            object["approval_id"] = .string(response.approvalID)
+            object["decision"] = .string(response.decision.rawValue)
+            if let arguments = response.arguments { object["arguments"] = .object(arguments) }
+            if let reason = response.reason { object["reason"] = .string(reason) }
         case .ping:
             break
         }

@@ -5,6 +5,8 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
     case forbidden
     case notFound = "not_found"
     case threadBusy = "thread_busy"
+    /// A decision already taken: an approval another tab answered first.
+    case conflict
     case rateLimited = "rate_limited"
     case tooLarge = "too_large"
     case `internal`

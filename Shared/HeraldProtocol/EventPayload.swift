@@ -4,6 +4,8 @@ public enum EventPayload: Sendable, Equatable {
     case agentThinking(AgentThinking)
     case toolExecuting(ToolExecuting)
     case toolCompleted(ToolCompleted)
+    case approvalRequested(ApprovalRequested)
+    case approvalResolved(ApprovalResolved)
     case partialResult(PartialResult)
     case finalReport(FinalReport)
     case agentCompleted(AgentCompleted)
@@ -15,6 +17,8 @@ public enum EventPayload: Sendable, Equatable {
         case .agentThinking: .agentThinking
         case .toolExecuting: .toolExecuting
         case .toolCompleted: .toolCompleted
+        case .approvalRequested: .approvalRequested
+        case .approvalResolved: .approvalResolved
         case .partialResult: .partialResult
         case .finalReport: .finalReport
         case .agentCompleted: .agentCompleted
@@ -114,6 +118,65 @@ public enum EventPayload: Sendable, Equatable {
             case result
             case error
             case durationMs = "duration_ms"
+        }
+    }
+
+    /// A tool call waits for a person's decision; the run is paused until it comes (DESIGN.md section 10).
+    public struct ApprovalRequested: Sendable, Equatable, Codable {
+        public var approvalID: String
+        public var toolCallID: String
+        public var toolName: String
+        public var arguments: JSONValue
+        /// When the request expires unanswered (ISO 8601).
+        public var expiresAt: String
+        public init(approvalID: String, toolCallID: String, toolName: String, arguments: JSONValue, expiresAt: String) {
+            self.approvalID = approvalID
+            self.toolCallID = toolCallID
+            self.toolName = toolName
+            self.arguments = arguments
+            self.expiresAt = expiresAt
+        }
+        enum CodingKeys: String, CodingKey {
+            case approvalID = "approval_id"
+            case toolCallID = "tool_call_id"
+            case toolName = "tool_name"
+            case arguments
+            case expiresAt = "expires_at"
+        }
+    }
+
+    /// The decision on an approval request: the first one taken, whoever took it.
+    public struct ApprovalResolved: Sendable, Equatable, Codable {
+        public var approvalID: String
+        public var toolCallID: String
+        public var decision: ApprovalDecision
+        /// The arguments the tool runs with: as requested, or as the person edited them.
+        public var arguments: JSONValue
+        /// The user who decided; absent when the request expired or the run was cancelled.
+        public var decidedBy: String?
+        public var reason: String?
+        public init(
+            approvalID: String,
+            toolCallID: String,
+            decision: ApprovalDecision,
+            arguments: JSONValue,
+            decidedBy: String? = nil,
+            reason: String? = nil
+        ) {
+            self.approvalID = approvalID
+            self.toolCallID = toolCallID
+            self.decision = decision
+            self.arguments = arguments
+            self.decidedBy = decidedBy
+            self.reason = reason
+        }
+        enum CodingKeys: String, CodingKey {
+            case approvalID = "approval_id"
+            case toolCallID = "tool_call_id"
+            case decision
+            case arguments
+            case decidedBy = "decided_by"
+            case reason
         }
     }
 

@@ -4,6 +4,8 @@ public enum EventType: String, Sendable, Codable, CaseIterable {
     case agentThinking = "agent_thinking"
     case toolExecuting = "tool_executing"
     case toolCompleted = "tool_completed"
+    case approvalRequested = "approval_requested"
+    case approvalResolved = "approval_resolved"
     case partialResult = "partial_result"
     case finalReport = "final_report"
     case agentCompleted = "agent_completed"
@@ -14,7 +16,7 @@ public enum EventType: String, Sendable, Codable, CaseIterable {
     public var opensOrCloses: Bool {
         switch self {
         case .agentStarted, .toolExecuting, .toolCompleted, .agentCompleted, .agentError: true
-        case .agentThinking, .partialResult, .finalReport: false
+        case .agentThinking, .partialResult, .finalReport, .approvalRequested, .approvalResolved: false
         }
     }
 }
@@ -22,6 +24,16 @@ public enum EventType: String, Sendable, Codable, CaseIterable {
 /// How a tool call ended.
 public enum ToolStatus: String, Sendable, Codable {
     case success, error, timeout, cancelled
+    /// A person denied the call, or did not decide in time: the tool did not run.
+    case denied
+}
+
+/// How an approval request was resolved (`approval_resolved`).
+public enum ApprovalDecision: String, Sendable, Codable {
+    case approved, denied, expired, cancelled
+
+    /// Whether the tool runs.
+    public var letsToolRun: Bool { self == .approved }
 }
 
 /// How an agent ended without an error.

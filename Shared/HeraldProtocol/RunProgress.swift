@@ -36,7 +36,7 @@ public struct RunProgress: Sendable, Equatable {
                 openAgents.removeSubrange(index...)
             }
             if event.isRunTerminal { ended = true }
-        case .agentThinking, .partialResult, .finalReport:
+        case .agentThinking, .partialResult, .finalReport, .approvalRequested, .approvalResolved:
             break
         }
     }

@@ -19,7 +19,7 @@ public struct RunRuleViolation: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// Checks a stream of event frames, as one connection saw them, against rules 1–5 of DESIGN.md section 6.
+/// Checks a stream of event frames, as one connection saw them, against rules 1–5 and 10 of DESIGN.md section 6.
 ///
 /// Feed frames in arrival order with `observe`; `finish` adds what can only be judged at the end
 /// (runs still open). Tests and the benchmark run every frame they receive through it.
@@ -27,6 +27,14 @@ public struct RunRulesValidator: Sendable {
     private struct OpenTool: Sendable {
         var toolCallID: String
         var agentName: String
+        var approval: Approval = .none
+    }
+
+    /// Where an open tool call stands with its approval (rule 10).
+    private enum Approval: Sendable, Equatable {
+        case none
+        case requested(approvalID: String)
+        case resolved(ApprovalDecision)
     }
 
     private struct RunState: Sendable {
@@ -35,6 +43,7 @@ public struct RunRulesValidator: Sendable {
         var finalReports = 0
         var terminated = false
         var started = false
+        var approvalIDs: Set<String> = []
     }
 
     private struct ThreadState: Sendable {
@@ -148,9 +157,39 @@ public struct RunRulesValidator: Sendable {
 
         case .toolCompleted(let tool):
             if let index = run.openTools.firstIndex(where: { $0.toolCallID == tool.toolCallID }) {
+                checkCompletion(tool, approval: run.openTools[index].approval, frame)
                 run.openTools.remove(at: index)
             } else {
                 violate(3, frame, "tool_completed for \(tool.toolCallID) without an open tool_executing")
+            }
+
+        case .approvalRequested(let request):
+            guard let index = run.openTools.firstIndex(where: { $0.toolCallID == request.toolCallID }) else {
+                violate(10, frame, "approval_requested for \(request.toolCallID) without an open tool_executing")
+                return
+            }
+            if run.openTools[index].approval != .none {
+                violate(10, frame, "a second approval_requested for tool call \(request.toolCallID)")
+            }
+            if !run.approvalIDs.insert(request.approvalID).inserted {
+                violate(10, frame, "approval \(request.approvalID) requested twice")
+            }
+            run.openTools[index].approval = .requested(approvalID: request.approvalID)
+
+        case .approvalResolved(let resolution):
+            guard let index = run.openTools.firstIndex(where: { $0.toolCallID == resolution.toolCallID }) else {
+                violate(10, frame, "approval_resolved for \(resolution.toolCallID), which is not an open tool call")
+                return
+            }
+            switch run.openTools[index].approval {
+            case .requested(let approvalID) where approvalID == resolution.approvalID:
+                run.openTools[index].approval = .resolved(resolution.decision)
+            case .requested(let approvalID):
+                violate(10, frame, "approval_resolved names \(resolution.approvalID), but the request was \(approvalID)")
+            case .none:
+                violate(10, frame, "approval_resolved for \(resolution.toolCallID) without an approval_requested")
+            case .resolved:
+                violate(10, frame, "approval \(resolution.approvalID) resolved twice")
             }
 
         case .finalReport:
@@ -161,6 +200,30 @@ public struct RunRulesValidator: Sendable {
 
         case .agentCompleted, .agentError:
             close(event.agentName, in: &run, frame)
+        }
+    }
+
+    /// Rule 10's end: a tool whose approval was asked completes only after the decision, and runs only if approved.
+    private mutating func checkCompletion(_ tool: EventPayload.ToolCompleted, approval: Approval, _ frame: EventFrame) {
+        switch approval {
+        case .none:
+            if tool.status == .denied {
+                violate(10, frame, "tool call \(tool.toolCallID) completed denied without an approval request")
+            }
+        case .requested:
+            violate(10, frame, "tool call \(tool.toolCallID) completed before its approval_resolved")
+        case .resolved(.approved):
+            if tool.status == .denied {
+                violate(10, frame, "tool call \(tool.toolCallID) completed denied although it was approved")
+            }
+        case .resolved(.cancelled):
+            if tool.status != .cancelled, tool.status != .denied {
+                violate(10, frame, "tool call \(tool.toolCallID) completed \(tool.status.rawValue) after its approval was cancelled")
+            }
+        case .resolved(let decision):
+            if tool.status != .denied {
+                violate(10, frame, "tool call \(tool.toolCallID) completed \(tool.status.rawValue) after its approval was \(decision.rawValue)")
+            }
         }
     }
 
@@ -185,6 +248,9 @@ public struct RunRulesValidator: Sendable {
         let unclosedTools = run.openTools.filter { $0.agentName == agentName }
         for tool in unclosedTools {
             violate(3, frame, "agent \(agentName) closed with tool call \(tool.toolCallID) still open")
+            if case .requested(let approvalID) = tool.approval {
+                violate(10, frame, "agent \(agentName) closed with approval \(approvalID) never resolved")
+            }
         }
         run.openTools.removeAll { $0.agentName == agentName }
         if agentName == AgentName.supervisor {

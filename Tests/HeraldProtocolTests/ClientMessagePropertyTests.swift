@@ -199,7 +199,7 @@ struct ClientMessagePropertyTests {
     }
 
     static func randomMessage(_ random: inout SeededGenerator) -> ClientMessage {
-        switch random.next() % 4 {
+        switch random.next() % 5 {
         case 0:
             return .userMessage(
                 .init(
@@ -219,6 +219,18 @@ struct ClientMessagePropertyTests {
                 default: Int(random.next() % 9_007_199_254_740_992)
                 }
             return .resume(.init(threadID: randomID(&random), afterSeq: afterSeq, epoch: random.chance(0.5) ? randomID(&random) : nil))
+        case 3:
+            let approve = random.chance(0.5)
+            let arguments: [String: JSONValue]? =
+                approve && random.chance(0.5) ? ["text": .string(randomText(&random)), "count": .number(Double(random.next() % 100))] : nil
+            return .approvalResponse(
+                .init(
+                    approvalID: randomID(&random),
+                    decision: approve ? .approve : .deny,
+                    arguments: arguments,
+                    reason: random.chance(0.5) ? randomText(&random) : nil
+                )
+            )
         default:
             return .ping
         }
@@ -290,6 +302,11 @@ struct ClientMessagePropertyTests {
             members.append(("thread_id", literal(resume.threadID, &random)))
             members.append(("after_seq", random.element(of: ["\(resume.afterSeq)", "\(resume.afterSeq).0", "\(resume.afterSeq)e0"])))
             optional("epoch", resume.epoch, &random)
+        case .approvalResponse(let response):
+            members.append(("approval_id", literal(response.approvalID, &random)))
+            members.append(("decision", literal(response.decision.rawValue, &random)))
+            if let arguments = response.arguments { members.append(("arguments", JSONValue.object(arguments).jsonString())) }
+            optional("reason", response.reason, &random)
         case .ping:
             break
         }

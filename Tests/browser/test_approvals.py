@@ -62,3 +62,36 @@ def test_approval_request_is_answered_from_the_page(browsers, deployments):
     assert not approve.is_enabled() and not panel.find_element(*by_testid("deny-button")).is_enabled()
     wait_run_status(browser, run, "completed")
     assert run.find_element(*by_testid("tool-status")).get_attribute("data-status") == "denied"
+
+
+def test_real_runs_pause_for_approval_one_approved_one_denied(browsers, deployments):
+    """The whole stack: save_note pauses the run for approval; the page's Approve runs it (with the arguments as
+    edited), its Deny completes the call `denied`, and both runs complete."""
+    herald = deployments.start("approvals-real", offline_delay_ms=5)
+    browser = browsers.new()
+    browser.get(herald.url)
+
+    send_message(browser, "save a note: water the plants")
+    run = last_run(browser)
+    panel = WebDriverWait(browser, 30).until(lambda d: run.find_element(*by_testid("approval")))
+    assert "Approve save_note?" in panel.text
+    field = panel.find_element(*by_testid("approval-arguments"))
+    assert json.loads(field.get_attribute("value")) == {"text": "water the plants"}
+    assert re.fullmatch(r"(9|10):\d\d left", panel.find_element(*by_testid("approval-time-left")).text)
+    field.send_keys(Keys.CONTROL, "a")
+    field.send_keys('{"text": "water the plants on Friday"}')
+    panel.find_element(*by_testid("approve-button")).click()
+    WebDriverWait(browser, 30).until(lambda d: panel.get_attribute("data-state") == "approved")
+    wait_run_status(browser, run, "completed")
+    assert run.find_element(*by_testid("tool-status")).get_attribute("data-status") == "success"
+    assert "water the plants on Friday" in run.text
+
+    send_message(browser, "save a note: sell the car")
+    second = last_run(browser)
+    WebDriverWait(browser, 30).until(lambda d: second.get_attribute("data-run-id") != run.get_attribute("data-run-id"))
+    denial = WebDriverWait(browser, 30).until(lambda d: second.find_element(*by_testid("approval")))
+    denial.find_element(*by_testid("deny-button")).click()
+    WebDriverWait(browser, 30).until(lambda d: denial.get_attribute("data-state") == "denied")
+    wait_run_status(browser, second, "completed")
+    assert second.find_element(*by_testid("tool-status")).get_attribute("data-status") == "denied"
+    assert "I did not run save_note" in second.text

@@ -66,7 +66,11 @@ struct HeraldWorkerCommand: AsyncParsableCommand {
             settings: settings,
             redis: redis,
             model: model,
-            tools: ToolRegistry.standard(docs: docs ?? .empty),
+            tools: ToolRegistry.standard(
+                docs: docs ?? .empty,
+                notes: NoteStore(redis: redis, keys: settings.common.keys, retentionSeconds: settings.common.threadRetentionSeconds),
+                approvals: settings.approvals
+            ),
             metrics: WorkerMetrics(registry: registry),
             logger: logger
         )

@@ -17,6 +17,16 @@ struct OfflinePlannerTests {
         #expect(plan("what is 1/0?") == [#"calculator {"expression":"1/0"}"#])
     }
 
+    @Test("saving and listing notes go to the notes tools; a note keeps its whole text")
+    func notes() {
+        #expect(plan("save a note: buy oat milk, and call Sam at 3") == [#"save_note {"text":"buy oat milk, and call Sam at 3"}"#])
+        #expect(plan("Please take a note - what is 2+2? ask Ana") == [#"save_note {"text":"what is 2+2? ask Ana"}"#])
+        #expect(plan("list my notes") == [#"list_notes {}"#])
+        #expect(plan("what are my notes? and what is 2+2") == [#"list_notes {}"#, #"calculator {"expression":"2+2"}"#])
+        #expect(plan("save a note:") == [])
+        #expect(plan("I wrote notes yesterday") == [])
+    }
+
     @Test("numbers that are not arithmetic are left alone")
     func notArithmetic() {
         #expect(plan("I had covid-19 in 2020") == [])

@@ -443,6 +443,7 @@ struct OpenAICompatibleModelTests {
         let configuration = EngineConfiguration(emitRetry: EmitRetryPolicy(maximumDuration: .seconds(5), initialDelay: .milliseconds(1)))
         let engine = ExecutionEngine(
             sink: sink,
+            suspender: RecordingSuspender(sink: sink),
             model: model,
             tools: ToolRegistry.standard(docs: .empty),
             configuration: configuration.prompting(with: Self.prompts),

@@ -36,6 +36,21 @@ actor CollectingEventSink: EventSink {
     }
 }
 
+/// Keeps paused runs in memory, announcing each one's request on `sink` as the Redis suspender does in the partition.
+actor RecordingSuspender: RunSuspender {
+    let sink: any EventSink
+    private(set) var paused: [PausedRun] = []
+
+    init(sink: any EventSink) {
+        self.sink = sink
+    }
+
+    func suspend(_ run: PausedRun) async throws {
+        try await sink.emit(run.requestEvent)
+        paused.append(run)
+    }
+}
+
 /// A sink that fails its first `failures` emits, then passes events on.
 actor FlakyEventSink: EventSink {
     struct Down: Error {}
@@ -70,13 +85,21 @@ enum TestSupport {
 
     static func engine(
         sink: any EventSink,
+        suspender: (any RunSuspender)? = nil,
         model: any LanguageModel = OfflineModel(wordDelay: .zero),
         tools: ToolRegistry = ToolRegistry.standard(docs: .empty),
         configuration: EngineConfiguration = EngineConfiguration(
             emitRetry: EmitRetryPolicy(maximumDuration: .seconds(5), initialDelay: .milliseconds(1), maximumDelay: .milliseconds(10))
         )
     ) -> ExecutionEngine {
-        ExecutionEngine(sink: sink, model: model, tools: tools, configuration: configuration, logger: logger)
+        ExecutionEngine(
+            sink: sink,
+            suspender: suspender ?? RecordingSuspender(sink: sink),
+            model: model,
+            tools: tools,
+            configuration: configuration,
+            logger: logger
+        )
     }
 
     /// Every run-rule violation of the recorded events.

@@ -104,7 +104,7 @@ struct ArithmeticExpressionTests {
     @Test("the calculator tool reports values and errors")
     func calculatorTool() async throws {
         let tool = CalculatorTool()
-        let context = ToolContext(runID: "r", threadID: "t", toolCallID: "c", logger: TestSupport.logger)
+        let context = ToolContext(runID: "r", threadID: "t", userID: "u", toolCallID: "c", logger: TestSupport.logger)
         let result = try await tool.run(arguments: ["expression": "(17*3)+4"], context: context)
         #expect(result["value"] == 55)
         #expect(result["expression"] == "(17*3)+4")

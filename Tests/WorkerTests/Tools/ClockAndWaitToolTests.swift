@@ -6,7 +6,7 @@ import Testing
 
 @Suite("Clock and wait tools")
 struct ClockAndWaitToolTests {
-    private let context = ToolContext(runID: "r", threadID: "t", toolCallID: "c", logger: TestSupport.logger)
+    private let context = ToolContext(runID: "r", threadID: "t", userID: "u", toolCallID: "c", logger: TestSupport.logger)
     // 2025-01-15T12:30:00Z, a Wednesday.
     private let fixed = Date(timeIntervalSince1970: 1_736_944_200)
 

@@ -104,7 +104,7 @@ struct DocsSearchTests {
 
     @Test("search_docs returns passages with file and heading, and says when no docs are installed")
     func tool() async throws {
-        let context = ToolContext(runID: "r", threadID: "t", toolCallID: "c", logger: TestSupport.logger)
+        let context = ToolContext(runID: "r", threadID: "t", userID: "u", toolCallID: "c", logger: TestSupport.logger)
         let result = try await SearchDocsTool(index: index).run(arguments: ["query": "resume reconnect"], context: context)
         guard case .array(let hits)? = result["results"] else {
             Issue.record("no results array in \(result)")

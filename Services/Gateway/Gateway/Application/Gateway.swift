@@ -37,6 +37,7 @@ public struct Gateway: Sendable {
                 keys: keys,
                 ttlSeconds: settings.common.historyTTLSeconds,
                 retentionSeconds: settings.common.threadRetentionSeconds,
+                partitions: settings.common.eventPartitions,
                 logger: logger
             ),
             history: ThreadHistory(redis: redis, keys: keys),

@@ -19,6 +19,8 @@ public struct GatewayMetrics: Sendable {
     let streams: [String: Gauge]
     let streamsOpened: [String: Counter]
     static let streamEndpoints = ["agui", "ai_sdk"]
+    /// Answers to approval requests, by outcome: `approved`, `denied`, or `conflict` when someone decided first.
+    let approvalResponses: [String: Counter]
 
     public init(registry: PrometheusCollectorRegistry) {
         func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
@@ -86,6 +88,18 @@ public struct GatewayMetrics: Sendable {
         }
         self.streams = streams
         self.streamsOpened = streamsOpened
+        var approvalResponses: [String: Counter] = [:]
+        for outcome in ["approved", "denied", "conflict"] {
+            approvalResponses[outcome] = registry.makeCounter(
+                descriptor: name("approval_responses", "total", "Approval responses taken, by outcome (approved, denied, conflict)"),
+                labels: [("outcome", outcome)]
+            )
+        }
+        self.approvalResponses = approvalResponses
+    }
+
+    func recordApprovalResponse(_ outcome: String) {
+        approvalResponses[outcome]?.increment()
     }
 
     func streamOpened(_ endpoint: String) {

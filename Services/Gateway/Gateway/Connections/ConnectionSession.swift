@@ -114,6 +114,7 @@ struct ConnectionSession: Sendable {
         case .userMessage(let message): message.clientMessageID
         case .cancelRun(let runID): runID
         case .resume(let resume): resume.threadID
+        case .approvalResponse(let response): response.approvalID
         case .ping: nil
         }
     }
@@ -135,6 +136,8 @@ struct ConnectionSession: Sendable {
             await cancel(runID)
         case .resume(let resume):
             await self.resume(resume)
+        case .approvalResponse(let response):
+            await answer(response)
         }
     }
 
@@ -260,6 +263,47 @@ struct ConnectionSession: Sendable {
         } catch {
             logger.warning("cannot cancel run", metadata: ["run": "\(runID)", "error": "\(error)"])
             await reject(.internal, "cannot cancel the run now; try again", ref: runID)
+        }
+    }
+
+    // MARK: approval_response
+
+    /// The longest `reason` an approval response may give, in characters.
+    static let maximumReasonCharacters = 1000
+
+    private func answer(_ response: ClientMessage.ApprovalResponse) async {
+        let approvalID = response.approvalID
+        guard Self.isValidID(approvalID) else {
+            return await reject(.badRequest, "field 'approval_id' is not a valid approval id", ref: nil)
+        }
+        if let reason = response.reason, reason.count > Self.maximumReasonCharacters {
+            return await reject(.tooLarge, "field 'reason' is longer than \(Self.maximumReasonCharacters) characters", ref: approvalID)
+        }
+        let decision: ApprovalDecision = response.decision == .approve ? .approved : .denied
+        let userID = connection.identity.userID
+        do {
+            switch try await services.runs.decide(
+                approvalID: approvalID,
+                userID: userID,
+                decision: decision,
+                arguments: response.arguments.map(JSONValue.object),
+                reason: response.reason
+            ) {
+            case .decided:
+                services.metrics.recordApprovalResponse(decision.rawValue)
+                logger.info("approval decided", metadata: ["approval_id": "\(approvalID)", "decision": "\(decision.rawValue)"])
+            case .alreadyDecided(let earlier):
+                services.metrics.recordApprovalResponse("conflict")
+                let what = earlier.map { "already \($0.rawValue)" } ?? "already decided"
+                await reject(.conflict, "approval \(approvalID) was \(what)", ref: approvalID)
+            case .notFound:
+                await reject(.notFound, "no approval \(approvalID)", ref: approvalID)
+            case .forbidden:
+                await reject(.forbidden, "approval \(approvalID) belongs to another user", ref: approvalID)
+            }
+        } catch {
+            logger.warning("cannot decide an approval", metadata: ["approval_id": "\(approvalID)", "error": "\(error)"])
+            await reject(.internal, "cannot take the decision now; try again", ref: approvalID)
         }
     }
 

@@ -87,7 +87,53 @@ struct RunStore: Sendable {
     /// Lifetime of a thread's record and its place in its owner's list after its last run
     /// (`HERALD_THREAD_RETENTION_DAYS`).
     let retentionSeconds: Int
+    /// `HERALD_EVENT_PARTITIONS`: where a decision's `approval_resolved` goes.
+    let partitions: Int
     let logger: Logger
+
+    /// How an `approval_response` was taken.
+    enum DecisionOutcome: Sendable, Equatable {
+        /// Decided: `approval_resolved` is on its way to every watcher, and the run's continuation is queued.
+        case decided
+        /// Someone decided first (another tab, the expiry, a cancellation): what they decided.
+        case alreadyDecided(ApprovalDecision?)
+        case notFound
+        case forbidden
+    }
+
+    private var approvals: ApprovalResolver {
+        ApprovalResolver(redis: redis, keys: keys, partitions: partitions)
+    }
+
+    /// Takes `userID`'s decision on an approval request, unless someone decided first. Only the run's user decides.
+    func decide(
+        approvalID: String,
+        userID: String,
+        decision: ApprovalDecision,
+        arguments: JSONValue?,
+        reason: String?
+    ) async throws -> DecisionOutcome {
+        guard let record = try await ApprovalRecord.load(approvalID, keys: keys, on: redis) else { return .notFound }
+        guard record.userID == userID else { return .forbidden }
+        if let decided = record.decision { return .alreadyDecided(decided) }
+        switch try await approvals.resolve(record, decision: decision, arguments: arguments, decidedBy: userID, reason: reason) {
+        case .resolved: return .decided
+        case .alreadyDecided(let decided): return .alreadyDecided(decided)
+        case .notFound: return .notFound
+        }
+    }
+
+    /// Resolves the approval a paused run waits for as `cancelled`, so the run continues only to end cancelled. A run
+    /// that is not paused is left to its worker, which the cancellation flag reaches.
+    private func cancelPaused(runID: String) async throws {
+        let fields = try await redis.send("HMGET", keys.run(runID), RunRecord.Field.status, RunRecord.Field.approval).array ?? []
+        guard fields.count == 2, fields[0].string == RunRecord.Status.paused, let approvalID = fields[1].string,
+            let record = try await ApprovalRecord.load(approvalID, keys: keys, on: redis), record.decision == nil
+        else { return }
+        if case .resolved = try await approvals.resolve(record, decision: .cancelled) {
+            logger.info("approval cancelled with its run", metadata: ["run": "\(runID)", "approval_id": "\(approvalID)"])
+        }
+    }
 
     /// Owns or checks the thread, marks it busy and queues the run, atomically.
     func submit(_ request: RunRequest) async throws -> SubmitOutcome {
@@ -145,7 +191,9 @@ struct RunStore: Sendable {
             keys: [keys.threadActiveRun(threadID), keys.runCancelled(runID)],
             arguments: [RedisArgument(runID), RedisArgument(ttlSeconds), RedisArgument(keys.cancelChannel)]
         )
-        return reply.int == 1 ? .cancelled(threadID: threadID) : .alreadyFinished
+        guard reply.int == 1 else { return .alreadyFinished }
+        try await cancelPaused(runID: runID)
+        return .cancelled(threadID: threadID)
     }
 
     /// The run active on a thread, and where its events start in the thread's log.

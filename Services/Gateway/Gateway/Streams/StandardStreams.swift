@@ -176,7 +176,7 @@ struct StandardStreams: Sendable {
         case .badRequest, .unknownType: .badRequest
         // Someone else's thread is not found: no probing which threads exist.
         case .forbidden, .notFound: .notFound
-        case .threadBusy: .conflict
+        case .threadBusy, .conflict: .conflict
         case .tooLarge: .contentTooLarge
         case .rateLimited: .tooManyRequests
         case .internal: .serviceUnavailable

@@ -86,7 +86,7 @@ enum MessageUpdate: Sendable, Equatable {
                     )
                 )
             ]
-        case .agentThinking:
+        case .agentThinking, .approvalRequested, .approvalResolved:
             return []
         }
     }
@@ -144,7 +144,7 @@ enum MessageUpdate: Sendable, Equatable {
                     .init(status: status, completedAt: completedAt, errorCode: code, errorMessage: message, retryable: raw("retryable") == "true")
                 )
             ]
-        case .agentThinking:
+        case .agentThinking, .approvalRequested, .approvalResolved:
             return []
         }
     }

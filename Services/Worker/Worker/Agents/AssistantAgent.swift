@@ -2,7 +2,7 @@ import HeraldCore
 import HeraldProtocol
 
 /// The assistant's answer and what its tools did.
-public struct AssistantAnswer: Sendable, Equatable {
+public struct AssistantAnswer: Sendable, Equatable, Codable {
     public var text: String
     public var toolOutcomes: [ToolOutcome]
     public var usage: ModelUsage
@@ -13,8 +13,27 @@ public struct AssistantAnswer: Sendable, Equatable {
     public var handoverTurns: [ConversationTurn] = []
 }
 
+/// Where the assistant's tool loop stands: what a run paused for approval keeps, to continue on any worker.
+public struct AssistantProgress: Sendable, Equatable, Codable {
+    /// The conversation as the model reads it next.
+    public var messages: [ModelMessage]
+    /// The tools offered to the model.
+    public var offered: [ToolSpec]
+    /// Which of them the client runs.
+    public var clientToolNames: [String]
+    public var answer: AssistantAnswer
+    /// The model round under way, from 1; 0 before the first.
+    public var round = 0
+    /// The round's calls of the worker's own tools still to run, in order.
+    public var pendingCalls: [ModelToolCall] = []
+    /// The round's calls of client tools, handed over once the worker's own are done.
+    public var clientCalls: [ModelToolCall] = []
+    /// The round's turns, kept for a run that hands calls over.
+    public var roundTurns: [ConversationTurn] = []
+}
+
 /// Runs the language model and its tool calls until the model answers, streaming the answer
-/// as `partial_result` events.
+/// as `partial_result` events. A call of a tool that needs approval pauses the run.
 public struct AssistantAgent: Agent {
     public let name = "assistant"
     private let sink: any EventSink
@@ -38,45 +57,76 @@ public struct AssistantAgent: Agent {
         var messages: [ModelMessage] = [.system(system)]
         messages += Self.answerable(run.input.history + run.input.openingTurns).map(Self.message(of:))
         let clientTools = Self.clientTools(run.input.clientTools, besides: plan.tools)
-        let offered = plan.tools + clientTools
-
         // Triage's tokens count towards the run's usage too.
-        var answer = AssistantAnswer(text: "", toolOutcomes: [], usage: plan.usage)
+        var progress = AssistantProgress(
+            messages: messages,
+            offered: plan.tools + clientTools,
+            clientToolNames: clientTools.map(\.name),
+            answer: AssistantAnswer(text: "", toolOutcomes: [], usage: plan.usage)
+        )
+        return try await proceed(&progress, verdict: nil, in: run)
+    }
+
+    /// Continues a run that paused for approval of its first pending call, once `verdict` was taken.
+    public func resume(_ progress: AssistantProgress, after verdict: ApprovalVerdict, in run: RunContext) async throws -> AssistantAnswer {
+        var progress = progress
+        return try await proceed(&progress, verdict: verdict, in: run)
+    }
+
+    /// The tool loop: finishes the round's pending calls, then asks the model again, until it answers. A call that
+    /// needs approval pauses the run (`RunPaused`, holding `progress`); `verdict` decides the call it paused at.
+    private func proceed(_ progress: inout AssistantProgress, verdict: ApprovalVerdict?, in run: RunContext) async throws -> AssistantAnswer {
+        var verdict = verdict
         let rounds = configuration.maximumModelRounds
-        for round in 1...rounds {
+        while true {
+            if progress.round > 0 {
+                while let call = progress.pendingCalls.first {
+                    let outcome: ToolOutcome
+                    if let decided = verdict, decided.toolCallID == call.id {
+                        verdict = nil
+                        outcome = try await dispatcher.complete(call, after: decided, agent: name, in: run)
+                    } else if dispatcher.requiresApproval(call) {
+                        let arguments = try await dispatcher.announce(call, agent: name, in: run) ?? [:]
+                        throw RunPaused(toolCall: call, arguments: arguments, agentName: name, assistant: progress)
+                    } else {
+                        outcome = try await dispatcher.dispatch(call, agent: name, in: run)
+                    }
+                    progress.pendingCalls.removeFirst()
+                    progress.answer.toolOutcomes.append(outcome)
+                    progress.messages.append(.tool(callID: call.id, content: outcome.modelContent))
+                    progress.roundTurns.append(ConversationTurn(role: .tool, content: outcome.modelContent, toolCallID: call.id))
+                }
+                if !progress.clientCalls.isEmpty {
+                    // The client runs these: the run ends here, and the client's next request continues it with their results.
+                    for call in progress.clientCalls {
+                        try await dispatcher.handOver(call, agent: name, in: run)
+                    }
+                    progress.answer.handedOver = progress.clientCalls
+                    progress.answer.handoverTurns = progress.roundTurns
+                    break
+                }
+            }
+            progress.round += 1
+            let round = progress.round
             // The last round offers no tools, so the model has to answer.
-            let request = ModelRequest(messages: messages, tools: round < rounds ? offered : [])
-            let (text, calls) = try await stream(request, into: &answer, in: run)
+            let request = ModelRequest(messages: progress.messages, tools: round < rounds ? progress.offered : [])
+            let (text, calls) = try await stream(request, into: &progress.answer, in: run)
             guard !calls.isEmpty else { break }
             guard round < rounds else {
                 throw AgentFailure(.internal, "the model still called tools after \(rounds) rounds", retryable: false)
             }
             let names = calls.map(\.name).joined(separator: ", ")
             try await sink.emit(.agentThinking(.init(thought: "Calling \(names).", stepNumber: round)), agent: name, in: run)
-            messages.append(.assistant(text, toolCalls: calls))
-            let clientNames = Set(clientTools.map(\.name))
-            var roundTurns = [
+            progress.messages.append(.assistant(text, toolCalls: calls))
+            progress.roundTurns = [
                 ConversationTurn(role: .assistant, content: text, toolCalls: calls.map { .init(id: $0.id, name: $0.name, arguments: $0.arguments) })
             ]
-            for call in calls where !clientNames.contains(call.name) {
-                let outcome = try await dispatcher.dispatch(call, agent: name, in: run)
-                answer.toolOutcomes.append(outcome)
-                messages.append(.tool(callID: call.id, content: outcome.modelContent))
-                roundTurns.append(ConversationTurn(role: .tool, content: outcome.modelContent, toolCallID: call.id))
-            }
-            let handedOver = calls.filter { clientNames.contains($0.name) }
-            if !handedOver.isEmpty {
-                // The client runs these: the run ends here, and the client's next request continues it with their results.
-                for call in handedOver {
-                    try await dispatcher.handOver(call, agent: name, in: run)
-                }
-                answer.handedOver = handedOver
-                answer.handoverTurns = roundTurns
-                break
-            }
+            let clientNames = Set(progress.clientToolNames)
+            progress.pendingCalls = calls.filter { !clientNames.contains($0.name) }
+            progress.clientCalls = calls.filter { clientNames.contains($0.name) }
         }
         try await sink.emit(.partialResult(.init(content: "", isComplete: true)), agent: name, in: run)
-        return answer
+        return progress.answer
     }
 
     /// The turns a model accepts: a tool result only after the assistant turn that made its call. The conversation is

@@ -1,3 +1,4 @@
+import Foundation
 import HeraldCore
 import HeraldProtocol
 
@@ -28,6 +29,19 @@ public struct Supervisor: Sendable {
     public func run(in run: RunContext) async throws -> SupervisorResult {
         let plan = try await runner.execute(triage, run.input, in: run)
         let answer = try await runner.execute(assistant, plan, in: run)
+        return try await report(answer, in: run)
+    }
+
+    /// Continues a run that paused in the assistant, once its approval was decided.
+    public func resume(_ paused: PausedRun, after verdict: ApprovalVerdict, in run: RunContext) async throws -> SupervisorResult {
+        let startedAt = HeraldTimestamp.parse(paused.assistantStartedAt) ?? Date()
+        let answer = try await runner.resume(assistant, startedAt: startedAt, in: run) {
+            try await assistant.resume(paused.assistant, after: verdict, in: run)
+        }
+        return try await report(answer, in: run)
+    }
+
+    private func report(_ answer: AssistantAnswer, in run: RunContext) async throws -> SupervisorResult {
         let report = try await runner.execute(reporting, answer, in: run)
         return SupervisorResult(report: report, toolCalls: answer.toolOutcomes.count + answer.handedOver.count, handoverTurns: answer.handoverTurns)
     }

@@ -9,6 +9,8 @@ public struct EngineConfiguration: Sendable {
     /// The least time between two `partial_result` events of one answer (`HERALD_STREAM_COALESCE_MS`): text the
     /// model streams meanwhile is merged into the next one. Zero sends every delta as its own event.
     public var streamCoalescing: Duration
+    /// How long an approval request waits for a decision before it expires (`HERALD_APPROVAL_TIMEOUT_SECONDS`).
+    public var approvalTimeout: Duration
     /// Retrying of events while the sink fails (`HERALD_REDIS_RETRY_SECONDS`).
     public var emitRetry: EmitRetryPolicy
     /// The system message the assistant's model gets first.
@@ -23,6 +25,7 @@ public struct EngineConfiguration: Sendable {
         runTimeout: Duration? = .seconds(900),
         maximumModelRounds: Int = 8,
         streamCoalescing: Duration = EngineConfiguration.defaultStreamCoalescing,
+        approvalTimeout: Duration = .seconds(600),
         emitRetry: EmitRetryPolicy = EmitRetryPolicy(),
         systemPrompt: String = EngineConfiguration.defaultSystemPrompt,
         triagePrompt: String? = nil,
@@ -32,6 +35,7 @@ public struct EngineConfiguration: Sendable {
         self.runTimeout = runTimeout
         self.maximumModelRounds = max(1, maximumModelRounds)
         self.streamCoalescing = max(.zero, streamCoalescing)
+        self.approvalTimeout = max(.seconds(1), approvalTimeout)
         self.emitRetry = emitRetry
         self.systemPrompt = systemPrompt
         self.triagePrompt = triagePrompt

@@ -1,3 +1,5 @@
+import Foundation
+import HeraldCore
 import HeraldProtocol
 import Logging
 
@@ -9,13 +11,24 @@ import Logging
 /// still delivered while the run is being cancelled. One engine can serve any number of runs.
 public struct ExecutionEngine: Sendable {
     private let gate: RunEventGate
+    private let suspender: any RunSuspender
     private let supervisor: Supervisor
     public let configuration: EngineConfiguration
     private let logger: Logger
 
-    public init(sink: any EventSink, model: any LanguageModel, tools: ToolRegistry, configuration: EngineConfiguration, logger: Logger) {
+    /// - Parameters:
+    ///   - suspender: where runs that wait for approval go.
+    public init(
+        sink: any EventSink,
+        suspender: any RunSuspender,
+        model: any LanguageModel,
+        tools: ToolRegistry,
+        configuration: EngineConfiguration,
+        logger: Logger
+    ) {
         let gate = RunEventGate(sink: RetryingEventSink(sink, policy: configuration.emitRetry, logger: logger))
         self.gate = gate
+        self.suspender = suspender
         self.supervisor = Supervisor(sink: gate, model: model, tools: tools, configuration: configuration)
         self.configuration = configuration
         self.logger = logger
@@ -29,12 +42,28 @@ public struct ExecutionEngine: Sendable {
         return outcome
     }
 
-    private func execute(_ input: RunInput, control: RunControl) async -> RunOutcome {
+    /// Continues a run paused for approval once `verdict` was taken, on this worker or any other, to its terminal
+    /// event (or its next pause). Cancel the calling task to cancel the run, as with `run`.
+    public func resume(_ paused: PausedRun, after verdict: ApprovalVerdict, control: RunControl = RunControl()) async -> RunOutcome {
+        let startedAt = HeraldTimestamp.parse(paused.startedAt) ?? Date()
+        let elapsed = Duration.milliseconds(max(0, Int(Date().timeIntervalSince(startedAt) * 1000)))
+        let context = RunContext(input: paused.input, control: control, startedAt: .now - elapsed, logger: runLogger(paused.input))
+        let supervisor = self.supervisor
+        let outcome = await conclude(context, startedAt: startedAt) { try await supervisor.resume(paused, after: verdict, in: context) }
+        await gate.finish(paused.input.runID)
+        return outcome
+    }
+
+    private func runLogger(_ input: RunInput) -> Logger {
         var logger = self.logger
         logger[metadataKey: "run_id"] = "\(input.runID)"
         logger[metadataKey: "thread_id"] = "\(input.threadID)"
-        let context = RunContext(input: input, control: control, logger: logger)
+        return logger
+    }
 
+    private func execute(_ input: RunInput, control: RunControl) async -> RunOutcome {
+        let context = RunContext(input: input, control: control, logger: runLogger(input))
+        let startedAt = Date()
         do {
             try await gate.emit(
                 .agentStarted(.init(agentName: AgentName.supervisor, input: input.startedInput)),
@@ -44,8 +73,22 @@ public struct ExecutionEngine: Sendable {
         } catch {
             return .eventsLost(message: "\(error)")
         }
+        let supervisor = self.supervisor
+        return await conclude(context, startedAt: startedAt) { try await supervisor.run(in: context) }
+    }
 
-        let result = await supervise(context)
+    /// Runs the supervisor's `work` and ends the run as it went: the terminal event, or a pause.
+    private func conclude(
+        _ context: RunContext,
+        startedAt: Date,
+        _ work: @escaping @Sendable () async throws -> SupervisorResult
+    ) async -> RunOutcome {
+        let control = context.control
+        let logger = context.logger
+        let result = await supervise(context, work)
+        if case .failure(let paused as RunPaused) = result {
+            return await suspend(paused, context: context, startedAt: startedAt)
+        }
         let durationMs = context.elapsedMilliseconds
         let outcome: RunOutcome
         let closing: EventPayload
@@ -89,6 +132,56 @@ public struct ExecutionEngine: Sendable {
         return outcome
     }
 
+    /// Stores the paused run and announces its approval request, retrying while Redis fails like an event; a run that
+    /// cannot be stored is left to lapse like one whose events cannot be delivered.
+    private func suspend(_ paused: RunPaused, context: RunContext, startedAt: Date) async -> RunOutcome {
+        let now = Date()
+        let run = PausedRun(
+            input: RunInput(
+                runID: context.input.runID,
+                threadID: context.input.threadID,
+                userID: context.input.userID,
+                message: context.input.message,
+                clientMessageID: context.input.clientMessageID,
+                clientTools: context.input.clientTools,
+                toolResults: context.input.toolResults
+            ),
+            startedAt: HeraldTimestamp.format(startedAt),
+            assistantStartedAt: HeraldTimestamp.format(paused.assistantStartedAt ?? now),
+            assistant: paused.assistant,
+            approval: .init(
+                approvalID: Identifier.make("apr"),
+                toolCallID: paused.toolCall.id,
+                toolName: paused.toolCall.name,
+                agentName: paused.agentName,
+                arguments: paused.arguments,
+                requestedAt: HeraldTimestamp.format(now),
+                expiresAt: HeraldTimestamp.format(now.addingTimeInterval(Double(configuration.approvalTimeout.milliseconds) / 1000))
+            )
+        )
+        let policy = configuration.emitRetry
+        let clock = ContinuousClock()
+        let start = clock.now
+        var delay = policy.initialDelay
+        while true {
+            do {
+                try await suspender.suspend(run)
+                context.logger.info(
+                    "run paused for approval",
+                    metadata: ["approval_id": "\(run.approval.approvalID)", "tool": "\(run.approval.toolName)"]
+                )
+                return .paused(approvalID: run.approval.approvalID)
+            } catch {
+                guard clock.now - start + delay <= policy.maximumDuration else {
+                    return .eventsLost(message: "cannot pause the run for approval: \(error)")
+                }
+                context.logger.warning("cannot pause the run for approval; retrying", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: delay)
+                delay = policy.next(after: delay)
+            }
+        }
+    }
+
     /// Announces a run that was cancelled before it started: the supervisor's `agent_started`
     /// and `agent_completed` `cancelled`, nothing else.
     public func runCancelledBeforeStart(_ input: RunInput) async -> RunOutcome {
@@ -115,14 +208,16 @@ public struct ExecutionEngine: Sendable {
 
     /// Runs the supervisor against the run's time limit. When the limit is reached the work is
     /// cancelled with the reason `timeout`, and unwinds closing its agents as timed out.
-    private func supervise(_ context: RunContext) async -> Result<SupervisorResult, any Error> {
-        let supervisor = self.supervisor
+    private func supervise(
+        _ context: RunContext,
+        _ work: @escaping @Sendable () async throws -> SupervisorResult
+    ) async -> Result<SupervisorResult, any Error> {
         guard let limit = configuration.runTimeout else {
-            do { return .success(try await supervisor.run(in: context)) } catch { return .failure(error) }
+            do { return .success(try await work()) } catch { return .failure(error) }
         }
         return await withTaskGroup(of: Result<SupervisorResult, any Error>?.self) { group in
             group.addTask {
-                do { return .success(try await supervisor.run(in: context)) } catch { return .failure(error) }
+                do { return .success(try await work()) } catch { return .failure(error) }
             }
             group.addTask {
                 do {

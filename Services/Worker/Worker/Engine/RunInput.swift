@@ -2,7 +2,7 @@ import HeraldCore
 import HeraldProtocol
 
 /// What a run is asked to do: the user's message on a thread, with the thread's earlier turns.
-public struct RunInput: Sendable, Equatable {
+public struct RunInput: Sendable, Equatable, Codable {
     public var runID: String
     public var threadID: String
     public var userID: String

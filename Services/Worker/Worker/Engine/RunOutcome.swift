@@ -8,6 +8,8 @@ public enum RunOutcome: Sendable, Equatable {
     /// The supervisor completed with status `success` after the model called client tools, which the client runs:
     /// `turns` are what the conversation keeps so the client's next request continues the run.
     case handedToClient(report: String, turns: [ConversationTurn])
+    /// The run paused for a person's approval (`approval_requested` is out); any worker continues it once decided.
+    case paused(approvalID: String)
     /// The supervisor completed with status `cancelled`.
     case cancelled
     /// The supervisor ended with `agent_error`.
@@ -21,6 +23,7 @@ public enum RunOutcome: Sendable, Equatable {
         switch self {
         case .completed: "completed"
         case .handedToClient: "handed_to_client"
+        case .paused: "paused"
         case .cancelled: "cancelled"
         case .failed(let code, _): code.rawValue
         case .eventsLost: "events_lost"

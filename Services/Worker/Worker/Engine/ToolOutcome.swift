@@ -1,12 +1,14 @@
 import HeraldProtocol
 
 /// How one tool call ended, as its `tool_completed` event said.
-public struct ToolOutcome: Sendable, Equatable {
+public struct ToolOutcome: Sendable, Equatable, Codable {
     public var call: ModelToolCall
     public var status: ToolStatus
     public var result: JSONValue?
     public var error: String?
     public var durationMs: Int
+    /// What the model is told besides the outcome: how a person decided on the call (edited arguments, a reason).
+    public var approvalNote: String?
 
     public init(call: ModelToolCall, status: ToolStatus, result: JSONValue? = nil, error: String? = nil, durationMs: Int) {
         self.call = call
@@ -19,8 +21,11 @@ public struct ToolOutcome: Sendable, Equatable {
     /// The tool message the model reads: the result's JSON, or `{"error":…,"status":…}`.
     public var modelContent: String {
         if status == .success {
-            return (result ?? .null).jsonString()
+            guard let approvalNote else { return (result ?? .null).jsonString() }
+            return JSONValue.object(["result": result ?? .null, "approval": .string(approvalNote)]).jsonString()
         }
-        return JSONValue.object(["error": .string(error ?? status.rawValue), "status": .string(status.rawValue)]).jsonString()
+        var object: [String: JSONValue] = ["error": .string(error ?? status.rawValue), "status": .string(status.rawValue)]
+        if let approvalNote { object["approval"] = .string(approvalNote) }
+        return JSONValue.object(object).jsonString()
     }
 }

@@ -12,9 +12,9 @@ public struct ModelRequest: Sendable, Equatable {
 }
 
 /// A message of the conversation sent to the model.
-public struct ModelMessage: Sendable, Equatable {
+public struct ModelMessage: Sendable, Equatable, Codable {
     /// Who speaks: the instructions, the user, the model, or a tool's result.
-    public enum Role: String, Sendable, Equatable {
+    public enum Role: String, Sendable, Equatable, Codable {
         case system, user, assistant, tool
     }
 

@@ -1,7 +1,7 @@
 import HeraldProtocol
 
 /// A complete tool call from the model.
-public struct ModelToolCall: Sendable, Equatable {
+public struct ModelToolCall: Sendable, Equatable, Codable {
     public var id: String
     public var name: String
     /// The arguments as JSON text, exactly as the model wrote them (it may not be valid JSON).
@@ -25,10 +25,15 @@ public enum ModelStreamEvent: Sendable, Equatable {
 }
 
 /// Tokens a request used.
-public struct ModelUsage: Sendable, Equatable {
+public struct ModelUsage: Sendable, Equatable, Codable {
     public var promptTokens: Int
     public var completionTokens: Int
     public var totalTokens: Int { promptTokens + completionTokens }
+
+    enum CodingKeys: String, CodingKey {
+        case promptTokens = "prompt_tokens"
+        case completionTokens = "completion_tokens"
+    }
 
     public init(promptTokens: Int, completionTokens: Int) {
         self.promptTokens = promptTokens

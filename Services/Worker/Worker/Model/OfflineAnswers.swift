@@ -10,7 +10,11 @@ enum OfflineAnswers {
             guard let result else {
                 return "The \(call.name) tool gave no result."
             }
-            let value = (try? JSONValue.parse(result)) ?? .string(result)
+            var value = (try? JSONValue.parse(result)) ?? .string(result)
+            if value["approval"] != nil, let approved = value["result"] {
+                // A call a person approved with a note (edited arguments): the outcome is the result within.
+                value = approved
+            }
             if let error = value["error"]?.stringValue {
                 return failure(call.name, arguments: arguments, error: error, status: value["status"]?.stringValue)
             }
@@ -43,6 +47,15 @@ enum OfflineAnswers {
                 return "- \(heading) (\(file)): \(excerpt(hit["text"]?.stringValue ?? ""))"
             }
             return "From the docs on “\(query)”:\n" + lines.joined(separator: "\n")
+        case "save_note":
+            let text = result["text"]?.stringValue ?? arguments["text"]?.stringValue ?? ""
+            return "I saved your note: “\(excerpt(text, limit: 200))”."
+        case "list_notes":
+            guard case .array(let notes)? = result["notes"], !notes.isEmpty else {
+                return "You have no saved notes."
+            }
+            let lines = notes.map { "- \(excerpt($0["text"]?.stringValue ?? "", limit: 200))" }
+            return "Your notes:\n" + lines.joined(separator: "\n")
         default:
             return "The \(tool) tool returned \(result.jsonString())."
         }
@@ -51,6 +64,9 @@ enum OfflineAnswers {
     private static func failure(_ tool: String, arguments: JSONValue, error: String, status: String?) -> String {
         if status == "timeout" {
             return "The \(tool) tool did not finish in time (\(error))."
+        }
+        if status == "denied" {
+            return "I did not run \(tool): \(error)."
         }
         switch tool {
         case "calculator":
@@ -111,6 +127,7 @@ enum OfflineAnswers {
             ("clock", "tell the date and time in any time zone"),
             ("wait", "wait a number of seconds"),
             ("search_docs", "search Herald's documentation"),
+            ("save_note", "save a note for you (“save a note: …”, with your approval)"),
         ]
         let available = descriptions.filter { tools.contains($0.0) }.map(\.1)
         switch available.count {

@@ -47,10 +47,21 @@ public enum OfflinePlanner {
         return PlannedCall(toolName: String(match.output.1), arguments: arguments)
     }
 
+    /// `save a note: …`: the rest of the message is the note, whatever it contains.
+    nonisolated(unsafe) private static let saveNotePattern =
+        #/(?is)\b(?:save|take|make|write|add|keep)\s+(?:a\s+|this\s+|the\s+)?note\s*(?::|-|–|—|that)\s*(.+)$/#
+    nonisolated(unsafe) private static let listNotesPattern =
+        #/(?i)\b(?:list|show|read|give)\s+(?:me\s+)?(?:all\s+)?(?:of\s+)?my\s+(?:saved\s+)?notes\b|\bwhat\s+(?:are|were)\s+my\s+(?:saved\s+)?notes\b/#
+
     /// The calls `message` asks for, in the order it asks for them, without repeats.
     public static func plan(_ message: String) -> [PlannedCall] {
         // A named call takes the whole message: its JSON may hold anything the clause rules would cut.
         if let named = namedCall(in: message) { return [named] }
+        // So does a note: its text is the user's to write.
+        if let match = message.firstMatch(of: Self.saveNotePattern) {
+            let text = match.output.1.trimmingCharacters(in: .whitespacesAndNewlines)
+            if !text.isEmpty { return [PlannedCall(toolName: "save_note", arguments: ["text": .string(text)])] }
+        }
         var calls: [PlannedCall] = []
         for clause in clauses(of: message) {
             for call in plan(clause: clause) where !calls.contains(call) {
@@ -82,6 +93,9 @@ public enum OfflinePlanner {
             return [search]
         }
         var found: [(position: Int, call: PlannedCall)] = []
+        if let match = clause.firstMatch(of: Self.listNotesPattern) {
+            found.append((offset(match.range.lowerBound, in: clause), PlannedCall(toolName: "list_notes", arguments: [:])))
+        }
         found += waitCalls(in: clause)
         found += arithmeticCalls(in: clause)
         found += clockCalls(in: clause)

@@ -24,6 +24,12 @@ public struct WorkerOptions: ParsableArguments, Sendable {
     @Option(name: .setting(.toolTimeoutSeconds), help: .setting(.toolTimeoutSeconds))
     public var toolTimeoutSeconds: String?
 
+    @Option(name: .setting(.approvalTools), help: .setting(.approvalTools))
+    public var approvalTools: String?
+
+    @Option(name: .setting(.approvalTimeoutSeconds), help: .setting(.approvalTimeoutSeconds))
+    public var approvalTimeoutSeconds: String?
+
     @Option(name: .setting(.runTimeoutSeconds), help: .setting(.runTimeoutSeconds))
     public var runTimeoutSeconds: String?
 
@@ -116,6 +122,8 @@ public struct WorkerOptions: ParsableArguments, Sendable {
             gracePeriod: .seconds(try resolver.int(.workerGraceSeconds, flag: graceSeconds)),
             redisRetry: .seconds(try resolver.int(.redisRetrySeconds, flag: redisRetrySeconds)),
             conversationTurns: try resolver.int(.conversationTurns, flag: conversationTurns),
+            approvals: ApprovalPolicy(setting: resolver.optionalString(.approvalTools, flag: approvalTools) ?? ""),
+            approvalTimeout: .seconds(try resolver.int(.approvalTimeoutSeconds, flag: approvalTimeoutSeconds)),
             adminHost: resolver.string(.adminHost, flag: adminHost, service: .worker),
             adminPort: try resolver.int(.adminPort, flag: adminPort, service: .worker),
             languageModel: languageModel,

@@ -30,13 +30,14 @@ extension WorkerService {
         let clock = ContinuousClock()
         let start = clock.now
         metrics.activeRuns.increment()
-        if let outcome = await perform(request, control: control, logger: logger) {
+        if let outcome = await perform(request, entryID: entry.id, control: control, logger: logger) {
             let duration = clock.now - start
             metrics.record(outcome, duration: duration)
             var details: Logger.Metadata = ["outcome": "\(outcome.label)", "duration_ms": "\(duration.milliseconds)"]
             if case .failed(_, let message) = outcome { details["message"] = "\(LogText.truncated(message))" }
             if case .eventsLost(let message) = outcome { details["message"] = "\(LogText.truncated(message))" }
             switch outcome {
+            case .paused: logger.info("run paused", metadata: details)
             case .completed, .handedToClient, .cancelled: logger.info("run finished", metadata: details)
             case .failed: logger.notice("run finished", metadata: details)
             case .eventsLost: logger.error("run abandoned: its events could not be delivered", metadata: details)
@@ -48,8 +49,9 @@ extension WorkerService {
         await runs.giveBack()
     }
 
-    /// Executes the run and does its bookkeeping; nil when the run had already finished (a redelivery).
-    private func perform(_ request: RunRequest, control: RunControl, logger: Logger) async -> RunOutcome? {
+    /// Executes the run (or continues it, once its approval was decided) and does its bookkeeping; nil when the run had
+    /// already finished (a redelivery) or cannot continue.
+    private func perform(_ request: RunRequest, entryID: String, control: RunControl, logger: Logger) async -> RunOutcome? {
         let runKey = keys.run(request.runID)
         let ids: Logger.Metadata = ["run_id": "\(request.runID)"]
         let status = await retry.run("read the run record", metadata: ids) { try await redis.send("HGET", runKey, RunRecord.Field.status).string }
@@ -57,8 +59,14 @@ extension WorkerService {
             logger.notice("run already finished; acknowledging the redelivery")
             return nil
         }
-        metrics.runsStarted.increment()
-        logger.info("run started", metadata: ["queued_ms": "\(Self.queuedMilliseconds(request))"])
+        var continuation: (paused: PausedRun, verdict: ApprovalVerdict)?
+        if let approvalID = request.approvalID {
+            guard let loaded = await loadContinuation(of: request, approvalID: approvalID, logger: logger) else { return nil }
+            continuation = loaded
+        } else {
+            metrics.runsStarted.increment()
+            logger.info("run started", metadata: ["queued_ms": "\(Self.queuedMilliseconds(request))"])
+        }
         _ = await retry.run("mark the run running", metadata: ids) {
             try await RunRecordUpdate.set(
                 [
@@ -73,6 +81,14 @@ extension WorkerService {
 
         let engine = ExecutionEngine(
             sink: RedisEventSink(redis: redis, keys: keys, threadID: request.threadID, partitions: settings.common.eventPartitions),
+            suspender: RedisRunSuspender(
+                redis: redis,
+                keys: keys,
+                partitions: settings.common.eventPartitions,
+                queueEntryID: entryID,
+                workerID: settings.workerID,
+                retentionSeconds: settings.common.historyTTLSeconds
+            ),
             model: model,
             tools: tools,
             configuration: settings.engine,
@@ -82,7 +98,18 @@ extension WorkerService {
         let flagged = await retry.run("check for a cancellation", metadata: ids) { try await redis.send("EXISTS", cancelledKey).int == 1 } ?? false
         let stopRequested = await runs.stopRequested(request.runID)
         let outcome: RunOutcome
-        if flagged || stopRequested {
+        let opening: [ConversationTurn]
+        if let continuation {
+            if flagged {
+                // Cancelled while it waited, after the decision: it stops at once, closing what is open.
+                await runs.cancel(request.runID, reason: .cancelled)
+            }
+            opening = continuation.paused.input.openingTurns
+            outcome = await runHoldingLease(request.runID, logger: logger) {
+                await engine.resume(continuation.paused, after: continuation.verdict, control: control)
+            }
+        } else if flagged || stopRequested {
+            opening = RunInput(request: request, history: []).openingTurns
             outcome = await engine.runCancelledBeforeStart(RunInput(request: request, history: []))
         } else {
             let history = await retry.run("load the conversation", metadata: ids) { try await conversation.load(request.threadID) }
@@ -90,28 +117,25 @@ extension WorkerService {
                 logger.warning("running without the thread's earlier turns")
             }
             let input = RunInput(request: request, history: history ?? [])
-            let runs = self.runs
-            outcome = await withLeaseRenewal(request.runID, logger: logger) {
-                // The run gets a task of its own so it can be cancelled alone, by id.
-                let task = Task { await engine.run(input, control: control) }
-                await runs.attach(task, to: request.runID)
-                return await withTaskCancellationHandler {
-                    await task.value
-                } onCancel: {
-                    task.cancel()
-                }
-            }
+            opening = input.openingTurns
+            outcome = await runHoldingLease(request.runID, logger: logger) { await engine.run(input, control: control) }
         }
-        if case .eventsLost = outcome {
+        switch outcome {
+        case .eventsLost:
             // The end was not announced: leave the record `running` and let the lease lapse, so the
             // watchdog reports the run lost.
             return outcome
+        case .paused:
+            // The pause took the run off the queue and freed its lease; whoever decides queues its continuation.
+            return outcome
+        default:
+            break
         }
-        var answered = RunInput(request: request, history: []).openingTurns
+        var answered = opening
         switch outcome {
         case .completed(let report): answered.append(ConversationTurn(role: .assistant, content: report))
         case .handedToClient(_, let handover): answered += handover
-        case .cancelled, .failed, .eventsLost: break
+        case .cancelled, .failed, .eventsLost, .paused: break
         }
         let turns = answered
         _ = await retry.run("save the conversation", metadata: ids) { try await conversation.append(turns, to: request.threadID) }
@@ -131,6 +155,96 @@ extension WorkerService {
             try await redis.evalScript(Self.releaseLease, keys: [lease], arguments: [RedisArgument(settings.workerID)])
         }
         return outcome
+    }
+
+    /// Runs the engine's work on a task of its own, so the run can be cancelled alone by id, while holding its lease.
+    private func runHoldingLease(_ runID: String, logger: Logger, _ work: @escaping @Sendable () async -> RunOutcome) async -> RunOutcome {
+        let runs = self.runs
+        return await withLeaseRenewal(runID, logger: logger) {
+            let task = Task { await work() }
+            await runs.attach(task, to: runID)
+            return await withTaskCancellationHandler {
+                await task.value
+            } onCancel: {
+                task.cancel()
+            }
+        }
+    }
+
+    /// What a run paused for approval continues from: its state and the decision. Nil when either is gone; then the
+    /// run is closed here, as far as its approval's record tells what is open.
+    private func loadContinuation(of request: RunRequest, approvalID: String, logger: Logger) async -> (paused: PausedRun, verdict: ApprovalVerdict)?
+    {
+        let ids: Logger.Metadata = ["run_id": "\(request.runID)", "approval_id": "\(approvalID)"]
+        let pausedKey = keys.runPaused(request.runID)
+        let loaded = await retry.run("load the paused run", metadata: ids) {
+            let text = try await redis.send("GET", pausedKey).string
+            let record = try await ApprovalRecord.load(approvalID, keys: keys, on: redis)
+            return (text.flatMap { try? PausedRun.decode($0) }, record)
+        }
+        guard let (paused, record) = loaded else { return nil }
+        guard let record, let verdict = ApprovalVerdict(record) else {
+            logger.error("cannot continue a paused run: its approval is gone or undecided", metadata: ids)
+            return nil
+        }
+        guard let paused, paused.approval.approvalID == approvalID else {
+            logger.error("cannot continue a paused run: its state is gone; closing it", metadata: ids)
+            await closeUncontinuable(record, logger: logger)
+            return nil
+        }
+        if let requested = HeraldTimestamp.parse(record.requestedAt), let decided = record.decidedAt.flatMap(HeraldTimestamp.parse) {
+            metrics.recordDecision(verdict.decision, after: .milliseconds(max(0, Int(decided.timeIntervalSince(requested) * 1000))))
+        }
+        logger.info("run continues after its approval", metadata: ["decision": "\(verdict.decision.rawValue)", "approval_id": "\(approvalID)"])
+        return (paused, verdict)
+    }
+
+    /// Closes a run whose paused state was lost: its call fails, then its agent and the supervisor, so it still ends.
+    private func closeUncontinuable(_ record: ApprovalRecord, logger: Logger) async {
+        var progress = RunProgress()
+        progress.apply(
+            AgentEvent(
+                threadID: record.threadID,
+                runID: record.runID,
+                agentName: AgentName.supervisor,
+                payload: .agentStarted(.init(agentName: AgentName.supervisor))
+            )
+        )
+        progress.apply(
+            AgentEvent(
+                threadID: record.threadID,
+                runID: record.runID,
+                agentName: record.agent,
+                payload: .agentStarted(.init(agentName: record.agent, parentAgent: AgentName.supervisor))
+            )
+        )
+        progress.apply(
+            AgentEvent(
+                threadID: record.threadID,
+                runID: record.runID,
+                agentName: record.agent,
+                payload: .toolExecuting(.init(toolCallID: record.toolCallID, toolName: record.toolName, arguments: record.arguments))
+            )
+        )
+        let closing = progress.closingEvents(
+            threadID: record.threadID,
+            runID: record.runID,
+            code: .internal,
+            message: "the paused run's state was lost",
+            retryable: true
+        )
+        let sink = RedisEventSink(redis: redis, keys: keys, threadID: record.threadID, partitions: settings.common.eventPartitions)
+        for event in closing {
+            _ = await retry.run("close a run that cannot continue", metadata: ["run_id": "\(record.runID)"]) { try await sink.emit(event) }
+        }
+        _ = await retry.run("mark the run done", metadata: ["run_id": "\(record.runID)"]) {
+            try await RunRecordUpdate.set(
+                [RunRecord.Field.status: RunRecord.Status.done, RunRecord.Field.outcome: "internal"],
+                ofRun: record.runID,
+                keys: keys,
+                on: redis
+            )
+        }
     }
 
     /// Runs `body` while renewing the run's lease every third of its lifetime. The renewal also

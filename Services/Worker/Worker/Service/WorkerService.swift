@@ -53,6 +53,11 @@ public struct WorkerService: Service, CustomStringConvertible {
 
     var keys: RedisKeys { settings.common.keys }
 
+    /// Decides approval requests on the worker's side: those that expire.
+    var approvals: ApprovalResolver {
+        ApprovalResolver(redis: redis, keys: keys, partitions: settings.common.eventPartitions)
+    }
+
     /// Names the worker without its settings, which hold the Redis URL and its credentials.
     public var description: String { "WorkerService(\(settings.workerID))" }
 
@@ -70,9 +75,18 @@ public struct WorkerService: Service, CustomStringConvertible {
             ]
         )
         let runs = self.runs
+        let expirySweep = ApprovalExpirySweep(
+            redis: redis,
+            keys: keys,
+            resolver: approvals,
+            metrics: metrics,
+            interval: min(.seconds(1), settings.approvalTimeout / 4),
+            logger: logger
+        )
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await listenForCancellations() }
+                group.addTask { await expirySweep.run() }
                 await consume()
                 group.cancelAll()
             }

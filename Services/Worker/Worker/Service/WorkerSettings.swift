@@ -24,6 +24,10 @@ public struct WorkerSettings: Sendable {
     public var redisRetry: Duration
     /// Conversation turns kept per thread for later runs (`HERALD_CONVERSATION_TURNS`).
     public var conversationTurns: Int
+    /// Tools that wait for approval besides those that declare it (`HERALD_APPROVAL_TOOLS`).
+    public var approvals: ApprovalPolicy
+    /// How long an approval request waits for a decision (`HERALD_APPROVAL_TIMEOUT_SECONDS`).
+    public var approvalTimeout: Duration
     public var adminHost: String
     public var adminPort: Int
     /// The OpenAI-compatible model (`HERALD_LLM_…`); nil runs the built-in offline model.
@@ -43,6 +47,8 @@ public struct WorkerSettings: Sendable {
         gracePeriod: Duration = .seconds(10),
         redisRetry: Duration = .seconds(30),
         conversationTurns: Int = 40,
+        approvals: ApprovalPolicy = .declared,
+        approvalTimeout: Duration = .seconds(600),
         adminHost: String = "0.0.0.0",
         adminPort: Int = 9091,
         languageModel: LanguageModelSettings? = nil,
@@ -59,6 +65,8 @@ public struct WorkerSettings: Sendable {
         self.gracePeriod = gracePeriod
         self.redisRetry = redisRetry
         self.conversationTurns = conversationTurns
+        self.approvals = approvals
+        self.approvalTimeout = approvalTimeout
         self.adminHost = adminHost
         self.adminPort = adminPort
         self.languageModel = languageModel
@@ -74,6 +82,7 @@ public struct WorkerSettings: Sendable {
             toolTimeout: toolTimeout,
             runTimeout: runTimeout,
             streamCoalescing: streamCoalescing,
+            approvalTimeout: approvalTimeout,
             emitRetry: EmitRetryPolicy(maximumDuration: redisRetry)
         )
         return agentPrompts.map(configuration.prompting(with:)) ?? configuration

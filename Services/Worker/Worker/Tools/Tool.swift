@@ -15,12 +15,16 @@ public protocol Tool: Sendable {
     var parameters: JSONValue { get }
     /// How long one call may take; nil takes the dispatcher's default (`HERALD_TOOL_TIMEOUT_SECONDS`).
     var timeout: Duration? { get }
+    /// Whether a person must approve each call before it runs (DESIGN.md section 10): tools with side effects
+    /// the user should see coming. Operators require it of more tools with `HERALD_APPROVAL_TOOLS`.
+    var requiresApproval: Bool { get }
 
     func run(arguments: JSONValue, context: ToolContext) async throws -> JSONValue
 }
 
 extension Tool {
     public var timeout: Duration? { nil }
+    public var requiresApproval: Bool { false }
 
     /// The tool as the model is told about it.
     public var spec: ToolSpec {

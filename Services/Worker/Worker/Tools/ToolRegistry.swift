@@ -5,8 +5,11 @@ public struct ToolRegistry: Sendable {
     private var byName: [String: any Tool] = [:]
     /// Registration order, which is the order the model is told about the tools.
     public private(set) var names: [String] = []
+    /// Tools an operator requires approval for besides those that declare it (`HERALD_APPROVAL_TOOLS`).
+    public var approvals: ApprovalPolicy
 
-    public init(_ tools: [any Tool] = []) {
+    public init(_ tools: [any Tool] = [], approvals: ApprovalPolicy = .declared) {
+        self.approvals = approvals
         for tool in tools { register(tool) }
     }
 
@@ -19,17 +22,31 @@ public struct ToolRegistry: Sendable {
 
     public func tool(named name: String) -> (any Tool)? { byName[name] }
 
+    /// Whether a call of the tool named `name` waits for a person's approval.
+    public func requiresApproval(_ name: String) -> Bool {
+        guard let tool = byName[name] else { return false }
+        return tool.requiresApproval || approvals.covers(name)
+    }
+
     public var tools: [any Tool] { names.compactMap { byName[$0] } }
 
     public var specs: [ToolSpec] { tools.map(\.spec) }
 
-    /// Herald's built-in tools.
-    public static func standard(docs: DocsIndex) -> ToolRegistry {
-        ToolRegistry([
-            CalculatorTool(),
-            ClockTool(),
-            WaitTool(),
-            SearchDocsTool(index: docs),
-        ])
+    /// Herald's built-in tools; the notes tools when given where notes are kept.
+    public static func standard(docs: DocsIndex, notes: NoteStore? = nil, approvals: ApprovalPolicy = .declared) -> ToolRegistry {
+        var registry = ToolRegistry(
+            [
+                CalculatorTool(),
+                ClockTool(),
+                WaitTool(),
+                SearchDocsTool(index: docs),
+            ],
+            approvals: approvals
+        )
+        if let notes {
+            registry.register(SaveNoteTool(store: notes))
+            registry.register(ListNotesTool(store: notes))
+        }
+        return registry
     }
 }

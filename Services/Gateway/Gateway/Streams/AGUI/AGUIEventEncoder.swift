@@ -111,6 +111,26 @@ struct AGUIEventEncoder: StreamEventEncoder {
                     "content": .string(content.jsonString()), "role": "tool",
                 ]
             )
+        case .approvalRequested(let request):
+            closeText()
+            add(
+                "CUSTOM",
+                [
+                    "name": "herald.approval_requested",
+                    "value": [
+                        "approval_id": .string(request.approvalID), "tool_call_id": .string(request.toolCallID),
+                        "tool_name": .string(request.toolName), "arguments": request.arguments, "expires_at": .string(request.expiresAt),
+                    ],
+                ]
+            )
+        case .approvalResolved(let resolution):
+            var value: [String: JSONValue] = [
+                "approval_id": .string(resolution.approvalID), "tool_call_id": .string(resolution.toolCallID),
+                "decision": .string(resolution.decision.rawValue), "arguments": resolution.arguments,
+            ]
+            if let decidedBy = resolution.decidedBy { value["decided_by"] = .string(decidedBy) }
+            if let reason = resolution.reason { value["reason"] = .string(reason) }
+            add("CUSTOM", ["name": "herald.approval_resolved", "value": .object(value)])
         case .finalReport(let final):
             report = final.report
             add(

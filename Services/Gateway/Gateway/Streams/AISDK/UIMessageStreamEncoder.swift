@@ -87,6 +87,27 @@ struct UIMessageStreamEncoder: StreamEventEncoder {
             } else {
                 add("tool-output-error", ["toolCallId": .string(tool.toolCallID), "errorText": .string(tool.error ?? tool.status.rawValue)])
             }
+        case .approvalRequested(let request):
+            closeText()
+            add(
+                "data-herald-approval-requested",
+                [
+                    "id": .string(request.approvalID),
+                    "data": [
+                        "approval_id": .string(request.approvalID), "tool_call_id": .string(request.toolCallID),
+                        "tool_name": .string(request.toolName), "arguments": request.arguments, "expires_at": .string(request.expiresAt),
+                    ],
+                ]
+            )
+        case .approvalResolved(let resolution):
+            var data: [String: JSONValue] = [
+                "approval_id": .string(resolution.approvalID), "tool_call_id": .string(resolution.toolCallID),
+                "decision": .string(resolution.decision.rawValue), "arguments": resolution.arguments,
+            ]
+            if let decidedBy = resolution.decidedBy { data["decided_by"] = .string(decidedBy) }
+            if let reason = resolution.reason { data["reason"] = .string(reason) }
+            // The same id as the request's part: the AI SDK replaces a data part of the same type and id.
+            add("data-herald-approval-resolved", ["id": .string(resolution.approvalID), "data": .object(data)])
         case .finalReport(let final):
             add("data-herald-final-report", ["data": ["report": .string(final.report), "total_duration_ms": .number(Double(final.totalDurationMs))]])
         case .agentCompleted(let completed):
