@@ -64,6 +64,12 @@ def test_approval_request_is_answered_from_the_page(browsers, deployments):
     assert run.find_element(*by_testid("tool-status")).get_attribute("data-status") == "denied"
 
 
+def press(browser, button):
+    """Scrolls the button to the middle and presses it in one script: WebDriver's own scroll puts an element at the
+    bottom edge, under the page's fixed composer."""
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'}); arguments[0].click();", button)
+
+
 def test_real_runs_pause_for_approval_one_approved_one_denied(browsers, deployments):
     """The whole stack: save_note pauses the run for approval; the page's Approve runs it (with the arguments as
     edited), its Deny completes the call `denied`, and both runs complete."""
@@ -80,7 +86,7 @@ def test_real_runs_pause_for_approval_one_approved_one_denied(browsers, deployme
     assert re.fullmatch(r"(9|10):\d\d left", panel.find_element(*by_testid("approval-time-left")).text)
     field.send_keys(Keys.CONTROL, "a")
     field.send_keys('{"text": "water the plants on Friday"}')
-    panel.find_element(*by_testid("approve-button")).click()
+    press(browser, panel.find_element(*by_testid("approve-button")))
     WebDriverWait(browser, 30).until(lambda d: panel.get_attribute("data-state") == "approved")
     wait_run_status(browser, run, "completed")
     assert run.find_element(*by_testid("tool-status")).get_attribute("data-status") == "success"
@@ -90,7 +96,7 @@ def test_real_runs_pause_for_approval_one_approved_one_denied(browsers, deployme
     second = last_run(browser)
     WebDriverWait(browser, 30).until(lambda d: second.get_attribute("data-run-id") != run.get_attribute("data-run-id"))
     denial = WebDriverWait(browser, 30).until(lambda d: second.find_element(*by_testid("approval")))
-    denial.find_element(*by_testid("deny-button")).click()
+    press(browser, denial.find_element(*by_testid("deny-button")))
     WebDriverWait(browser, 30).until(lambda d: denial.get_attribute("data-state") == "denied")
     wait_run_status(browser, second, "completed")
     assert second.find_element(*by_testid("tool-status")).get_attribute("data-status") == "denied"

@@ -93,8 +93,9 @@ struct RunStore: Sendable {
 
     /// How an `approval_response` was taken.
     enum DecisionOutcome: Sendable, Equatable {
-        /// Decided: `approval_resolved` is on its way to every watcher, and the run's continuation is queued.
-        case decided
+        /// Decided: `approval_resolved` is on its way to every watcher, and the run's continuation is queued. `record`
+        /// is the request as it stood.
+        case decided(ApprovalRecord)
         /// Someone decided first (another tab, the expiry, a cancellation): what they decided.
         case alreadyDecided(ApprovalDecision?)
         case notFound
@@ -117,7 +118,7 @@ struct RunStore: Sendable {
         guard record.userID == userID else { return .forbidden }
         if let decided = record.decision { return .alreadyDecided(decided) }
         switch try await approvals.resolve(record, decision: decision, arguments: arguments, decidedBy: userID, reason: reason) {
-        case .resolved: return .decided
+        case .resolved: return .decided(record)
         case .alreadyDecided(let decided): return .alreadyDecided(decided)
         case .notFound: return .notFound
         }
@@ -203,6 +204,8 @@ struct RunStore: Sendable {
         /// run the relay records), or, before it started, the log's position now.
         var afterSeq: Int
         var epoch: String?
+        /// The last seq of the thread's log now: watching from here shows only what comes next.
+        var lastSeq: Int
     }
 
     /// The thread's active run, nil when it has none.
@@ -213,7 +216,7 @@ struct RunStore: Sendable {
         ])
         guard let runID = try replies[0].get().string else { return nil }
         let head = try ThreadLogHead(reply: replies[1].get())
-        return ActiveRun(runID: runID, afterSeq: head.liveRunStart.map { $0 - 1 } ?? head.seq, epoch: head.epoch)
+        return ActiveRun(runID: runID, afterSeq: head.liveRunStart.map { $0 - 1 } ?? head.seq, epoch: head.epoch, lastSeq: head.seq)
     }
 
     /// The thread's owner, or nil when the thread does not exist. Looking does not renew it: a thread's record lives

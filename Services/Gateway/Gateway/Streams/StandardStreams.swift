@@ -87,6 +87,10 @@ struct StandardStreams: Sendable {
             switch route {
             case .aguiRun:
                 let input = try AGUIStream.input(try await body())
+                if !input.resume.isEmpty {
+                    started = try await resume(input, identity: identity, transport: transport)
+                    break
+                }
                 let wanted = AGUIStream.runRequest(input)
                 started = try await run(wanted, identity: identity, transport: transport) { runID in
                     AGUIEventEncoder(clientThreadID: input.threadID, clientRunID: input.runID, runID: runID)
@@ -251,6 +255,80 @@ struct StandardStreams: Sendable {
         case .refused(let error):
             throw Refusal(error)
         }
+    }
+
+    /// Continues the thread's paused run with the answers of an AG-UI request's `resume[]` (DESIGN.md section 8): watches
+    /// the thread from now, takes each decision, and streams the run's rest as a new AG-UI run.
+    private func resume(
+        _ input: AGUIRunInput,
+        identity: ConnectionIdentity,
+        transport: any ConnectionTransport
+    ) async throws(Refusal) -> (ConnectionSession, any StreamEventEncoder) {
+        let threadID = try AGUIStream.threadID(input.threadID)
+        let active: RunStore.ActiveRun?
+        do {
+            guard try await services.runs.owner(ofThread: threadID) == identity.userID else {
+                throw Refusal(status: .notFound, .notFound, "no such thread")
+            }
+            active = try await services.runs.activeRun(ofThread: threadID)
+        } catch let refusal as Refusal {
+            throw refusal
+        } catch {
+            throw Refusal(status: .serviceUnavailable, .internal, "cannot reach the thread now; try again")
+        }
+        guard let active else { throw Refusal(status: .conflict, .conflict, "the thread has no paused run to resume") }
+        let session = try await open(for: identity, transport: transport)
+        // Watching from the log's end before deciding: the decision's events all come after it.
+        if let refusal = await session.watch(threadID, afterSeq: active.lastSeq, epoch: active.epoch, awaitingCatchUp: false) {
+            await session.end(registered: true)
+            throw Refusal(refusal)
+        }
+        var waitingAgents: [String] = []
+        for answer in input.resume {
+            let outcome: RunStore.DecisionOutcome
+            do {
+                guard ConnectionSession.isValidID(answer.approvalID) else {
+                    throw Refusal(status: .notFound, .notFound, "no interrupt \(answer.approvalID)")
+                }
+                outcome = try await services.runs.decide(
+                    approvalID: answer.approvalID,
+                    userID: identity.userID,
+                    decision: answer.approve ? .approved : .denied,
+                    arguments: answer.arguments.map(JSONValue.object),
+                    reason: answer.reason
+                )
+            } catch let refusal as Refusal {
+                await session.end(registered: true)
+                throw refusal
+            } catch {
+                await session.end(registered: true)
+                throw Refusal(status: .serviceUnavailable, .internal, "cannot take the decision now; try again")
+            }
+            switch outcome {
+            case .decided(let record) where record.runID == active.runID:
+                services.metrics.recordApprovalResponse(answer.approve ? "approved" : "denied")
+                waitingAgents.append(record.agent)
+            case .decided:
+                // An old request of another run that was still open: decided, but it is not what this stream shows.
+                services.metrics.recordApprovalResponse(answer.approve ? "approved" : "denied")
+            case .alreadyDecided(let earlier):
+                services.metrics.recordApprovalResponse("conflict")
+                await session.end(registered: true)
+                let what = earlier.map { "already \($0.rawValue)" } ?? "already decided"
+                throw Refusal(status: .conflict, code: ErrorCode.conflict.rawValue, message: "interrupt \(answer.approvalID) was \(what)", ref: answer.approvalID)
+            case .notFound, .forbidden:
+                await session.end(registered: true)
+                throw Refusal(status: .notFound, .notFound, "no interrupt \(answer.approvalID)")
+            }
+        }
+        let steps = waitingAgents.first.map { $0 == AgentName.supervisor ? [] : [$0] } ?? []
+        let encoder = AGUIEventEncoder(
+            clientThreadID: input.threadID,
+            clientRunID: input.runID,
+            runID: active.runID,
+            continuing: .init(openSteps: steps, afterSeq: active.lastSeq)
+        )
+        return (session, encoder)
     }
 
     /// Watches the thread's active run from its start (history, then live); nil when it has none.

@@ -16,15 +16,30 @@ struct AGUIEventEncoder: StreamEventEncoder {
     /// The AG-UI version these streams speak, declared in `RUN_STARTED`.
     static let protocolVersion = "1.0"
 
+    /// Where a stream that continues a paused run starts: it is a new AG-UI run (its own `RUN_STARTED`) of the same
+    /// Herald run, with the steps that were open when it paused opened again.
+    struct Continuation: Sendable, Equatable {
+        var openSteps: [String]
+        /// The thread's seq the stream starts after; its message ids carry it, so they differ from the first run's.
+        var afterSeq: Int
+    }
+
     private(set) var isFinished = false
     private var openTextMessage: String?
     private var messagesOpened = 0
     private var report: String?
+    /// Sub-agents started and not finished, as `STEP_STARTED` opened them.
+    private var openSteps: [String] = []
+    /// Set until a continuing stream's first event opens it.
+    private var continuation: Continuation?
+    private let messagePrefix: String
 
-    init(clientThreadID: String, clientRunID: String, runID: String) {
+    init(clientThreadID: String, clientRunID: String, runID: String, continuing continuation: Continuation? = nil) {
         self.clientThreadID = clientThreadID
         self.clientRunID = clientRunID
         self.runID = runID
+        self.continuation = continuation
+        self.messagePrefix = continuation.map { "\(runID)-\($0.afterSeq)" } ?? runID
     }
 
     mutating func encode(_ frame: EventFrame, into buffer: inout ByteBuffer) {
@@ -59,15 +74,24 @@ struct AGUIEventEncoder: StreamEventEncoder {
             }
         }
         let isSupervisor = event.agentName == AgentName.supervisor
+        func startRun() {
+            add("RUN_STARTED", ["threadId": .string(clientThreadID), "runId": .string(clientRunID), "protocolVersion": .string(Self.protocolVersion)])
+        }
+        if let continuing = continuation {
+            continuation = nil
+            startRun()
+            for step in continuing.openSteps {
+                add("STEP_STARTED", ["stepName": .string(step)])
+                openSteps.append(step)
+            }
+        }
         switch event.payload {
         case .agentStarted(let started):
             if isSupervisor {
-                add(
-                    "RUN_STARTED",
-                    ["threadId": .string(clientThreadID), "runId": .string(clientRunID), "protocolVersion": .string(Self.protocolVersion)]
-                )
+                startRun()
             } else {
                 add("STEP_STARTED", ["stepName": .string(started.agentName)])
+                openSteps.append(started.agentName)
             }
         case .agentThinking(let thinking):
             guard !thinking.thought.isEmpty else { break }
@@ -112,17 +136,24 @@ struct AGUIEventEncoder: StreamEventEncoder {
                 ]
             )
         case .approvalRequested(let request):
+            // An AG-UI interrupt: this run finishes here, and a request whose `resume[]` answers it continues it.
             closeText()
+            for step in openSteps.reversed() { add("STEP_FINISHED", ["stepName": .string(step)]) }
+            openSteps.removeAll()
+            let interrupt: JSONValue = [
+                "id": .string(request.approvalID), "reason": "tool_call", "toolCallId": .string(request.toolCallID),
+                "message": .string("Approve \(request.toolName)?"), "expiresAt": .string(request.expiresAt),
+                "responseSchema": Self.approvalResponseSchema,
+                "metadata": ["herald": ["tool_name": .string(request.toolName), "arguments": request.arguments]],
+            ]
             add(
-                "CUSTOM",
+                "RUN_FINISHED",
                 [
-                    "name": "herald.approval_requested",
-                    "value": [
-                        "approval_id": .string(request.approvalID), "tool_call_id": .string(request.toolCallID),
-                        "tool_name": .string(request.toolName), "arguments": request.arguments, "expires_at": .string(request.expiresAt),
-                    ],
+                    "threadId": .string(clientThreadID), "runId": .string(clientRunID),
+                    "outcome": ["type": "interrupt", "interrupts": [interrupt]],
                 ]
             )
+            isFinished = true
         case .approvalResolved(let resolution):
             var value: [String: JSONValue] = [
                 "approval_id": .string(resolution.approvalID), "tool_call_id": .string(resolution.toolCallID),
@@ -143,6 +174,7 @@ struct AGUIEventEncoder: StreamEventEncoder {
         case .agentCompleted(let completed):
             guard isSupervisor else {
                 add("STEP_FINISHED", ["stepName": .string(completed.agentName)])
+                openSteps.removeAll { $0 == completed.agentName }
                 break
             }
             closeText()
@@ -156,6 +188,7 @@ struct AGUIEventEncoder: StreamEventEncoder {
         case .agentError(let error):
             guard isSupervisor else {
                 add("STEP_FINISHED", ["stepName": .string(error.agentName)])
+                openSteps.removeAll { $0 == error.agentName }
                 break
             }
             closeText()
@@ -167,6 +200,17 @@ struct AGUIEventEncoder: StreamEventEncoder {
 
     private mutating func nextMessageID(_ kind: String) -> String {
         messagesOpened += 1
-        return "\(runID)-\(kind)-\(messagesOpened)"
+        return "\(messagePrefix)-\(kind)-\(messagesOpened)"
     }
+
+    /// What a `resume[]` entry's payload says to answer an approval interrupt.
+    static let approvalResponseSchema: JSONValue = [
+        "type": "object",
+        "properties": [
+            "decision": ["type": "string", "enum": ["approve", "deny"]],
+            "arguments": ["type": "object", "description": "the tool's arguments as approved, when edited"],
+            "reason": ["type": "string"],
+        ],
+        "required": ["decision"],
+    ]
 }
