@@ -41,6 +41,14 @@ struct ApprovalTests {
         }
     }
 
+    /// The sum of a metric's samples (every label set) in a Prometheus text page.
+    private static func value(of metric: String, in text: String) -> Double {
+        text.split(separator: "\n")
+            .filter { !$0.hasPrefix("#") && ($0.hasPrefix(metric + " ") || $0.hasPrefix(metric + "{")) }
+            .compactMap { Double($0.split(separator: " ").last ?? "") }
+            .reduce(0, +)
+    }
+
     private static func approve(_ id: String, arguments: [String: JSONValue]? = nil) -> ClientMessage {
         .approvalResponse(.init(approvalID: id, decision: .approve, arguments: arguments))
     }
@@ -144,6 +152,11 @@ struct ApprovalTests {
             // Approved with edited arguments: the tool runs with them, and the event shows them.
             let edited = try await client.startRun("save a note: draft")
             let editRequest = try await Self.request(of: edited.runID, in: client)
+            let worker = try #require(deployment.workers.first)
+            // The paused-runs gauge is the deployment's, counted by each worker's sweep.
+            try await waitUntil("the worker counts the paused run") {
+                Self.value(of: "herald_worker_runs_paused", in: try await HTTPProbe.get(port: worker.port, path: "/metrics").body) == 1
+            }
             try await stranger.send(Self.approve(editRequest.approvalID))
             #expect(
                 try await stranger.nextError()
@@ -192,6 +205,17 @@ struct ApprovalTests {
 
             let notes = try await deployment.redis.reply(["HVALS", "herald:user:{\(client.userID)}:notes"]).array ?? []
             #expect(notes.map { $0.string?.contains("final wording") == true } == [true])
+
+            let workerMetrics = try await HTTPProbe.get(port: worker.port, path: "/metrics").body
+            #expect(Self.value(of: "herald_worker_run_pauses_total", in: workerMetrics) == 3)
+            #expect(workerMetrics.contains(#"herald_worker_approval_decisions_total{decision="approved"} 1"#))
+            #expect(workerMetrics.contains(#"herald_worker_approval_decisions_total{decision="denied"} 1"#))
+            #expect(workerMetrics.contains(#"herald_worker_approval_decisions_total{decision="cancelled"} 1"#))
+            #expect(Self.value(of: "herald_worker_approval_decision_seconds_count", in: workerMetrics) == 3)
+            let gatewayMetrics = try await HTTPProbe.get(port: deployment.gatewayPort, path: "/metrics").body
+            #expect(gatewayMetrics.contains(#"herald_gateway_approval_responses_total{outcome="approved"} 1"#))
+            #expect(gatewayMetrics.contains(#"herald_gateway_approval_responses_total{outcome="denied"} 1"#))
+            #expect(gatewayMetrics.contains(#"herald_gateway_approval_responses_total{outcome="conflict"} 1"#))
             await client.close()
             await stranger.close()
         }
