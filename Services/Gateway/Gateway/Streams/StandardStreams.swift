@@ -257,6 +257,21 @@ struct StandardStreams: Sendable {
         }
     }
 
+    /// The active run of a thread of `identity`'s; nil when it has none. Someone else's thread is not found either: no
+    /// probing.
+    private func activeRun(ofOwnThread threadID: String, identity: ConnectionIdentity) async throws(Refusal) -> RunStore.ActiveRun? {
+        do {
+            guard try await services.runs.owner(ofThread: threadID) == identity.userID else {
+                throw Refusal(status: .notFound, .notFound, "no such thread")
+            }
+            return try await services.runs.activeRun(ofThread: threadID)
+        } catch let refusal as Refusal {
+            throw refusal
+        } catch {
+            throw Refusal(status: .serviceUnavailable, .internal, "cannot reach the thread now; try again")
+        }
+    }
+
     /// Continues the thread's paused run with the answers of an AG-UI request's `resume[]` (DESIGN.md section 8): watches
     /// the thread from now, takes each decision, and streams the run's rest as a new AG-UI run.
     private func resume(
@@ -265,18 +280,9 @@ struct StandardStreams: Sendable {
         transport: any ConnectionTransport
     ) async throws(Refusal) -> (ConnectionSession, any StreamEventEncoder) {
         let threadID = try AGUIStream.threadID(input.threadID)
-        let active: RunStore.ActiveRun?
-        do {
-            guard try await services.runs.owner(ofThread: threadID) == identity.userID else {
-                throw Refusal(status: .notFound, .notFound, "no such thread")
-            }
-            active = try await services.runs.activeRun(ofThread: threadID)
-        } catch let refusal as Refusal {
-            throw refusal
-        } catch {
-            throw Refusal(status: .serviceUnavailable, .internal, "cannot reach the thread now; try again")
+        guard let active = try await activeRun(ofOwnThread: threadID, identity: identity) else {
+            throw Refusal(status: .conflict, .conflict, "the thread has no paused run to resume")
         }
-        guard let active else { throw Refusal(status: .conflict, .conflict, "the thread has no paused run to resume") }
         let session = try await open(for: identity, transport: transport)
         // Watching from the log's end before deciding: the decision's events all come after it.
         if let refusal = await session.watch(threadID, afterSeq: active.lastSeq, epoch: active.epoch, awaitingCatchUp: false) {
@@ -315,7 +321,12 @@ struct StandardStreams: Sendable {
                 services.metrics.recordApprovalResponse("conflict")
                 await session.end(registered: true)
                 let what = earlier.map { "already \($0.rawValue)" } ?? "already decided"
-                throw Refusal(status: .conflict, code: ErrorCode.conflict.rawValue, message: "interrupt \(answer.approvalID) was \(what)", ref: answer.approvalID)
+                throw Refusal(
+                    status: .conflict,
+                    code: ErrorCode.conflict.rawValue,
+                    message: "interrupt \(answer.approvalID) was \(what)",
+                    ref: answer.approvalID
+                )
             case .notFound, .forbidden:
                 await session.end(registered: true)
                 throw Refusal(status: .notFound, .notFound, "no interrupt \(answer.approvalID)")
@@ -338,19 +349,7 @@ struct StandardStreams: Sendable {
         transport: any ConnectionTransport,
         encoder: (_ runID: String) -> any StreamEventEncoder
     ) async throws(Refusal) -> (ConnectionSession, any StreamEventEncoder)? {
-        let active: RunStore.ActiveRun?
-        do {
-            // Someone else's thread is not found either: no probing.
-            guard try await services.runs.owner(ofThread: threadID) == identity.userID else {
-                throw Refusal(status: .notFound, .notFound, "no such thread")
-            }
-            active = try await services.runs.activeRun(ofThread: threadID)
-        } catch let refusal as Refusal {
-            throw refusal
-        } catch {
-            throw Refusal(status: .serviceUnavailable, .internal, "cannot reach the thread now; try again")
-        }
-        guard let active else { return nil }
+        guard let active = try await activeRun(ofOwnThread: threadID, identity: identity) else { return nil }
         let session = try await open(for: identity, transport: transport)
         if let refusal = await session.watch(threadID, afterSeq: active.afterSeq, epoch: active.epoch, awaitingCatchUp: false) {
             await session.end(registered: true)

@@ -75,7 +75,10 @@ struct AGUIEventEncoder: StreamEventEncoder {
         }
         let isSupervisor = event.agentName == AgentName.supervisor
         func startRun() {
-            add("RUN_STARTED", ["threadId": .string(clientThreadID), "runId": .string(clientRunID), "protocolVersion": .string(Self.protocolVersion)])
+            add(
+                "RUN_STARTED",
+                ["threadId": .string(clientThreadID), "runId": .string(clientRunID), "protocolVersion": .string(Self.protocolVersion)]
+            )
         }
         if let continuing = continuation {
             continuation = nil

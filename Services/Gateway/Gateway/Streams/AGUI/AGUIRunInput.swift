@@ -114,7 +114,8 @@ struct AGUIRunInput: Sendable, Equatable {
                 case ("deny"?, _), (nil, .bool(false)?): approve = false
                 default:
                     throw Invalid(
-                        description: "the payload of a resolved 'resume' entry must say {\"decision\": \"approve\"|\"deny\"} or {\"approved\": true|false}"
+                        description:
+                            "the payload of a resolved 'resume' entry must say {\"decision\": \"approve\"|\"deny\"} or {\"approved\": true|false}"
                     )
                 }
                 var arguments: [String: JSONValue]?
