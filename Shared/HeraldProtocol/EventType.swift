@@ -11,12 +11,13 @@ public enum EventType: String, Sendable, Codable, CaseIterable {
     case agentCompleted = "agent_completed"
     case agentError = "agent_error"
 
-    /// Whether the event opens or closes an agent or a tool call: what `RunProgress` needs to close a run whose
-    /// worker died. A run's outline is these events alone, so it stays small however long the answer streams.
+    /// Whether the event opens or closes an agent or a tool call, or decides how an open call may close (an approval's
+    /// decision): what `RunProgress` needs to close a run whose worker died. A run's outline is these events alone,
+    /// so it stays small however long the answer streams.
     public var opensOrCloses: Bool {
         switch self {
-        case .agentStarted, .toolExecuting, .toolCompleted, .agentCompleted, .agentError: true
-        case .agentThinking, .partialResult, .finalReport, .approvalRequested, .approvalResolved: false
+        case .agentStarted, .toolExecuting, .toolCompleted, .agentCompleted, .agentError, .approvalResolved: true
+        case .agentThinking, .partialResult, .finalReport, .approvalRequested: false
         }
     }
 }

@@ -6,6 +6,17 @@ public struct RunProgress: Sendable, Equatable {
         public var toolCallID: String
         public var toolName: String
         public var agentName: String
+        /// How a person decided on the call, when it waited for approval: a call not approved closes as decided.
+        public var decision: ApprovalDecision?
+
+        /// How the call closes when the run is closed for it (rule 10: `denied` unless approved).
+        var closingStatus: ToolStatus {
+            switch decision {
+            case .denied?, .expired?: .denied
+            case .cancelled?: .cancelled
+            case .approved?, nil: .error
+            }
+        }
     }
 
     public private(set) var started = false
@@ -36,7 +47,11 @@ public struct RunProgress: Sendable, Equatable {
                 openAgents.removeSubrange(index...)
             }
             if event.isRunTerminal { ended = true }
-        case .agentThinking, .partialResult, .finalReport, .approvalRequested, .approvalResolved:
+        case .approvalResolved(let resolution):
+            if let index = openToolCalls.firstIndex(where: { $0.toolCallID == resolution.toolCallID }) {
+                openToolCalls[index].decision = resolution.decision
+            }
+        case .agentThinking, .partialResult, .finalReport, .approvalRequested:
             break
         }
     }
@@ -65,7 +80,12 @@ public struct RunProgress: Sendable, Equatable {
         }
         for agent in agents.reversed() {
             for call in openToolCalls.reversed() where call.agentName == agent {
-                add(agent, .toolCompleted(.init(toolCallID: call.toolCallID, toolName: call.toolName, status: .error, error: message, durationMs: 0)))
+                add(
+                    agent,
+                    .toolCompleted(
+                        .init(toolCallID: call.toolCallID, toolName: call.toolName, status: call.closingStatus, error: message, durationMs: 0)
+                    )
+                )
             }
             add(agent, .agentError(.init(agentName: agent, code: code, message: message, retryable: retryable)))
         }

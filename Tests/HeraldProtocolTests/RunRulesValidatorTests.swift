@@ -207,6 +207,34 @@ private struct Recording {
         #expect(RunRulesValidator.validate(frames(recording + closing)).isEmpty)
     }
 
+    @Test(arguments: [(ApprovalDecision.approved, ToolStatus.error), (.denied, .denied), (.expired, .denied), (.cancelled, .cancelled)])
+    func aCallClosedAfterItsApprovalClosesAsDecided(decision: ApprovalDecision, status: ToolStatus) {
+        var recording: [AgentEvent] = []
+        func add(_ agent: String, _ payload: EventPayload) {
+            recording.append(AgentEvent(threadID: "t", runID: "r", agentName: agent, payload: payload))
+        }
+        add("supervisor", .agentStarted(.init(agentName: "supervisor")))
+        add("assistant", .agentStarted(.init(agentName: "assistant", parentAgent: "supervisor")))
+        add("assistant", .toolExecuting(.init(toolCallID: "c1", toolName: "save_note", arguments: [:])))
+        add(
+            "assistant",
+            .approvalRequested(
+                .init(approvalID: "apr_1", toolCallID: "c1", toolName: "save_note", arguments: [:], expiresAt: "2026-12-07T00:00:00.000Z")
+            )
+        )
+        add("assistant", .approvalResolved(.init(approvalID: "apr_1", toolCallID: "c1", decision: decision, arguments: [:])))
+        var progress = RunProgress()
+        // As the watchdog reads a run: its outline (what opens, closes or decides), never the request itself.
+        for event in recording where event.type.opensOrCloses { progress.apply(event) }
+        let closing = progress.closingEvents(threadID: "t", runID: "r", code: .workerLost, message: "worker lost", retryable: true)
+        guard case .toolCompleted(let completion)? = closing.first?.payload else {
+            Issue.record("closing starts with \(String(describing: closing.first?.type))")
+            return
+        }
+        #expect(completion.status == status)
+        #expect(RunRulesValidator.validate(frames(recording + closing)).isEmpty)
+    }
+
     @Test func aRunThatNeverStartedStillGetsAValidEnding() {
         let closing = RunProgress().closingEvents(threadID: "t", runID: "r", code: .workerLost, message: "lost", retryable: true)
         #expect(closing.map(\.type) == [.agentStarted, .agentError])

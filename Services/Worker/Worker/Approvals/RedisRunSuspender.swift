@@ -9,7 +9,8 @@ import Redis
 public struct RedisRunSuspender: RunSuspender {
     static let script = RedisScript(
         """
-        -- KEYS: event partition, approval record, approval deadlines, paused run, run record, run lease, run queue
+        -- KEYS: event partition, approval record, approval deadlines, paused run, run record, run lease, run queue,
+        --       thread's active run
         -- ARGV: event json, event route, approval id, expires at (ms), paused run json, keep for (ms), worker id,
         --       queue entry id, consumer group, then the record's field-value pairs
         if redis.call('EXISTS', KEYS[2]) == 1 then
@@ -22,6 +23,13 @@ public struct RedisRunSuspender: RunSuspender {
         redis.call('SET', KEYS[4], ARGV[5], 'PX', ARGV[6])
         if redis.call('EXISTS', KEYS[5]) == 1 then
           redis.call('HSET', KEYS[5], '\(RunRecord.Field.status)', '\(RunRecord.Status.paused)', '\(RunRecord.Field.approval)', ARGV[3])
+        end
+        -- The run's record and its thread's busy marker outlive the wait, however long it may be.
+        for _, key in ipairs({KEYS[5], KEYS[8]}) do
+          local left = redis.call('PTTL', key)
+          if left >= 0 and left < tonumber(ARGV[6]) then
+            redis.call('PEXPIRE', key, ARGV[6])
+          end
         end
         if redis.call('GET', KEYS[6]) == ARGV[7] then
           redis.call('DEL', KEYS[6])
@@ -67,7 +75,7 @@ public struct RedisRunSuspender: RunSuspender {
             Self.script,
             keys: [
                 partition, keys.approval(record.approvalID), keys.approvalDeadlines, keys.runPaused(run.input.runID), keys.run(run.input.runID),
-                keys.runLease(run.input.runID), keys.runQueue,
+                keys.runLease(run.input.runID), keys.runQueue, keys.threadActiveRun(run.input.threadID),
             ],
             arguments: arguments
         )
