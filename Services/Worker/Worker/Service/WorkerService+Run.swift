@@ -13,6 +13,20 @@ extension WorkerService {
         """
     )
 
+    /// Takes or renews the run lease, unless the run has paused for approval meanwhile: a renewal in flight as the
+    /// pause script frees the lease must not take it back.
+    static let renewLease = RedisScript(
+        """
+        -- KEYS: run lease, run record
+        -- ARGV: worker id, lease milliseconds
+        if redis.call('HGET', KEYS[2], '\(RunRecord.Field.status)') == '\(RunRecord.Status.paused)' then
+          return 0
+        end
+        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+        return 1
+        """
+    )
+
     func leaseKey(_ runID: String) -> String { keys.runLease(runID) }
 
     /// Runs one queue entry from start to acknowledgement; the slot it holds is given back at the end.
@@ -251,6 +265,7 @@ extension WorkerService {
     /// checks the run's cancellation key, which catches a cancellation whose message was missed.
     private func withLeaseRenewal(_ runID: String, logger: Logger, _ body: () async -> RunOutcome) async -> RunOutcome {
         let lease = leaseKey(runID)
+        let record = keys.run(runID)
         let cancelledKey = keys.runCancelled(runID)
         let leaseMs = settings.runLease.milliseconds
         let period = settings.runLease / 3
@@ -258,11 +273,12 @@ extension WorkerService {
             group.addTask {
                 while !Task.isCancelled {
                     do {
-                        let replies = try await redis.pipeline([
-                            ["SET", RedisArgument(lease), RedisArgument(settings.workerID), "PX", RedisArgument(leaseMs)],
-                            ["EXISTS", RedisArgument(cancelledKey)],
-                        ])
-                        if case .success(let exists)? = replies.last, exists.int == 1, await runs.cancel(runID, reason: .cancelled) {
+                        _ = try await redis.evalScript(
+                            Self.renewLease,
+                            keys: [lease, record],
+                            arguments: [RedisArgument(settings.workerID), RedisArgument(leaseMs)]
+                        )
+                        if try await redis.send("EXISTS", cancelledKey).int == 1, await runs.cancel(runID, reason: .cancelled) {
                             logger.info("run cancellation found")
                         }
                     } catch {
