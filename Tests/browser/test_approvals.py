@@ -101,3 +101,36 @@ def test_real_runs_pause_for_approval_one_approved_one_denied(browsers, deployme
     wait_run_status(browser, second, "completed")
     assert second.find_element(*by_testid("tool-status")).get_attribute("data-status") == "denied"
     assert "I did not run save_note" in second.text
+
+
+def test_a_reloaded_page_shows_the_open_request_and_a_second_tab_sees_the_decision(browsers, deployments):
+    """The request lives in the thread's history, not in the tab that saw it first: after a reload the page shows it
+    again with Approve and Deny, another tab of the same user shows it too, and the answer from one tab closes the
+    request on the other."""
+    herald = deployments.start("approvals-reload", offline_delay_ms=5)
+    browser = browsers.new()
+    browser.get(herald.url)
+    send_message(browser, "save a note: renew the passport")
+    WebDriverWait(browser, 30).until(lambda d: last_run(d).find_element(*by_testid("approval")))
+
+    browser.refresh()
+    run = last_run(browser)
+    panel = WebDriverWait(browser, 30).until(lambda d: run.find_element(*by_testid("approval")))
+    assert "Approve save_note?" in panel.text
+    WebDriverWait(browser, 10).until(lambda d: panel.find_element(*by_testid("approve-button")).is_enabled())
+
+    # The same user in a second tab (the guest token lives in the browser's storage, shared by its tabs).
+    browser.execute_script("window.open(arguments[0], '_blank')", herald.url)
+    first_tab, second_tab = browser.window_handles[0], browser.window_handles[-1]
+    browser.switch_to.window(second_tab)
+    other_run = last_run(browser)
+    other_panel = WebDriverWait(browser, 30).until(lambda d: other_run.find_element(*by_testid("approval")))
+    press(browser, other_panel.find_element(*by_testid("deny-button")))
+    WebDriverWait(browser, 30).until(lambda d: other_panel.get_attribute("data-state") == "denied")
+    wait_run_status(browser, other_run, "completed")
+
+    browser.switch_to.window(first_tab)
+    WebDriverWait(browser, 30).until(lambda d: panel.get_attribute("data-state") == "denied")
+    assert not panel.find_element(*by_testid("approve-button")).is_enabled()
+    wait_run_status(browser, run, "completed")
+    assert run.find_element(*by_testid("tool-status")).get_attribute("data-status") == "denied"
