@@ -72,8 +72,17 @@ public struct WorkerService: Service, CustomStringConvertible {
             "worker started",
             metadata: [
                 "concurrency": "\(settings.concurrency)", "model": "\(model.name)", "tools": "\(tools.names.joined(separator: ","))",
+                "approval_tools": "\(tools.names.filter(tools.requiresApproval).joined(separator: ","))",
             ]
         )
+        let unknown = tools.approvals.names.subtracting(tools.names).sorted()
+        if !unknown.isEmpty {
+            // A misspelt name would leave a tool the operator meant to guard unguarded: say so at once.
+            logger.warning(
+                "\(SettingSpec.approvalTools.name) names tools this worker does not have; calls of those names run without approval",
+                metadata: ["unknown": "\(unknown.joined(separator: ","))"]
+            )
+        }
         let runs = self.runs
         let expirySweep = ApprovalExpirySweep(
             redis: redis,
