@@ -45,5 +45,7 @@ if [ "$mode" = "--test" ]; then
   pip_need ag_ui.core ag-ui-protocol
   pip_need websockets.sync.client websockets
   pip_need schemathesis 'schemathesis==4.*'
+  # The official MCP SDK: the worker's MCP tests start servers written with it (Tests/mcp).
+  pip_need mcp.server.mcpserver 'mcp>=2,<3'
   pip_need openapi_spec_validator openapi-spec-validator
 fi

@@ -663,6 +663,50 @@ extension SettingSpec {
         ]
     )
 
+    public static let mcpServers = SettingSpec(
+        name: "HERALD_MCP_SERVERS",
+        flag: "mcp-servers",
+        services: [.worker],
+        value: .text,
+        whenUnset: "none",
+        help: "MCP servers whose tools the worker offers: a JSON object, name → {\"command\", \"args\"?, \"env\"?}",
+        guide:
+            "Model Context Protocol servers whose tools workers offer (docs/tools.md, *MCP servers*): a JSON object mapping a name to a stdio command `{\"command\", \"args\"?, \"env\"?}`",
+        example: [
+            "Model Context Protocol servers whose tools the workers offer beside their own (docs/tools.md),",
+            "as a JSON object: a name for each, and the command the worker starts to talk to it over stdio.",
+        ],
+        exampleValue: #"{"files": {"command": "python3", "args": ["/srv/mcp/files.py"]}}"#
+    )
+
+    public static let mcpConfig = SettingSpec(
+        name: "HERALD_MCP_CONFIG",
+        flag: "mcp-config",
+        services: [.worker],
+        value: .text,
+        whenUnset: "none",
+        help: "A JSON file holding {\"mcpServers\": {…}}, the shape of HERALD_MCP_SERVERS (both may be set; names must differ)",
+        guide: "a JSON file `{\"mcpServers\": {…}}`, entries as in `HERALD_MCP_SERVERS` (both may be set; names must differ)",
+        example: [
+            "A JSON file {\"mcpServers\": {…}} with entries as in HERALD_MCP_SERVERS (the common mcpServers file)."
+        ],
+        exampleValue: "/app/mcp.json"
+    )
+
+    public static let mcpStartTimeoutSeconds = SettingSpec(
+        name: "HERALD_MCP_START_TIMEOUT_SECONDS",
+        flag: "mcp-start-timeout",
+        services: [.worker],
+        value: .integer(1...300),
+        default: "10",
+        help: "Seconds an MCP server has to start and answer initialize and tools/list before the worker goes on without it",
+        guide:
+            "how long an MCP server may take to start and list its tools; one that takes longer is retried in the background while the worker serves runs with its other tools",
+        example: [
+            "Seconds an MCP server has to start and list its tools; a slower one is retried while the worker serves runs."
+        ]
+    )
+
     public static let adminHost = SettingSpec(
         name: "HERALD_ADMIN_HOST",
         flag: "admin-host",
@@ -796,7 +840,8 @@ extension SettingsCatalogue {
             title: "herald-worker",
             settings: [
                 .workerConcurrency, .offlineDelayMs, .streamCoalesceMs, .docsDirectory, .toolTimeoutSeconds, .runTimeoutSeconds, .workerGraceSeconds,
-                .redisRetrySeconds, .conversationTurns, .approvalTools, .approvalTimeoutSeconds, .workerID,
+                .redisRetrySeconds, .conversationTurns, .approvalTools, .approvalTimeoutSeconds, .mcpServers, .mcpConfig,
+                .mcpStartTimeoutSeconds, .workerID,
             ]
         ),
         SettingsSection(

@@ -32,6 +32,17 @@ struct StartupTests {
         #expect(fromFlag.output == "\(executable): invalid setting HERALD_HISTORY_SIZE: 'lots' is not a whole number\n")
     }
 
+    @Test("a bad MCP server entry stops the worker with one line naming it")
+    func badMCPServer() async throws {
+        let servers = try await run("herald-worker", environment: ["HERALD_MCP_SERVERS": #"{"files": {"args": ["x"]}}"#])
+        #expect(servers.status == SettingsCatalogue.badSettingExitCode)
+        #expect(servers.output == "herald-worker: invalid setting HERALD_MCP_SERVERS: entry 'files' needs a \"command\" (a non-empty string)\n")
+        let file = try await run("herald-worker", environment: ["HERALD_MCP_CONFIG": "/nonexistent/mcp.json"])
+        #expect(file.status == SettingsCatalogue.badSettingExitCode)
+        #expect(file.output.hasPrefix("herald-worker: invalid setting HERALD_MCP_CONFIG: cannot read /nonexistent/mcp.json"))
+        #expect(file.output.split(separator: "\n").count == 1)
+    }
+
     @Test("each executable prints the catalogue's .env.example and settings table", arguments: executables)
     func printsDocuments(_ executable: String) async throws {
         let environment = try await run(executable, ["--print-env-example"])

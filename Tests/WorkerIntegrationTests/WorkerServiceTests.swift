@@ -34,6 +34,12 @@ struct WorkerServiceTests {
                 redis: redis,
                 model: OfflineModel(wordDelay: .zero),
                 tools: ToolRegistry.standard(docs: .empty),
+                mcp: MCPToolbox(
+                    servers: [],
+                    startTimeout: .seconds(1),
+                    registry: PrometheusCollectorRegistry(),
+                    logger: Logger.test("herald.worker.tests")
+                ),
                 metrics: WorkerMetrics(registry: PrometheusCollectorRegistry()),
                 logger: Logger.test("herald.worker.tests")
             )

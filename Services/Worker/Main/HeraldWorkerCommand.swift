@@ -71,6 +71,7 @@ struct HeraldWorkerCommand: AsyncParsableCommand {
                 notes: NoteStore(redis: redis, keys: settings.common.keys, retentionSeconds: settings.common.threadRetentionSeconds),
                 approvals: settings.approvals
             ),
+            mcp: MCPToolbox(servers: settings.mcpServers, startTimeout: settings.mcpStartTimeout, registry: registry, logger: logger),
             metrics: WorkerMetrics(registry: registry),
             logger: logger
         )

@@ -87,7 +87,7 @@ public struct AssistantAgent: Agent {
                         outcome = try await dispatcher.complete(call, after: decided, agent: name, in: run)
                     } else if dispatcher.requiresApproval(call) {
                         let arguments = try await dispatcher.announce(call, agent: name, in: run) ?? [:]
-                        throw RunPaused(toolCall: call, arguments: arguments, agentName: name, assistant: progress)
+                        throw RunPaused(toolCall: dispatcher.canonical(call), arguments: arguments, agentName: name, assistant: progress)
                     } else {
                         outcome = try await dispatcher.dispatch(call, agent: name, in: run)
                     }

@@ -28,6 +28,7 @@ public struct ToolDispatcher: Sendable {
     /// Runs `call` for `agent`. Throws `CancellationError` after reporting the call cancelled,
     /// `AgentFailure` (`tool_failed`) after reporting a broken tool, and delivery errors as they come.
     public func dispatch(_ call: ModelToolCall, agent: String, in run: RunContext) async throws -> ToolOutcome {
+        let call = canonical(call)
         let arguments = try await announce(call, agent: agent, in: run)
         return try await perform(call, arguments: arguments, agent: agent, in: run)
     }
@@ -40,6 +41,7 @@ public struct ToolDispatcher: Sendable {
 
     /// Emits the call's `tool_executing`; returns its arguments, nil when they are not a JSON object.
     public func announce(_ call: ModelToolCall, agent: String, in run: RunContext) async throws -> JSONValue? {
+        let call = canonical(call)
         let arguments = Self.arguments(of: call)
         try await sink.emit(
             .toolExecuting(.init(toolCallID: call.id, toolName: call.name, arguments: arguments ?? ["raw": .string(call.arguments)])),
@@ -52,6 +54,7 @@ public struct ToolDispatcher: Sendable {
     /// Ends a call that waited for approval, as `verdict` decides: approved, it runs (with the arguments as approved);
     /// denied or expired, it completes `denied`; cancelled, it completes `cancelled` and the run stops.
     public func complete(_ call: ModelToolCall, after verdict: ApprovalVerdict, agent: String, in run: RunContext) async throws -> ToolOutcome {
+        let call = canonical(call)
         var note: String?
         if verdict.argumentsEdited { note = "the user edited the arguments before approving; the tool ran with \(verdict.arguments.jsonString())" }
         if let reason = verdict.reason { note = [note, "the user said: \(reason)"].compactMap { $0 }.joined(separator: "; ") }
@@ -74,6 +77,15 @@ public struct ToolDispatcher: Sendable {
             try await emitCompletion(outcome, agent: agent, in: run)
             throw CancellationError()
         }
+    }
+
+    /// The call under its tool's own name: the model may call a tool by the name it was told (`ToolNames`), and events
+    /// carry the tool's name.
+    func canonical(_ call: ModelToolCall) -> ModelToolCall {
+        guard let tool = tools.tool(named: call.name), tool.name != call.name else { return call }
+        var renamed = call
+        renamed.name = tool.name
+        return renamed
     }
 
     private static func arguments(of call: ModelToolCall) -> JSONValue? {

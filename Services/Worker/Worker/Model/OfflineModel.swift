@@ -72,7 +72,12 @@ public struct OfflineModel: LanguageModel {
         }
 
         let offered = Set(request.tools.map(\.name))
-        let planned = OfflinePlanner.plan(message).filter { offered.contains($0.toolName) }
+        // A name asked for as the user wrote it (`use files.read with …`) is called as the model was told it.
+        let planned = OfflinePlanner.plan(message).compactMap { call -> OfflinePlanner.PlannedCall? in
+            if offered.contains(call.toolName) { return call }
+            let safe = ToolNames.modelSafe(call.toolName)
+            return offered.contains(safe) ? OfflinePlanner.PlannedCall(toolName: safe, arguments: call.arguments) : nil
+        }
         if !planned.isEmpty {
             // Ids count every call of the conversation, so they stay unique across rounds.
             let previousCalls = messages.reduce(0) { $0 + $1.toolCalls.count }

@@ -30,6 +30,15 @@ public struct WorkerOptions: ParsableArguments, Sendable {
     @Option(name: .setting(.approvalTimeoutSeconds), help: .setting(.approvalTimeoutSeconds))
     public var approvalTimeoutSeconds: String?
 
+    @Option(name: .setting(.mcpServers), help: .setting(.mcpServers))
+    public var mcpServers: String?
+
+    @Option(name: .setting(.mcpConfig), help: .setting(.mcpConfig))
+    public var mcpConfig: String?
+
+    @Option(name: .setting(.mcpStartTimeoutSeconds), help: .setting(.mcpStartTimeoutSeconds))
+    public var mcpStartTimeoutSeconds: String?
+
     @Option(name: .setting(.runTimeoutSeconds), help: .setting(.runTimeoutSeconds))
     public var runTimeoutSeconds: String?
 
@@ -124,11 +133,45 @@ public struct WorkerOptions: ParsableArguments, Sendable {
             conversationTurns: try resolver.int(.conversationTurns, flag: conversationTurns),
             approvals: ApprovalPolicy(setting: resolver.optionalString(.approvalTools, flag: approvalTools) ?? ""),
             approvalTimeout: .seconds(try resolver.int(.approvalTimeoutSeconds, flag: approvalTimeoutSeconds)),
+            mcpServers: try resolveMCPServers(resolver, currentDirectory: currentDirectory),
+            mcpStartTimeout: .seconds(try resolver.int(.mcpStartTimeoutSeconds, flag: mcpStartTimeoutSeconds)),
             adminHost: resolver.string(.adminHost, flag: adminHost, service: .worker),
             adminPort: try resolver.int(.adminPort, flag: adminPort, service: .worker),
             languageModel: languageModel,
             agentPrompts: prompts
         )
+    }
+
+    /// The MCP servers of `HERALD_MCP_SERVERS` and of the file `HERALD_MCP_CONFIG` names; a bad entry names itself.
+    private func resolveMCPServers(_ resolver: SettingsResolver, currentDirectory: URL) throws -> [MCPServerConfiguration] {
+        var servers: [MCPServerConfiguration] = []
+        if let text = resolver.optionalString(.mcpServers, flag: mcpServers), !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            do {
+                servers += try MCPServerConfiguration.parse(servers: text)
+            } catch {
+                throw SettingError(.mcpServers, error.description)
+            }
+        }
+        if let path = resolver.optionalString(.mcpConfig, flag: mcpConfig), !path.isEmpty {
+            let url = URL(fileURLWithPath: path, relativeTo: currentDirectory).standardizedFileURL
+            let text: String
+            do {
+                text = try String(contentsOf: url, encoding: .utf8)
+            } catch {
+                throw SettingError(.mcpConfig, "cannot read \(url.path): \(error.localizedDescription)")
+            }
+            let fromFile: [MCPServerConfiguration]
+            do {
+                fromFile = try MCPServerConfiguration.parse(configFile: text)
+            } catch {
+                throw SettingError(.mcpConfig, "\(url.path): \(error.description)")
+            }
+            if let clash = fromFile.first(where: { entry in servers.contains { $0.name == entry.name } }) {
+                throw SettingError(.mcpConfig, "\(url.path): entry '\(clash.name)' is also in \(SettingSpec.mcpServers.name)")
+            }
+            servers += fromFile
+        }
+        return servers
     }
 
     /// The OpenAI-compatible model's settings, nil without a base URL (the offline model). The

@@ -104,7 +104,7 @@ extension WorkerService {
                 retentionSeconds: settings.common.historyTTLSeconds
             ),
             model: model,
-            tools: tools,
+            tools: tools.adding(await mcp.tools()),
             configuration: settings.engine,
             logger: logger
         )

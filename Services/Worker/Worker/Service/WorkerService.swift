@@ -20,6 +20,8 @@ public struct WorkerService: Service, CustomStringConvertible {
     let subscriber: RedisSubscriber
     let model: any LanguageModel
     let tools: ToolRegistry
+    /// The MCP servers' tools, added to `tools` for each run as they are then.
+    let mcp: MCPToolbox
     let metrics: WorkerMetrics
     let logger: Logger
     let runs: RunRegistry
@@ -30,13 +32,22 @@ public struct WorkerService: Service, CustomStringConvertible {
     ///   - redis: the client for the queue, events and bookkeeping; the caller closes it.
     ///   - model: the language model every run uses.
     ///   - tools: the tools the model may call.
-    public init(settings: WorkerSettings, redis: RedisClient, model: any LanguageModel, tools: ToolRegistry, metrics: WorkerMetrics, logger: Logger) {
+    public init(
+        settings: WorkerSettings,
+        redis: RedisClient,
+        model: any LanguageModel,
+        tools: ToolRegistry,
+        mcp: MCPToolbox,
+        metrics: WorkerMetrics,
+        logger: Logger
+    ) {
         self.settings = settings
         self.redis = redis
         // Pub/sub (cancellations) needs a connection of its own; `services` runs it beside the worker.
         self.subscriber = RedisSubscriber(configuration: settings.common.redis, logger: logger)
         self.model = model
         self.tools = tools
+        self.mcp = mcp
         self.metrics = metrics
         var logger = logger
         logger[metadataKey: "worker"] = "\(settings.workerID)"
@@ -61,10 +72,10 @@ public struct WorkerService: Service, CustomStringConvertible {
     /// Names the worker without its settings, which hold the Redis URL and its credentials.
     public var description: String { "WorkerService(\(settings.workerID))" }
 
-    /// The services to run together, in start order: the cancellations' pub/sub connection, then the worker, so
-    /// a draining worker still hears cancellations.
+    /// The services to run together, in start order: the MCP servers, the cancellations' pub/sub connection, then the
+    /// worker, so a draining worker still hears cancellations and reaches its MCP servers.
     public var services: [any Service] {
-        [RedisSubscriberService(subscriber), self]
+        [mcp, RedisSubscriberService(subscriber), self]
     }
 
     public func run() async throws {

@@ -28,6 +28,10 @@ public struct WorkerSettings: Sendable {
     public var approvals: ApprovalPolicy
     /// How long an approval request waits for a decision (`HERALD_APPROVAL_TIMEOUT_SECONDS`).
     public var approvalTimeout: Duration
+    /// The MCP servers whose tools the worker offers (`HERALD_MCP_SERVERS`, `HERALD_MCP_CONFIG`).
+    public var mcpServers: [MCPServerConfiguration]
+    /// How long an MCP server has to start and list its tools (`HERALD_MCP_START_TIMEOUT_SECONDS`).
+    public var mcpStartTimeout: Duration
     public var adminHost: String
     public var adminPort: Int
     /// The OpenAI-compatible model (`HERALD_LLM_…`); nil runs the built-in offline model.
@@ -49,6 +53,8 @@ public struct WorkerSettings: Sendable {
         conversationTurns: Int = 40,
         approvals: ApprovalPolicy = .declared,
         approvalTimeout: Duration = .seconds(600),
+        mcpServers: [MCPServerConfiguration] = [],
+        mcpStartTimeout: Duration = .seconds(10),
         adminHost: String = "0.0.0.0",
         adminPort: Int = 9091,
         languageModel: LanguageModelSettings? = nil,
@@ -67,6 +73,8 @@ public struct WorkerSettings: Sendable {
         self.conversationTurns = conversationTurns
         self.approvals = approvals
         self.approvalTimeout = approvalTimeout
+        self.mcpServers = mcpServers
+        self.mcpStartTimeout = mcpStartTimeout
         self.adminHost = adminHost
         self.adminPort = adminPort
         self.languageModel = languageModel

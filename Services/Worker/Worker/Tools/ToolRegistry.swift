@@ -20,17 +20,36 @@ public struct ToolRegistry: Sendable {
         }
     }
 
-    public func tool(named name: String) -> (any Tool)? { byName[name] }
+    /// The tool named `name`, or whose name as the model is told it (`ToolNames.modelSafe`) is `name`.
+    public func tool(named name: String) -> (any Tool)? {
+        if let tool = byName[name] { return tool }
+        guard let canonical = names.first(where: { ToolNames.modelSafe($0) == name }) else { return nil }
+        return byName[canonical]
+    }
 
-    /// Whether a call of the tool named `name` waits for a person's approval.
+    /// Whether a call of the tool named `name` (either way) waits for a person's approval.
     public func requiresApproval(_ name: String) -> Bool {
-        guard let tool = byName[name] else { return false }
-        return tool.requiresApproval || approvals.covers(name)
+        guard let tool = tool(named: name) else { return false }
+        return tool.requiresApproval || approvals.covers(tool.name)
+    }
+
+    /// The registry with `more` tools added after these (an MCP server's, which come and go).
+    public func adding(_ more: [any Tool]) -> ToolRegistry {
+        var registry = self
+        for tool in more { registry.register(tool) }
+        return registry
     }
 
     public var tools: [any Tool] { names.compactMap { byName[$0] } }
 
-    public var specs: [ToolSpec] { tools.map(\.spec) }
+    /// The tools as the model is told about them, under names it accepts.
+    public var specs: [ToolSpec] {
+        tools.map { tool in
+            var spec = tool.spec
+            spec.name = ToolNames.modelSafe(spec.name)
+            return spec
+        }
+    }
 
     /// Herald's built-in tools; the notes tools when given where notes are kept.
     public static func standard(docs: DocsIndex, notes: NoteStore? = nil, approvals: ApprovalPolicy = .declared) -> ToolRegistry {

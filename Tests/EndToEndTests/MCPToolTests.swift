@@ -1,0 +1,168 @@
+import Foundation
+import HeraldProtocol
+import HeraldTesting
+import Testing
+
+/// Tools of MCP servers (DESIGN.md section 11) on the real worker, against a server written with the official Python
+/// SDK (Tests/mcp/tools_server.py) that the worker starts itself over stdio.
+@Suite(.timeLimit(.minutes(5)))
+struct MCPToolTests {
+    private static let server = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("mcp/tools_server.py").path
+
+    /// The worker's settings for the test server (as `py`), its marks going to `marks`, plus `more` servers.
+    private static func environment(marks: URL, more: String = "", extra: [String: String] = [:]) -> [String: String] {
+        let servers = #"{"py": {"command": "python3", "args": ["\#(server)"], "env": {"HERALD_MCP_TEST_MARKS": "\#(marks.path)"}}\#(more)}"#
+        return ["HERALD_MCP_SERVERS": servers].merging(extra) { _, new in new }
+    }
+
+    private static func marksFile() -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("herald-mcp-\(UUID().uuidString).marks")
+    }
+
+    private static func marks(_ file: URL) -> [String] {
+        ((try? String(contentsOf: file, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+
+    /// Runs `message` on one thread until the worker offers the MCP tool it names (the worker lists the server's tools
+    /// in the background at start); returns the run whose call went through.
+    private static func runOnceOffered(_ message: String, client: ChatTestClient) async throws -> [EventFrame] {
+        var frames: [EventFrame] = []
+        var thread: String?
+        try await waitUntil("the MCP tool is offered", interval: .milliseconds(200)) {
+            let queued = try await client.startRun(message, threadID: thread)
+            thread = queued.threadID
+            frames = try await client.events(untilEndOf: queued.runID)
+            return !frames.toolExecutions.isEmpty
+        }
+        return frames
+    }
+
+    private static func completion(_ frames: [EventFrame]) throws -> EventPayload.ToolCompleted {
+        try #require(frames.toolCompletions.first)
+    }
+
+    @Test func aCallReachesTheServerAndItsResultTheEvents() async throws {
+        let marks = Self.marksFile()
+        try await withDeployment(workers: 1, environment: Self.environment(marks: marks)) { deployment in
+            let client = try await deployment.connect()
+            // The worker lists the server's tools in the background at start: wait until a run can call one.
+            let frames = try await Self.runOnceOffered(#"use py.add with {"a": 2, "b": 40}"#, client: client)
+            expectValidRuns(frames)
+            #expect(frames.toolExecutions.map(\.toolName) == ["py.add"])
+            #expect(frames.toolExecutions.first?.arguments == ["a": 2, "b": 40])
+            let done = try Self.completion(frames)
+            #expect(done.status == .success)
+            #expect(done.result?["content"] == "42" || done.result?["result"] == 42, "\(String(describing: done.result))")
+
+            // A tool error is the call's error, not the run's.
+            let failing = try await client.startRun(#"use py.fail with {"message": "no such file"}"#, threadID: frames.first?.threadID)
+            let failed = try await client.events(untilEndOf: failing.runID)
+            expectValidRuns(failed)
+            let failure = try Self.completion(failed)
+            let thread = frames.first?.threadID
+            #expect(failure.status == .error)
+            #expect(failure.error?.contains("no such file") == true, "\(String(describing: failure.error))")
+            #expect(failed.terminal?.type == .agentCompleted)
+
+            // A tool the server adds later is offered once it says its list changed.
+            let learning = try await client.startRun("use py.learn with {}", threadID: thread)
+            #expect(try Self.completion(try await client.events(untilEndOf: learning.runID)).status == .success)
+            var shouted: EventPayload.ToolCompleted?
+            try await waitUntil("the worker lists the new tool", interval: .milliseconds(100)) {
+                let queued = try await client.startRun(#"use py.shout with {"text": "hello"}"#, threadID: thread)
+                shouted = try await client.events(untilEndOf: queued.runID).toolCompletions.first
+                return shouted != nil
+            }
+            #expect(shouted?.toolName == "py.shout")
+            #expect(shouted?.result?["content"] == "HELLO" || shouted?.result?["result"] == "HELLO", "\(String(describing: shouted?.result))")
+
+            let metrics = try await HTTPProbe.get(port: try #require(deployment.workers.first).port, path: "/metrics").body
+            #expect(metrics.contains(#"herald_worker_mcp_calls_total{server="py"}"#))
+            #expect(metrics.contains(#"herald_worker_mcp_errors_total{server="py"} 1"#))
+            #expect(metrics.contains(#"herald_worker_mcp_call_duration_seconds_count{server="py"}"#))
+            await client.close()
+        }
+    }
+
+    @Test func aCallPastItsTimeoutIsCancelledOnTheServerAndACancelledRunStopsTheCall() async throws {
+        let marks = Self.marksFile()
+        let environment = Self.environment(marks: marks, extra: ["HERALD_TOOL_TIMEOUT_SECONDS": "1"])
+        try await withDeployment(workers: 1, environment: environment) { deployment in
+            let client = try await deployment.connect()
+            let frames = try await Self.runOnceOffered(#"use py.sleep with {"seconds": 30}"#, client: client)
+            expectValidRuns(frames)
+            #expect(try Self.completion(frames).status == .timeout)
+            try await waitUntil("the server hears notifications/cancelled") { Self.marks(marks).contains("sleep cancelled") }
+
+            let slow = try await client.startRun(#"use py.sleep with {"seconds": 0.9}"#, threadID: frames.first?.threadID)
+            _ = try await client.firstMatch { frame -> Bool? in
+                if case .event(let event) = frame, event.runID == slow.runID, event.type == .toolExecuting { return true }
+                return nil
+            }
+            try await client.send(.cancelRun(runID: slow.runID))
+            let cancelled = try await client.events(untilEndOf: slow.runID)
+            expectValidRuns(cancelled)
+            #expect(try Self.completion(cancelled).status == .cancelled)
+            await client.close()
+        }
+    }
+
+    @Test func aServerThatCrashesFailsThatCallAndServesTheNextAndOneThatNeverStartsHarmsNothing() async throws {
+        let marks = Self.marksFile()
+        // `stuck` never answers initialize: its tools never appear, and the worker serves runs all the same.
+        let stuck = #", "stuck": {"command": "python3", "args": ["-c", "import time; time.sleep(3600)"]}"#
+        let environment = Self.environment(marks: marks, more: stuck, extra: ["HERALD_MCP_START_TIMEOUT_SECONDS": "5"])
+        try await withDeployment(workers: 1, environment: environment) { deployment in
+            let client = try await deployment.connect()
+            // The first run may come before the server is up: count its starts from the one the crash follows.
+            _ = try await Self.runOnceOffered(#"use py.add with {"a": 0, "b": 0}"#, client: client)
+            let startsBefore = Self.marks(marks).filter { $0 == "started" }.count
+            let frames = try await Self.runOnceOffered("use py.crash with {}", client: client)
+            expectValidRuns(frames)
+            let crashed = try Self.completion(frames)
+            #expect(crashed.status == .error)
+            #expect(crashed.error?.contains("exited") == true, "\(String(describing: crashed.error)) \(Self.marks(marks))")
+
+            let again = try await client.startRun(#"use py.add with {"a": 1, "b": 1}"#, threadID: frames.first?.threadID)
+            let after = try await client.events(untilEndOf: again.runID)
+            expectValidRuns(after)
+            #expect(try Self.completion(after).status == .success)
+            #expect(Self.marks(marks).filter { $0 == "started" }.count == startsBefore + 1, "the server was started again, once")
+
+            let builtIn = try await client.startRun("what is 6*7?", threadID: frames.first?.threadID)
+            let answered = try await client.events(untilEndOf: builtIn.runID)
+            #expect(answered.finalReport?.report.contains("6*7 = 42") == true)
+            await client.close()
+        }
+    }
+
+    @Test func approvalsApplyToMCPToolsByName() async throws {
+        let marks = Self.marksFile()
+        let environment = Self.environment(marks: marks, extra: ["HERALD_APPROVAL_TOOLS": "py.add"])
+        try await withDeployment(workers: 1, environment: environment) { deployment in
+            let client = try await deployment.connect()
+            var request: EventPayload.ApprovalRequested?
+            var runID = ""
+            var thread: String?
+            try await waitUntil("the MCP tool is offered", interval: .milliseconds(200)) {
+                let queued = try await client.startRun(#"use py.add with {"a": 20, "b": 22}"#, threadID: thread)
+                thread = queued.threadID
+                runID = queued.runID
+                let frame = try await client.firstMatch { frame -> IncomingFrame? in
+                    guard case .event(let event) = frame, event.runID == queued.runID else { return nil }
+                    return event.type == .approvalRequested || event.event.isRunTerminal ? frame : nil
+                }
+                if case .event(let event) = frame, case .approvalRequested(let asked) = event.event.payload { request = asked }
+                return request != nil
+            }
+            let asked = try #require(request)
+            #expect(asked.toolName == "py.add")
+            try await client.send(.approvalResponse(.init(approvalID: asked.approvalID, decision: .approve)))
+            let frames = try await client.events(untilEndOf: runID)
+            expectValidRuns(frames)
+            #expect(try Self.completion(frames).status == .success)
+            await client.close()
+        }
+    }
+}
