@@ -669,12 +669,12 @@ extension SettingSpec {
         services: [.worker],
         value: .text,
         whenUnset: "none",
-        help: "MCP servers whose tools the worker offers: a JSON object, name → {\"command\", \"args\"?, \"env\"?}",
+        help: "MCP servers whose tools the worker offers: a JSON object, name → {\"command\", \"args\"?, \"env\"?} or {\"url\", \"headers\"?}",
         guide:
-            "Model Context Protocol servers whose tools workers offer (docs/tools.md, *MCP servers*): a JSON object mapping a name to a stdio command `{\"command\", \"args\"?, \"env\"?}`",
+            "Model Context Protocol servers whose tools workers offer (docs/tools.md, *MCP servers*): a JSON object mapping a name to a stdio command `{\"command\", \"args\"?, \"env\"?}` or a Streamable HTTP endpoint `{\"url\", \"headers\"?}`",
         example: [
             "Model Context Protocol servers whose tools the workers offer beside their own (docs/tools.md),",
-            "as a JSON object: a name for each, and the command the worker starts to talk to it over stdio.",
+            "as a JSON object: a name for each, and the command the worker starts (stdio) or the URL it calls.",
         ],
         exampleValue: #"{"files": {"command": "python3", "args": ["/srv/mcp/files.py"]}}"#
     )

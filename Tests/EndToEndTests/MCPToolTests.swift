@@ -137,6 +137,42 @@ struct MCPToolTests {
         }
     }
 
+    @Test func streamableHTTPServersAnswerInJSONAndAsServerSentEvents() async throws {
+        let script = URL(fileURLWithPath: Self.server).deletingLastPathComponent().appendingPathComponent("http_server.py").path
+        var servers: [(name: String, port: Int, process: ChildProcess)] = []
+        defer { for server in servers { _ = server.process.kill9() } }
+        for mode in ["json", "sse"] {
+            let port = try FreePort.allocate()
+            let process = try ChildProcess.spawn("/usr/bin/env", arguments: ["python3", script, String(port), mode])
+            servers.append((mode, port, process))
+        }
+        for server in servers {
+            try await waitUntil("the \(server.name) MCP server listens", interval: .milliseconds(100)) {
+                (try? await HTTPProbe.status(port: server.port, path: "/mcp")) != nil
+            }
+        }
+        let entries = servers.map { #""web_\#($0.name)": {"url": "http://127.0.0.1:\#($0.port)/mcp", "headers": {"X-Herald-Test": "1"}}"# }
+        let environment = ["HERALD_MCP_SERVERS": "{" + entries.joined(separator: ", ") + "}", "HERALD_TOOL_TIMEOUT_SECONDS": "2"]
+        try await withDeployment(workers: 1, environment: environment) { deployment in
+            let client = try await deployment.connect()
+            for server in servers {
+                let frames = try await Self.runOnceOffered(#"use web_\#(server.name).add with {"a": 40, "b": 2}"#, client: client)
+                expectValidRuns(frames)
+                let done = try Self.completion(frames)
+                #expect(done.toolName == "web_\(server.name).add")
+                #expect(done.status == .success, "\(server.name): \(String(describing: done.error))")
+                #expect(done.result?["content"] == "42" || done.result?["result"] == 42, "\(server.name): \(String(describing: done.result))")
+                // A call past its time limit ends as a timeout; the server's session goes on.
+                let slow = try await client.startRun(#"use web_\#(server.name).sleep with {"seconds": 30}"#, threadID: frames.first?.threadID)
+                let timedOut = try await client.events(untilEndOf: slow.runID)
+                #expect(try Self.completion(timedOut).status == .timeout)
+                let again = try await client.startRun(#"use web_\#(server.name).add with {"a": 1, "b": 1}"#, threadID: frames.first?.threadID)
+                #expect(try Self.completion(try await client.events(untilEndOf: again.runID)).status == .success)
+            }
+            await client.close()
+        }
+    }
+
     @Test func approvalsApplyToMCPToolsByName() async throws {
         let marks = Self.marksFile()
         let environment = Self.environment(marks: marks, extra: ["HERALD_APPROVAL_TOOLS": "py.add"])

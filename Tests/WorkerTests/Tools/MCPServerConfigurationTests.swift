@@ -14,8 +14,16 @@ import Testing
                 MCPServerConfiguration(name: "git", command: "git-mcp"),
             ]
         )
-        let fromFile = try MCPServerConfiguration.parse(configFile: #"{"mcpServers": {"notes": {"command": "notes-mcp", "args": []}}}"#)
-        #expect(fromFile == [MCPServerConfiguration(name: "notes", command: "notes-mcp")])
+        let fromFile = try MCPServerConfiguration.parse(
+            configFile:
+                #"{"mcpServers": {"notes": {"command": "notes-mcp", "args": []}, "web": {"url": "https://mcp.example/mcp", "headers": {"Authorization": "Bearer k"}}}}"#
+        )
+        #expect(
+            fromFile == [
+                MCPServerConfiguration(name: "notes", command: "notes-mcp"),
+                MCPServerConfiguration(name: "web", transport: .http(url: "https://mcp.example/mcp", headers: ["Authorization": "Bearer k"])),
+            ]
+        )
         #expect(try MCPServerConfiguration.parse(servers: "{}").isEmpty)
     }
 
@@ -29,7 +37,9 @@ import Testing
         (#"{"files": {"command": "x", "args": "a b"}}"#, "entry 'files': \"args\" must be an array of strings"),
         (#"{"files": {"command": "x", "args": [1]}}"#, "entry 'files': \"args\" must be an array of strings"),
         (#"{"files": {"command": "x", "env": {"A": 1}}}"#, "entry 'files': \"env\" must be an object of strings"),
-        (#"{"web": {"url": "http://127.0.0.1:8000/mcp"}}"#, "entry 'web': Streamable HTTP servers"),
+        (#"{"web": {"url": "ftp://127.0.0.1/mcp"}}"#, "entry 'web': \"url\" must be an http:// or https:// URL"),
+        (#"{"web": {"url": "http://h/mcp", "command": "x"}}"#, "entry 'web' has both"),
+        (#"{"web": {"url": "http://h/mcp", "headers": {"X-Key": 5}}}"#, "entry 'web': \"headers\" must be an object of strings"),
     ])
     func aBadEntryIsNamed(text: String, message: String) {
         #expect {

@@ -3,21 +3,28 @@ import HeraldCore
 import HeraldProtocol
 
 /// One MCP server a worker talks to (DESIGN.md section 11), as `HERALD_MCP_SERVERS` or `HERALD_MCP_CONFIG` names it:
-/// the shape of the common `mcpServers` configuration.
+/// the shape of the common `mcpServers` configuration, `{"command", "args"?, "env"?}` or `{"url", "headers"?}`.
 public struct MCPServerConfiguration: Sendable, Equatable {
+    /// How the worker reaches the server.
+    public enum Transport: Sendable, Equatable {
+        /// A command the worker starts, speaking MCP over its stdin and stdout; `environment` adds to the worker's.
+        case stdio(command: String, arguments: [String], environment: [String: String])
+        /// A Streamable HTTP endpoint; `headers` go with every request (an API key, say).
+        case http(url: String, headers: [String: String])
+    }
+
     /// Letters, digits, `_` and `-`: the prefix of the server's tools' names (`<server>.<tool>`).
     public var name: String
-    /// The command the worker starts, speaking MCP over its stdin and stdout.
-    public var command: String
-    public var arguments: [String]
-    /// Variables set for the command on top of the worker's environment.
-    public var environment: [String: String]
+    public var transport: Transport
 
-    public init(name: String, command: String, arguments: [String] = [], environment: [String: String] = [:]) {
+    public init(name: String, transport: Transport) {
         self.name = name
-        self.command = command
-        self.arguments = arguments
-        self.environment = environment
+        self.transport = transport
+    }
+
+    /// A server started as `command`.
+    public init(name: String, command: String, arguments: [String] = [], environment: [String: String] = [:]) {
+        self.init(name: name, transport: .stdio(command: command, arguments: arguments, environment: environment))
     }
 
     /// Why an entry cannot be used, naming it.
@@ -56,10 +63,27 @@ public struct MCPServerConfiguration: Sendable, Equatable {
             guard !name.isEmpty, name.utf8.count <= 32, name.utf8.allSatisfy(Self.isNameByte) else {
                 throw Invalid(description: "entry '\(name)': a server's name is 1 to 32 letters, digits, '_' or '-'")
             }
-            if entry["url"] != nil {
-                throw Invalid(
-                    description: "entry '\(name)': Streamable HTTP servers (\"url\") are not supported yet; run it over stdio (\"command\")"
-                )
+            if let url = entry["url"] {
+                guard entry["command"] == nil else { throw Invalid(description: "entry '\(name)' has both \"url\" and \"command\"; give one") }
+                guard let text = url.stringValue, let parsed = URL(string: text), ["http", "https"].contains(parsed.scheme?.lowercased()),
+                    parsed.host?.isEmpty == false
+                else {
+                    throw Invalid(description: "entry '\(name)': \"url\" must be an http:// or https:// URL with a host")
+                }
+                var headers: [String: String] = [:]
+                if let given = entry["headers"], given != .null {
+                    guard let object = given.objectValue else {
+                        throw Invalid(description: "entry '\(name)': \"headers\" must be an object of strings")
+                    }
+                    for (key, value) in object {
+                        guard let text = value.stringValue, !key.isEmpty, !(key + text).contains(where: { $0.isNewline || $0 == "\0" }) else {
+                            throw Invalid(description: "entry '\(name)': \"headers\" must be an object of strings on one line (header '\(key)')")
+                        }
+                        headers[key] = text
+                    }
+                }
+                servers.append(MCPServerConfiguration(name: name, transport: .http(url: text, headers: headers)))
+                continue
             }
             guard let command = entry["command"]?.stringValue, !command.trimmingCharacters(in: .whitespaces).isEmpty else {
                 throw Invalid(description: "entry '\(name)' needs a \"command\" (a non-empty string)")

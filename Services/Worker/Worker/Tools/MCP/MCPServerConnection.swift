@@ -4,9 +4,10 @@ import Logging
 import MCP
 import SystemPackage
 
-/// One MCP server over stdio: the process the worker starts, and the official Swift SDK's `Client` over its stdin and
-/// stdout (the SDK's `StdioTransport`). The server starts on first use and again after it exits: a call in flight
-/// when it dies fails at once, and the next call starts it anew.
+/// One MCP server and the official Swift SDK's `Client` talking to it: over stdio, a process the worker starts (the
+/// SDK's `StdioTransport` on its stdin and stdout), or over Streamable HTTP (`StreamableHTTPTransport`). A stdio
+/// server starts on first use and again after it exits: a call in flight when it dies fails at once, and the next
+/// call starts it anew. An HTTP server whose session fails is connected to again by the next call.
 ///
 /// The SDK's stdio transport reads with non-blocking reads retried every 10 ms, so an idle server costs the worker
 /// about 1 % of a core; a transport over NIO pipes would wake only on data (issue 19's notes).
@@ -18,8 +19,11 @@ actor MCPServerConnection {
 
     private struct Session {
         var client: Client
-        var process: Process
+        /// The server's process, for a stdio server.
+        var process: Process?
         var generation: Int
+
+        var isAlive: Bool { process?.isRunning ?? true }
     }
 
     let configuration: MCPServerConfiguration
@@ -67,6 +71,7 @@ actor MCPServerConnection {
                     if await self.exits(generation, within: .seconds(1)) {
                         throw Unavailable(description: "the MCP server '\(name)' exited during the call")
                     }
+                    await self.dropSession(generation)
                     throw error
                 }
             } or: {
@@ -79,18 +84,24 @@ actor MCPServerConnection {
         }
     }
 
-    /// Stops the server's process.
+    /// Stops the server's process (or ends the HTTP session).
     func stop() async {
         guard let session else { return }
         self.session = nil
         await session.client.disconnect()
-        if session.process.isRunning { session.process.terminate() }
+        if let process = session.process, process.isRunning { process.terminate() }
+    }
+
+    /// Drops an HTTP session that failed, so the next call connects again.
+    private func dropSession(_ generation: Int) async {
+        guard let session, session.generation == generation, session.process == nil else { return }
+        await stop()
     }
 
     // MARK: Sessions
 
     private func connected() async throws -> Session {
-        if let session, session.process.isRunning { return session }
+        if let session, session.isAlive { return session }
         if session != nil { await stop() }
         let started = try await launch()
         session = started
@@ -100,29 +111,15 @@ actor MCPServerConnection {
     private func launch() async throws -> Session {
         generation += 1
         let generation = self.generation
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [configuration.command] + configuration.arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(configuration.environment) { _, new in new }
-        let toServer = Pipe()
-        let fromServer = Pipe()
-        process.standardInput = toServer
-        process.standardOutput = fromServer
-        process.standardError = FileHandle.nullDevice
-        process.terminationHandler = { [weak self] ended in
-            let status = ended.terminationStatus
-            Task { await self?.exited(generation: generation, status: status) }
+        let transport: any Transport
+        let process: Process?
+        switch configuration.transport {
+        case .stdio(let command, let arguments, let environment):
+            (transport, process) = try spawn(command: command, arguments: arguments, environment: environment, generation: generation)
+        case .http(let url, let headers):
+            transport = StreamableHTTPTransport(endpoint: url, headers: headers, logger: logger)
+            process = nil
         }
-        do {
-            try process.run()
-        } catch {
-            throw Unavailable(description: "cannot start the MCP server '\(configuration.name)' (\(configuration.command)): \(error)")
-        }
-        let transport = StdioTransport(
-            input: FileDescriptor(rawValue: fromServer.fileHandleForReading.fileDescriptor),
-            output: FileDescriptor(rawValue: toServer.fileHandleForWriting.fileDescriptor),
-            logger: logger
-        )
         let client = Client(name: "herald-worker", version: "1")
         await client.onNotification(ToolListChangedNotification.self) { [weak self] _ in
             Task { await self?.refreshTools(generation: generation) }
@@ -136,10 +133,43 @@ actor MCPServerConnection {
             logger.info("MCP server ready", metadata: ["tools": "\(listed.map(\.name).joined(separator: ","))"])
         } catch {
             await client.disconnect()
-            if process.isRunning { process.terminate() }
+            if let process, process.isRunning { process.terminate() }
             throw Unavailable(description: "the MCP server '\(configuration.name)' did not start: \(error)")
         }
         return Session(client: client, process: process, generation: generation)
+    }
+
+    /// Starts a stdio server's process; returns the SDK's transport on its pipes.
+    private func spawn(
+        command: String,
+        arguments: [String],
+        environment: [String: String],
+        generation: Int
+    ) throws -> (any Transport, Process) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [command] + arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        let toServer = Pipe()
+        let fromServer = Pipe()
+        process.standardInput = toServer
+        process.standardOutput = fromServer
+        process.standardError = FileHandle.nullDevice
+        process.terminationHandler = { [weak self] ended in
+            let status = ended.terminationStatus
+            Task { await self?.exited(generation: generation, status: status) }
+        }
+        do {
+            try process.run()
+        } catch {
+            throw Unavailable(description: "cannot start the MCP server '\(configuration.name)' (\(command)): \(error)")
+        }
+        let transport = StdioTransport(
+            input: FileDescriptor(rawValue: fromServer.fileHandleForReading.fileDescriptor),
+            output: FileDescriptor(rawValue: toServer.fileHandleForWriting.fileDescriptor),
+            logger: logger
+        )
+        return (transport, process)
     }
 
     private func exited(generation: Int, status: Int32) {
@@ -152,7 +182,11 @@ actor MCPServerConnection {
 
     /// Returns when the session's process exits, or when the waiting task is cancelled (its call ended first).
     private func waitForExit(of generation: Int) async {
-        guard session?.generation == generation, session?.process.isRunning == true else { return }
+        guard session?.generation == generation, let process = session?.process, process.isRunning else {
+            // An HTTP server has no process: nothing to wait for, unless the session it was is gone.
+            if session?.generation == generation, session?.process == nil { await waitForever() }
+            return
+        }
         nextWaiter += 1
         let waiter = nextWaiter
         await withTaskCancellationHandler {
@@ -178,6 +212,13 @@ actor MCPServerConnection {
             return Unavailable(description: "still running")
         }
         return result == true
+    }
+
+    /// Suspends until the task is cancelled.
+    private nonisolated func waitForever() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(86_400))
+        }
     }
 
     private func stopWaiting(_ waiter: Int, generation: Int) {
