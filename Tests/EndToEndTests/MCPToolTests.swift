@@ -111,7 +111,8 @@ struct MCPToolTests {
     @Test func aServerThatCrashesFailsThatCallAndServesTheNextAndOneThatNeverStartsHarmsNothing() async throws {
         let marks = Self.marksFile()
         // `stuck` never answers initialize: its tools never appear, and the worker serves runs all the same.
-        let stuck = #", "stuck": {"command": "python3", "args": ["-c", "import time; time.sleep(3600)"]}"#
+        let tag = UUID().uuidString
+        let stuck = #", "stuck": {"command": "python3", "args": ["-c", "import time; time.sleep(3600)  # \#(tag)"]}"#
         let environment = Self.environment(marks: marks, more: stuck, extra: ["HERALD_MCP_START_TIMEOUT_SECONDS": "5"])
         try await withDeployment(workers: 1, environment: environment) { deployment in
             let client = try await deployment.connect()
@@ -134,6 +135,17 @@ struct MCPToolTests {
             let answered = try await client.events(untilEndOf: builtIn.runID)
             #expect(answered.finalReport?.report.contains("6*7 = 42") == true)
             await client.close()
+        }
+        // The worker stopped gracefully: no server it started, running or still starting, outlives it.
+        try await waitUntil("no MCP server process outlives the worker") { Self.processes(containing: tag).isEmpty }
+    }
+
+    /// The ids of the processes whose command line holds `text`.
+    private static func processes(containing text: String) -> [String] {
+        let ids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return ids.filter { id in
+            guard id.allSatisfy(\.isNumber), let line = FileManager.default.contents(atPath: "/proc/\(id)/cmdline") else { return false }
+            return String(decoding: line, as: UTF8.self).contains(text)
         }
     }
 

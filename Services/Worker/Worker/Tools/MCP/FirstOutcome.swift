@@ -21,22 +21,31 @@ enum FirstOutcome {
         let slot = Slot<T>()
         var tasks: [Task<Void, Never>] = []
         defer { for task in tasks { task.cancel() } }
-        return try await withCheckedThrowingContinuation { continuation in
-            slot.continuation.withLock { $0 = continuation }
-            tasks.append(
-                Task {
-                    do {
-                        slot.resume(with: .success(try await work()))
-                    } catch {
-                        slot.resume(with: .failure(error))
+        // The caller's cancellation ends the wait too, at once.
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                slot.continuation.withLock { $0 = continuation }
+                if Task.isCancelled {
+                    slot.resume(with: .failure(CancellationError()))
+                    return
+                }
+                tasks.append(
+                    Task {
+                        do {
+                            slot.resume(with: .success(try await work()))
+                        } catch {
+                            slot.resume(with: .failure(error))
+                        }
                     }
-                }
-            )
-            tasks.append(
-                Task {
-                    if let error = await failure() { slot.resume(with: .failure(error)) }
-                }
-            )
+                )
+                tasks.append(
+                    Task {
+                        if let error = await failure() { slot.resume(with: .failure(error)) }
+                    }
+                )
+            }
+        } onCancel: {
+            slot.resume(with: .failure(CancellationError()))
         }
     }
 }

@@ -31,6 +31,8 @@ actor MCPServerConnection {
     let logger: Logger
     private let metrics: MCPMetrics
     private var session: Session?
+    /// A stdio server's process while it starts, before it is the session's: stopped with the rest at shutdown.
+    private var starting: Process?
     private var generation = 0
     /// Calls waiting on a session's process, by session and waiter, woken when it exits (or the call ends first).
     private var exitWaiters: [Int: [Int: CheckedContinuation<Void, Never>]] = [:]
@@ -68,7 +70,7 @@ actor MCPServerConnection {
                     throw CancellationError()
                 } catch {
                     // The SDK may fail the request as the server's output ends, before the exit is seen: tell them apart.
-                    if await self.exits(generation, within: .seconds(1)) {
+                    if await self.exits(generation, within: .seconds(3)) {
                         throw Unavailable(description: "the MCP server '\(name)' exited during the call")
                     }
                     await self.dropSession(generation)
@@ -84,12 +86,26 @@ actor MCPServerConnection {
         }
     }
 
-    /// Stops the server's process (or ends the HTTP session).
+    /// Stops the server's process (or ends the HTTP session), and one still starting.
     func stop() async {
+        if let starting { await Self.end(starting) }
+        starting = nil
         guard let session else { return }
         self.session = nil
         await session.client.disconnect()
-        if let process = session.process, process.isRunning { process.terminate() }
+        if let process = session.process { await Self.end(process) }
+    }
+
+    /// Ends a server's process as MCP's stdio lifecycle says: its stdin closes (a server exits on end of input), and
+    /// one still running 2 s later is killed. Not SIGTERM: Foundation's `Process` starts the child with the signal
+    /// mask of the spawning thread, where the service lifecycle blocks SIGTERM and SIGINT, so the child never sees them.
+    private static func end(_ process: Process) async {
+        guard process.isRunning else { return }
+        (process.standardInput as? Pipe)?.fileHandleForWriting.closeFile()
+        for _ in 0..<40 where process.isRunning {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 
     /// Drops an HTTP session that failed, so the next call connects again.
@@ -116,6 +132,7 @@ actor MCPServerConnection {
         switch configuration.transport {
         case .stdio(let command, let arguments, let environment):
             (transport, process) = try spawn(command: command, arguments: arguments, environment: environment, generation: generation)
+            starting = process
         case .http(let url, let headers):
             transport = StreamableHTTPTransport(endpoint: url, headers: headers, logger: logger)
             process = nil
@@ -124,6 +141,7 @@ actor MCPServerConnection {
         await client.onNotification(ToolListChangedNotification.self) { [weak self] _ in
             Task { await self?.refreshTools(generation: generation) }
         }
+        defer { starting = nil }
         do {
             let listed = try await Self.within(startTimeout, "start and list its tools") {
                 _ = try await client.connect(transport: transport)
@@ -133,7 +151,7 @@ actor MCPServerConnection {
             logger.info("MCP server ready", metadata: ["tools": "\(listed.map(\.name).joined(separator: ","))"])
         } catch {
             await client.disconnect()
-            if let process, process.isRunning { process.terminate() }
+            if let process { await Self.end(process) }
             throw Unavailable(description: "the MCP server '\(configuration.name)' did not start: \(error)")
         }
         return Session(client: client, process: process, generation: generation)

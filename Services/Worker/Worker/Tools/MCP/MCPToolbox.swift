@@ -32,14 +32,20 @@ public struct MCPToolbox: Service, CustomStringConvertible {
     }
 
     public func run() async throws {
-        await cancelWhenGracefulShutdown {
-            await withTaskGroup(of: Void.self) { group in
-                for connection in connections {
-                    group.addTask { await keepTrying(connection) }
+        let connections = self.connections
+        await withGracefulShutdownHandler {
+            await cancelWhenGracefulShutdown {
+                await withTaskGroup(of: Void.self) { group in
+                    for connection in connections {
+                        group.addTask { await keepTrying(connection) }
+                    }
                 }
+                // Started (or given up at shutdown): wait for the shutdown to stop the servers.
+                try? await Task.sleep(for: .seconds(365 * 86_400))
             }
-            // Started (or given up at shutdown): wait for the shutdown to stop the servers.
-            try? await Task.sleep(for: .seconds(365 * 86_400))
+        } onGracefulShutdown: {
+            // At once, so a server still starting (or hanging in its start) does not hold the shutdown.
+            Task { for connection in connections { await connection.stop() } }
         }
         for connection in connections { await connection.stop() }
     }
