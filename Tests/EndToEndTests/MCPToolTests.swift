@@ -85,34 +85,52 @@ struct MCPToolTests {
         }
     }
 
-    @Test func aCallPastItsTimeoutIsCancelledOnTheServerAndACancelledRunStopsTheCall() async throws {
+    @Test func aCallPastItsTimeoutIsCancelledOnTheServer() async throws {
         let marks = Self.marksFile()
         let environment = Self.environment(marks: marks, extra: ["HERALD_TOOL_TIMEOUT_SECONDS": "1"])
         try await withDeployment(workers: 1, environment: environment) { deployment in
             let client = try await deployment.connect()
-            let frames = try await Self.runOnceOffered(#"use py.sleep with {"seconds": 30}"#, client: client)
+            let frames = try await Self.runOnceOffered("use py.block with {}", client: client)
             expectValidRuns(frames)
             #expect(try Self.completion(frames).status == .timeout)
-            try await waitUntil("the server hears notifications/cancelled") { Self.marks(marks).contains("sleep cancelled") }
+            try await waitUntil("the server hears notifications/cancelled") { Self.marks(marks).contains("block cancelled") }
+            await client.close()
+        }
+    }
 
-            let slow = try await client.startRun(#"use py.sleep with {"seconds": 0.9}"#, threadID: frames.first?.threadID)
-            _ = try await client.firstMatch { frame -> Bool? in
-                if case .event(let event) = frame, event.runID == slow.runID, event.type == .toolExecuting { return true }
-                return nil
+    @Test func aCancelledRunStopsTheCallOnTheServer() async throws {
+        let marks = Self.marksFile()
+        try await withDeployment(workers: 1, environment: Self.environment(marks: marks)) { deployment in
+            let client = try await deployment.connect()
+            try await waitUntil("the worker started the MCP server") { Self.marks(marks).contains("started") }
+            // The call never answers by itself: once it reached the server, only the cancellation can end it.
+            var runID = ""
+            var thread: String?
+            try await waitUntil("the MCP tool is offered", interval: .milliseconds(200)) {
+                let queued = try await client.startRun("use py.block with {}", threadID: thread)
+                thread = queued.threadID
+                runID = queued.runID
+                let frame = try await client.firstMatch { frame -> EventType? in
+                    guard case .event(let event) = frame, event.runID == queued.runID else { return nil }
+                    return event.type == .toolExecuting || event.event.isRunTerminal ? event.type : nil
+                }
+                return frame == .toolExecuting
             }
-            try await client.send(.cancelRun(runID: slow.runID))
-            let cancelled = try await client.events(untilEndOf: slow.runID)
+            try await waitUntil("the call reaches the server") { Self.marks(marks).contains("block started") }
+            try await client.send(.cancelRun(runID: runID))
+            let cancelled = try await client.events(untilEndOf: runID)
             expectValidRuns(cancelled)
             #expect(try Self.completion(cancelled).status == .cancelled)
+            try await waitUntil("the server hears notifications/cancelled") { Self.marks(marks).contains("block cancelled") }
             await client.close()
         }
     }
 
     @Test func aServerThatCrashesFailsThatCallAndServesTheNextAndOneThatNeverStartsHarmsNothing() async throws {
         let marks = Self.marksFile()
-        // `stuck` never answers initialize: its tools never appear, and the worker serves runs all the same.
+        // `stuck` reads its input and never answers initialize: its tools never appear, and the worker serves runs all the same.
         let tag = UUID().uuidString
-        let stuck = #", "stuck": {"command": "python3", "args": ["-c", "import time; time.sleep(3600)  # \#(tag)"]}"#
+        let stuck = #", "stuck": {"command": "python3", "args": ["-c", "import sys; sys.stdin.read()  # \#(tag)"]}"#
         let environment = Self.environment(marks: marks, more: stuck, extra: ["HERALD_MCP_START_TIMEOUT_SECONDS": "5"])
         try await withDeployment(workers: 1, environment: environment) { deployment in
             let client = try await deployment.connect()
@@ -175,7 +193,7 @@ struct MCPToolTests {
                 #expect(done.status == .success, "\(server.name): \(String(describing: done.error))")
                 #expect(done.result?["content"] == "42" || done.result?["result"] == 42, "\(server.name): \(String(describing: done.result))")
                 // A call past its time limit ends as a timeout; the server's session goes on.
-                let slow = try await client.startRun(#"use web_\#(server.name).sleep with {"seconds": 30}"#, threadID: frames.first?.threadID)
+                let slow = try await client.startRun("use web_\(server.name).block with {}", threadID: frames.first?.threadID)
                 let timedOut = try await client.events(untilEndOf: slow.runID)
                 #expect(try Self.completion(timedOut).status == .timeout)
                 let again = try await client.startRun(#"use web_\#(server.name).add with {"a": 1, "b": 1}"#, threadID: frames.first?.threadID)

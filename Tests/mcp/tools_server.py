@@ -1,6 +1,6 @@
 """An MCP server over stdio, written with the official Python SDK (`mcp` on PyPI, its MCPServer), for the worker's
-MCP tests (Tests/EndToEndTests/MCPToolTests.swift). Its tools add, fail, sleep (noting a cancellation in the file
-HERALD_MCP_TEST_MARKS names), learn (adds a tool and sends notifications/tools/list_changed) and crash the process."""
+MCP tests (Tests/EndToEndTests/MCPToolTests.swift). Its tools add, fail, block (waits until cancelled, noting its start
+and its cancellation in the file HERALD_MCP_TEST_MARKS names), learn (adds a tool and sends notifications/tools/list_changed) and crash the process."""
 
 import asyncio
 import os
@@ -31,15 +31,15 @@ def fail(message: str) -> str:
 
 
 @server.tool()
-async def sleep(seconds: float) -> str:
-    """Sleeps for the given number of seconds."""
-    mark("sleep started")
+async def block() -> str:
+    """Never answers: it waits until the call is cancelled."""
+    mark("block started")
     try:
-        await asyncio.sleep(seconds)
+        await asyncio.Event().wait()
     except asyncio.CancelledError:
-        mark("sleep cancelled")
+        mark("block cancelled")
         raise
-    return "slept"
+    return "unblocked"
 
 
 @server.tool()
