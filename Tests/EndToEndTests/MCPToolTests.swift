@@ -128,10 +128,12 @@ struct MCPToolTests {
 
     @Test func aServerThatCrashesFailsThatCallAndServesTheNextAndOneThatNeverStartsHarmsNothing() async throws {
         let marks = Self.marksFile()
-        // `stuck` reads its input and never answers initialize: its tools never appear, and the worker serves runs all the same.
+        // `stuck` reads its input and never answers initialize: its tools never appear, and the worker serves runs all the
+        // same. The start limit is generous, not short: `py` restarts within it after the crash however loaded the
+        // machine is (Python importing the SDK takes seconds under load), and `stuck` stays stuck whatever the limit.
         let tag = UUID().uuidString
         let stuck = #", "stuck": {"command": "python3", "args": ["-c", "import sys; sys.stdin.read()  # \#(tag)"]}"#
-        let environment = Self.environment(marks: marks, more: stuck, extra: ["HERALD_MCP_START_TIMEOUT_SECONDS": "5"])
+        let environment = Self.environment(marks: marks, more: stuck, extra: ["HERALD_MCP_START_TIMEOUT_SECONDS": "120"])
         try await withDeployment(workers: 1, environment: environment) { deployment in
             let client = try await deployment.connect()
             // The first run may come before the server is up: count its starts from the one the crash follows.
@@ -146,7 +148,8 @@ struct MCPToolTests {
             let again = try await client.startRun(#"use py.add with {"a": 1, "b": 1}"#, threadID: frames.first?.threadID)
             let after = try await client.events(untilEndOf: again.runID)
             expectValidRuns(after)
-            #expect(try Self.completion(after).status == .success)
+            let completed = try Self.completion(after)
+            #expect(completed.status == .success, "\(String(describing: completed.error))")
             #expect(Self.marks(marks).filter { $0 == "started" }.count == startsBefore + 1, "the server was started again, once")
 
             let builtIn = try await client.startRun("what is 6*7?", threadID: frames.first?.threadID)
