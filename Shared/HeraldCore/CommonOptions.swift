@@ -22,6 +22,18 @@ public struct CommonOptions: ParsableArguments, Sendable {
     @Option(name: .setting(.redisURL), help: .setting(.redisURL))
     public var redisURL: String?
 
+    @Option(name: .setting(.redisTLSCAFile), help: .setting(.redisTLSCAFile))
+    public var redisTLSCAFile: String?
+
+    @Option(name: .setting(.redisTLSCertFile), help: .setting(.redisTLSCertFile))
+    public var redisTLSCertFile: String?
+
+    @Option(name: .setting(.redisTLSKeyFile), help: .setting(.redisTLSKeyFile))
+    public var redisTLSKeyFile: String?
+
+    @Option(name: .setting(.redisTLSServerName), help: .setting(.redisTLSServerName))
+    public var redisTLSServerName: String?
+
     @Option(name: .setting(.keyPrefix), help: .setting(.keyPrefix))
     public var keyPrefix: String?
 
@@ -62,12 +74,13 @@ public struct CommonOptions: ParsableArguments, Sendable {
 
     public func resolve(_ resolver: SettingsResolver = SettingsResolver()) throws -> CommonSettings {
         let url = resolver.string(.redisURL, flag: redisURL)
-        let redis: RedisConfiguration
+        var redis: RedisConfiguration
         do {
-            redis = try RedisConfiguration(url: url)
+            redis = RedisConfiguration(url: try RedisURL(url))
         } catch {
             throw SettingError(.redisURL, "\(error)")
         }
+        redis.tls = try redisTLS(for: redis.url, resolver)
         let prefix = resolver.string(.keyPrefix, flag: keyPrefix)
         guard !prefix.isEmpty, prefix.allSatisfy({ $0.isLetter || $0.isNumber || "-_.:".contains($0) }) else {
             throw SettingError(.keyPrefix, "'\(prefix)' may hold only letters, digits, '-', '_', '.' and ':'")

@@ -8,13 +8,69 @@ extension SettingSpec {
         value: .text,
         default: "redis://127.0.0.1:6379",
         defaultNote: "compose: `redis://redis:6379`",
-        help: "Redis URL, redis://[user:password@]host:port[/db]",
-        guide: "Redis to use, `redis://[user:password@]host:port[/db]`",
+        help: "Redis URL, redis://[user:password@]host:port[/db], or rediss://… for TLS; user: a Redis ACL user",
+        guide:
+            "Redis to use, `redis://[user:password@]host:port[/db]`, or `rediss://…` for TLS (see `HERALD_REDIS_TLS_CA_FILE`); `user:password` logs in as a Redis ACL user (`AUTH user password`), `:password` as the default user",
         example: [
-            "Redis URL, redis://[user:password@]host:port[/db]. Herald's own default is",
+            "Redis URL, redis://[user:password@]host:port[/db], or rediss://… for TLS. `user:password`",
+            "logs in as a Redis ACL user, `:password` as the default user (requirepass). Herald's own default is",
             "redis://127.0.0.1:6379; under docker-compose.yml it is the `redis` service.",
         ],
         exampleValue: "redis://redis:6379"
+    )
+
+    public static let redisTLSCAFile = SettingSpec(
+        name: "HERALD_REDIS_TLS_CA_FILE",
+        flag: "redis-tls-ca-file",
+        services: [.gateway, .worker, .relay],
+        value: .text,
+        whenUnset: "the system's trust roots",
+        help: "PEM file of the CA that signed Redis's certificate (rediss:// only)",
+        guide:
+            "PEM file of the CA(s) Redis's certificate must chain to (`rediss://` only); unset: the system's trust roots. The certificate and its name are always verified; a wrong CA stops the service at start",
+        example: [
+            "TLS to Redis (rediss:// URLs only): the PEM file of the CA that signed Redis's certificate; unset,",
+            "the system's trust roots. Redis's certificate and its name are always verified.",
+        ]
+    )
+
+    public static let redisTLSCertFile = SettingSpec(
+        name: "HERALD_REDIS_TLS_CERT_FILE",
+        flag: "redis-tls-cert-file",
+        services: [.gateway, .worker, .relay],
+        value: .text,
+        whenUnset: "no client certificate",
+        help: "PEM client certificate for Redis's tls-auth-clients (needs HERALD_REDIS_TLS_KEY_FILE)",
+        guide:
+            "PEM client certificate (chain) presented to Redis, for `tls-auth-clients yes` (mutual TLS); set together with `HERALD_REDIS_TLS_KEY_FILE`",
+        example: [
+            "Mutual TLS: the client certificate (PEM) Herald presents to Redis and its unencrypted private key;",
+            "both or neither.",
+        ]
+    )
+
+    public static let redisTLSKeyFile = SettingSpec(
+        name: "HERALD_REDIS_TLS_KEY_FILE",
+        flag: "redis-tls-key-file",
+        services: [.gateway, .worker, .relay],
+        value: .text,
+        whenUnset: "no client certificate",
+        help: "Unencrypted PEM private key of HERALD_REDIS_TLS_CERT_FILE",
+        guide: "the unencrypted PEM private key of `HERALD_REDIS_TLS_CERT_FILE`"
+    )
+
+    public static let redisTLSServerName = SettingSpec(
+        name: "HERALD_REDIS_TLS_SERVER_NAME",
+        flag: "redis-tls-server-name",
+        services: [.gateway, .worker, .relay],
+        value: .text,
+        whenUnset: "the URL's host",
+        help: "DNS name Redis's certificate must carry, when not the URL's host (also sent as SNI)",
+        guide:
+            "the DNS name Redis's certificate must carry when it is not the URL's host (say the URL has an IP address and the certificate a name); also sent as SNI. Unset, the URL's host is checked (an IP address against the certificate's IP addresses)",
+        example: [
+            "The DNS name Redis's certificate must carry, when it is not the URL's host; unset, the URL's host."
+        ]
     )
 
     public static let keyPrefix = SettingSpec(
@@ -826,7 +882,10 @@ extension SettingsCatalogue {
     public static let sections: [SettingsSection] = [
         SettingsSection(
             title: "Every service",
-            settings: [.redisURL, .keyPrefix, .logLevel, .historySize, .historyTTLSeconds, .threadRetentionDays, .runLeaseSeconds, .eventPartitions]
+            settings: [
+                .redisURL, .redisTLSCAFile, .redisTLSCertFile, .redisTLSKeyFile, .redisTLSServerName, .keyPrefix, .logLevel, .historySize,
+                .historyTTLSeconds, .threadRetentionDays, .runLeaseSeconds, .eventPartitions,
+            ]
         ),
         SettingsSection(
             title: "herald-gateway",

@@ -35,26 +35,51 @@ public final class HeraldDeployment: Sendable {
     /// Starts Redis, then `relays` relays, `workers` workers and the gateway, and waits until each answers `/readyz`.
     /// `redisArguments` are extra `redis-server` options, e.g. `["--appendonly", "yes"]` for persistence;
     /// `redisPassword` makes Redis require it (`requirepass`), and the services get it in `HERALD_REDIS_URL`.
+    /// `redisTLS` makes Redis take only TLS, and the services get a `rediss://` URL, its CA and the client
+    /// certificate; `redisUser` has the services log in as that ACL user, limited by `HeraldRedisACL` to the
+    /// deployment's key prefix, instead of as the default user.
     public static func start(
         workers: Int = 2,
         relays: Int = 1,
         environment: [String: String] = [:],
         redisArguments: [String] = [],
-        redisPassword: String? = nil
+        redisPassword: String? = nil,
+        redisTLS: RedisServerTLS? = nil,
+        redisUser: RedisTestUser? = nil
     ) async throws -> HeraldDeployment {
-        let redis = try await RedisServerProcess.start(password: redisPassword, arguments: redisArguments)
+        let redis = try await RedisServerProcess.start(password: redisPassword, arguments: redisArguments, tls: redisTLS)
+        if let redisUser {
+            do {
+                let prefix = environment["HERALD_KEY_PREFIX"] ?? "herald"
+                _ = try await redis.reply(HeraldRedisACL.setUser(redisUser.name, password: redisUser.password, prefix: prefix))
+            } catch {
+                await redis.stop()
+                throw error
+            }
+        }
         let logDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("herald-e2e-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: logDirectory, withIntermediateDirectories: true)
         var redisURL = redis.url
-        if let redisPassword {
-            let encoded = redisPassword.addingPercentEncoding(withAllowedCharacters: .urlPasswordAllowed) ?? redisPassword
-            redisURL = "redis://:\(encoded)@127.0.0.1:\(redis.port)"
+        func encoded(_ text: String) -> String { text.addingPercentEncoding(withAllowedCharacters: .urlPasswordAllowed) ?? text }
+        if let redisUser {
+            redisURL = "\(redisTLS == nil ? "redis" : "rediss")://\(encoded(redisUser.name)):\(encoded(redisUser.password))@127.0.0.1:\(redis.port)"
+        } else if let redisPassword {
+            redisURL = "\(redisTLS == nil ? "redis" : "rediss")://:\(encoded(redisPassword))@127.0.0.1:\(redis.port)"
+        }
+        var tlsSettings: [String: String] = [:]
+        if let certificates = redisTLS?.certificates {
+            tlsSettings = [
+                "HERALD_REDIS_TLS_CA_FILE": certificates.caFile,
+                "HERALD_REDIS_TLS_CERT_FILE": certificates.clientCertificateFile,
+                "HERALD_REDIS_TLS_KEY_FILE": certificates.clientKeyFile,
+            ]
         }
         var base = [
             "HERALD_REDIS_URL": redisURL,
             "HERALD_OFFLINE_DELAY_MS": "1",
             "HERALD_LOG_LEVEL": "info",
         ]
+        base.merge(tlsSettings) { _, new in new }
         base.merge(environment) { _, new in new }
         let deployment = HeraldDeployment(redis: redis, logDirectory: logDirectory, environment: base)
         for _ in 0..<relays { try await deployment.startRelay() }
@@ -162,6 +187,17 @@ public final class HeraldDeployment: Sendable {
         for process in all { process.terminate() }
         for process in all { _ = await process.waitForExit() }
         await redis.stop()
+    }
+}
+
+/// A Redis ACL user a deployment's services log in as (`HeraldDeployment.start(redisUser:)`).
+public struct RedisTestUser: Sendable {
+    public let name: String
+    public let password: String
+
+    public init(name: String, password: String) {
+        self.name = name
+        self.password = password
     }
 }
 

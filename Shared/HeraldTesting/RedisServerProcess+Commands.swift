@@ -2,12 +2,12 @@ import Logging
 import Redis
 
 extension RedisServerProcess {
-    /// Sends one command on a connection of its own (authenticated with the server's password) and
-    /// returns the reply as text, nil for a null reply: for tests that look at what services stored.
+    /// Sends one command on a connection of its own (authenticated with the server's password, over TLS with the
+    /// client certificate when the server has TLS) and returns the reply as text, nil for a null reply: for tests
+    /// that look at what services stored.
     public func string(_ command: String, _ arguments: String...) async throws -> String? {
-        let url = RedisURL(host: "127.0.0.1", port: port, password: password)
         let logger = Logger(label: "redis-server-process") { _ in SwiftLogNoOpLogHandler() }
-        let connection = try await RedisConnection.connect(configuration: RedisConfiguration(url: url), logger: logger)
+        let connection = try await RedisConnection.connect(configuration: adminConfiguration, logger: logger)
         do {
             let reply = try await connection.send([RedisArgument(command)] + arguments.map { RedisArgument($0) })
             await connection.close()
@@ -20,11 +20,10 @@ extension RedisServerProcess {
 }
 
 extension RedisServerProcess {
-    /// Sends one command on a connection of its own and returns the reply.
+    /// Sends one command on a connection of its own (as the default user, like `string`) and returns the reply.
     public func reply(_ arguments: [String]) async throws -> RESPValue {
-        let url = RedisURL(host: "127.0.0.1", port: port, password: password)
         let logger = Logger(label: "redis-server-process") { _ in SwiftLogNoOpLogHandler() }
-        let connection = try await RedisConnection.connect(configuration: RedisConfiguration(url: url), logger: logger)
+        let connection = try await RedisConnection.connect(configuration: adminConfiguration, logger: logger)
         do {
             let reply = try await connection.send(arguments.map { RedisArgument($0) })
             await connection.close()
@@ -37,9 +36,8 @@ extension RedisServerProcess {
 
     /// Every key the server holds and its time to live in seconds (-1: none), found with `SCAN`.
     public func keysWithExpiry() async throws -> [(key: String, ttl: Int)] {
-        let url = RedisURL(host: "127.0.0.1", port: port, password: password)
         let logger = Logger(label: "redis-server-process") { _ in SwiftLogNoOpLogHandler() }
-        let connection = try await RedisConnection.connect(configuration: RedisConfiguration(url: url), logger: logger)
+        let connection = try await RedisConnection.connect(configuration: adminConfiguration, logger: logger)
         var found: [(key: String, ttl: Int)] = []
         do {
             var cursor = "0"

@@ -53,12 +53,13 @@ final class RedisServerLaunch: Sendable {
     var pid: Int32 { server.pid }
     var isRunning: Bool { server.isRunning }
 
-    static func start(port: Int, options: [String], password: String?) async throws -> RedisServerLaunch {
+    /// Starts `redis-server` on `port`, a TLS port when `tls` (the harness's own client side of it) is given.
+    static func start(port: Int, options: [String], password: String?, tls: RedisTLS?) async throws -> RedisServerLaunch {
         guard let executable = ChildProcess.executablePath(named: "redis-server") else { throw Failure.notInstalled }
         let output = RedisServerOutput()
         let server = try ChildProcess.spawn(
             executable,
-            arguments: ["--port", String(port)] + options,
+            arguments: (tls == nil ? ["--port", String(port)] : ["--port", "0", "--tls-port", String(port)]) + options,
             output: .capture(limit: outputLimit) { event in
                 switch event {
                 case .bytes(let bytes): output.append(bytes)
@@ -94,7 +95,7 @@ final class RedisServerLaunch: Sendable {
             throw Failure.notReady(output: text)
         }
         do {
-            try await ping(port: port, password: password)
+            try await ping(port: port, password: password, tls: tls)
         } catch {
             await launch.kill()
             throw error
@@ -103,10 +104,10 @@ final class RedisServerLaunch: Sendable {
     }
 
     /// Confirms the server answers, with the client under test.
-    private static func ping(port: Int, password: String?) async throws {
-        let url = RedisURL(host: "127.0.0.1", port: port, password: password)
+    private static func ping(port: Int, password: String?, tls: RedisTLS?) async throws {
+        let configuration = RedisServerProcess.adminConfiguration(port: port, password: password, tls: tls)
         let logger = Logger(label: "redis-server-process") { _ in SwiftLogNoOpLogHandler() }
-        let connection = try await RedisConnection.connect(configuration: RedisConfiguration(url: url), logger: logger)
+        let connection = try await RedisConnection.connect(configuration: configuration, logger: logger)
         do {
             try await connection.ping()
             await connection.close()

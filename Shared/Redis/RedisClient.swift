@@ -11,7 +11,8 @@ import NIOPosix
 public final class RedisClient: Sendable {
     public let configuration: RedisConfiguration
     let pool: RedisConnectionPool
-    let logger: Logger
+    /// Where the client's connections log.
+    public let logger: Logger
 
     public init(
         configuration: RedisConfiguration,

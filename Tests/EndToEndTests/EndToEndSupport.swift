@@ -11,6 +11,8 @@ func withDeployment<T>(
     environment: [String: String] = [:],
     redisArguments: [String] = [],
     redisPassword: String? = nil,
+    redisTLS: RedisServerTLS? = nil,
+    redisUser: RedisTestUser? = nil,
     _ body: (HeraldDeployment) async throws -> T
 ) async throws -> T {
     let deployment = try await HeraldDeployment.start(
@@ -18,7 +20,9 @@ func withDeployment<T>(
         relays: relays,
         environment: environment,
         redisArguments: redisArguments,
-        redisPassword: redisPassword
+        redisPassword: redisPassword,
+        redisTLS: redisTLS,
+        redisUser: redisUser
     )
     let result: T
     do {

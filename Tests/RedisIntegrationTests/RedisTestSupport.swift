@@ -8,7 +8,7 @@ import Testing
 let testLogger = Logger.test("redis-tests")
 
 func configuration(_ server: RedisServerProcess, _ adjust: (inout RedisConfiguration) -> Void = { _ in }) throws -> RedisConfiguration {
-    var configuration = try RedisConfiguration(url: server.url)
+    var configuration = try server.configuration()
     adjust(&configuration)
     return configuration
 }

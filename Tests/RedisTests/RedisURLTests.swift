@@ -10,6 +10,20 @@ struct RedisURLTests {
         #expect(url.username == nil)
         #expect(url.password == nil)
         #expect(url.database == 0)
+        #expect(!url.tls)
+    }
+
+    @Test func tlsScheme() throws {
+        let url = try RedisURL("rediss://herald:s3cret@redis.internal:6380/2")
+        #expect(url.tls)
+        #expect(url.username == "herald")
+        #expect(url.password == "s3cret")
+        #expect(url.host == "redis.internal")
+        #expect(url.port == 6380)
+        #expect(url.database == 2)
+        #expect(url.description == "rediss://herald:***@redis.internal:6380/2")
+        #expect(try RedisURL("REDISS://localhost").tls)
+        #expect(try RedisURL("rediss://localhost").port == 6379)
     }
 
     @Test func defaults() throws {
@@ -60,7 +74,8 @@ struct RedisURLTests {
     @Test(arguments: [
         ("http://localhost", "the scheme must be redis://"),
         ("localhost:6379", "expected redis://"),
-        ("rediss://localhost", "TLS (rediss://) is not supported"),
+        ("rediss//localhost", "expected redis://[user:password@]host[:port][/db] (or rediss:// for TLS)"),
+        ("redis+tls://localhost", "the scheme must be redis:// (or rediss:// for TLS)"),
         ("redis://", "the host is missing"),
         ("redis://:pw@", "the host is missing"),
         ("redis://localhost:abc", "port 'abc' is not a number"),
@@ -97,6 +112,15 @@ struct RedisURLTests {
         #expect(configuration.poolSize == 2)
         #expect(configuration.reconnectBackoff.initial == .milliseconds(50))
         #expect(configuration.reconnectBackoff.maximum == .seconds(2))
+        #expect(configuration.tls == nil)
+    }
+
+    @Test func tlsConfigurationFromURLTrustsTheSystemRoots() throws {
+        let configuration = try RedisConfiguration(url: "rediss://localhost:6380")
+        let tls = try #require(configuration.tls)
+        #expect(!tls.hasCAFile)
+        #expect(!tls.hasClientCertificate)
+        #expect(tls.serverName == nil)
     }
 
     @Test func backoffGrowsToItsMaximum() {

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// One connection to Redis; concurrent commands are pipelined on it and their replies matched in order.
 ///
@@ -39,7 +40,7 @@ public final class RedisConnection: Sendable {
         channel.close(promise: nil)
     }
 
-    /// Connects, authenticates and selects the database of `configuration.url`.
+    /// Connects (over TLS for `rediss://`), authenticates and selects the database of `configuration.url`.
     public static func connect(
         configuration: RedisConfiguration,
         eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next(),
@@ -57,16 +58,30 @@ public final class RedisConnection: Sendable {
         let url = configuration.url
         let endpoint = "\(url.host):\(url.port)"
         let commandTimeout = TimeAmount(configuration.commandTimeout)
+        let tls = try tlsSettings(of: configuration)
+        // Kept outside the pipeline: a TLS handshake can fail and empty the pipeline before `connect` returns, and
+        // the handler then still holds the error that closed it.
+        let handlerBox = NIOLoopBoundBox.makeEmptyBox(valueType: RedisCommandHandler.self, eventLoop: eventLoop)
         let channel: any Channel
         do {
             channel = try await ClientBootstrap(group: eventLoop)
                 .connectTimeout(TimeAmount(configuration.connectTimeout))
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandlers(
-                            ByteToMessageHandler(RESPReplyDecoder()),
-                            RedisCommandHandler(commandTimeout: commandTimeout, endpoint: endpoint, logger: logger)
-                        )
+                        if let tls {
+                            try channel.pipeline.syncOperations.addHandlers(
+                                NIOSSLClientHandler(context: tls.settings.context, serverHostname: tls.hostname),
+                                RedisTLSHandler(
+                                    endpoint: endpoint,
+                                    checkedName: tls.checkedName,
+                                    tls: tls.settings,
+                                    handshakeTimeout: TimeAmount(configuration.connectTimeout)
+                                )
+                            )
+                        }
+                        let handler = RedisCommandHandler(commandTimeout: commandTimeout, endpoint: endpoint, logger: logger)
+                        handlerBox.value = handler
+                        try channel.pipeline.syncOperations.addHandlers(ByteToMessageHandler(RESPReplyDecoder()), handler)
                     }
                 }
                 .connect(host: url.host, port: url.port)
@@ -74,8 +89,11 @@ public final class RedisConnection: Sendable {
         } catch {
             throw RedisError(kind: .connectFailed, message: "cannot connect to \(endpoint): \(error)")
         }
-        let handler = try await channel.eventLoop.submit {
-            NIOLoopBound(try channel.pipeline.syncOperations.handler(type: RedisCommandHandler.self), eventLoop: channel.eventLoop)
+        let handler = try await eventLoop.submit {
+            guard let handler = handlerBox.value else {
+                throw RedisError(kind: .connectFailed, message: "cannot connect to \(endpoint): the channel was set up without its handler")
+            }
+            return NIOLoopBound(handler, eventLoop: eventLoop)
         }.get()
         let connection = RedisConnection(
             channel: channel,
@@ -85,7 +103,7 @@ public final class RedisConnection: Sendable {
             closesOnCancellation: closesOnCancellation
         )
         do {
-            try await connection.handshake()
+            try await connection.handshake(confirmTLS: tls != nil)
         } catch {
             await connection.close()
             throw error
@@ -95,8 +113,28 @@ public final class RedisConnection: Sendable {
         return connection
     }
 
+    /// The TLS context and the name checked for a `rediss://` URL; nil for `redis://`. A mismatch between the URL
+    /// and the configuration is refused rather than guessed at.
+    private static func tlsSettings(of configuration: RedisConfiguration) throws -> (settings: RedisTLS, hostname: String?, checkedName: String)? {
+        switch (configuration.url.tls, configuration.tls) {
+        case (false, nil):
+            return nil
+        case (true, let tls?):
+            let hostname = tls.hostname(for: configuration.url)
+            return (tls, hostname, hostname.map { "'\($0)'" } ?? configuration.url.host)
+        case (true, nil):
+            throw RedisError(kind: .connectFailed, message: "\(configuration.url) is a TLS URL but the configuration has no RedisTLS")
+        case (false, .some):
+            throw RedisError(kind: .connectFailed, message: "\(configuration.url) is a plain URL but the configuration has TLS; use rediss://")
+        }
+    }
+
     /// Sends AUTH and SELECT as one pipeline, so a fresh connection costs at most one extra round trip.
-    private func handshake() async throws {
+    ///
+    /// Over TLS there is always a round trip (a PING when there is nothing else to send): with TLS 1.3 Redis
+    /// refuses a client certificate only after the client has finished its side of the handshake, and that
+    /// refusal should fail the connect, not the first command.
+    private func handshake(confirmTLS: Bool) async throws {
         let url = configuration.url
         var commands: [[RedisArgument]] = []
         if let password = url.password {
@@ -104,6 +142,10 @@ public final class RedisConnection: Sendable {
         }
         if url.database != 0 {
             commands.append(["SELECT", RedisArgument(url.database)])
+        }
+        if commands.isEmpty && confirmTLS {
+            // Its reply does not matter (NOAUTH is fine): only that the TLS session carried a round trip.
+            commands.append(["PING"])
         }
         guard !commands.isEmpty else { return }
         let results = try await pipeline(commands)

@@ -12,9 +12,12 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible {
         case connectFailed
         /// Redis refused the credentials from the URL.
         case authenticationFailed
+        /// The TLS handshake failed (a `rediss://` connection); the failure says what the two sides disagreed on,
+        /// the message (`TLS handshake with host:port failed: …`) what to check.
+        case tls(RedisTLSFailure)
         /// Redis sent something that is not RESP.
         case protocolError
-        /// The URL is not a valid `redis://` URL.
+        /// The URL is not a valid `redis://` or `rediss://` URL.
         case invalidURL
         /// A reply does not have the shape the caller asked for.
         case decoding
@@ -52,6 +55,7 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible {
         case .timeout: "Redis command timed out: \(message)"
         case .connectFailed: "Redis connect failed: \(message)"
         case .authenticationFailed: "Redis authentication failed: \(message)"
+        case .tls: "Redis \(message)"
         case .protocolError: "Redis protocol error: \(message)"
         case .invalidURL: "invalid Redis URL: \(message)"
         case .decoding: "unexpected Redis reply: \(message)"

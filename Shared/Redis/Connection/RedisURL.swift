@@ -1,16 +1,19 @@
-/// A parsed `redis://[user:password@]host[:port][/db]` URL.
+/// A parsed `redis://[user:password@]host[:port][/db]` or `rediss://…` (TLS) URL.
 ///
 /// `redis://:password@host` and `redis://password@host` give a password only (`AUTH password`);
 /// `redis://user:password@host` authenticates as an ACL user. User and password may be percent-encoded.
-/// The port defaults to 6379 and the database to 0.
+/// The port defaults to 6379 and the database to 0. A `rediss://` URL needs a `RedisTLS` in its configuration.
 public struct RedisURL: Sendable, Hashable, CustomStringConvertible {
+    /// Whether the connection is TLS (`rediss://`).
+    public var tls: Bool
     public var host: String
     public var port: Int
     public var username: String?
     public var password: String?
     public var database: Int
 
-    public init(host: String, port: Int = 6379, username: String? = nil, password: String? = nil, database: Int = 0) {
+    public init(tls: Bool = false, host: String, port: Int = 6379, username: String? = nil, password: String? = nil, database: Int = 0) {
+        self.tls = tls
         self.host = host
         self.port = port
         self.username = username
@@ -24,11 +27,12 @@ public struct RedisURL: Sendable, Hashable, CustomStringConvertible {
         }
 
         guard let schemeEnd = string.firstRange(of: "://") else {
-            throw invalid("expected redis://[user:password@]host[:port][/db]")
+            throw invalid("expected redis://[user:password@]host[:port][/db] (or rediss:// for TLS)")
         }
-        let scheme = string[..<schemeEnd.lowerBound].lowercased()
-        guard scheme == "redis" else {
-            throw invalid(scheme == "rediss" ? "TLS (rediss://) is not supported" : "the scheme must be redis://")
+        switch string[..<schemeEnd.lowerBound].lowercased() {
+        case "redis": tls = false
+        case "rediss": tls = true
+        default: throw invalid("the scheme must be redis:// (or rediss:// for TLS)")
         }
         var rest = string[schemeEnd.upperBound...]
         guard !rest.contains("?"), !rest.contains("#") else { throw invalid("query parameters and fragments are not supported") }
@@ -100,7 +104,7 @@ public struct RedisURL: Sendable, Hashable, CustomStringConvertible {
             credentials = "\(username ?? ""):\(password == nil ? "" : "***")@"
         }
         let host = host.contains(":") ? "[\(host)]" : host
-        return "redis://\(credentials)\(host):\(port)\(database == 0 ? "" : "/\(database)")"
+        return "\(tls ? "rediss" : "redis")://\(credentials)\(host):\(port)\(database == 0 ? "" : "/\(database)")"
     }
 
     private static func redacted(_ string: String) -> String {
