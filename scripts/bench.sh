@@ -134,6 +134,8 @@ redis-cli -p "$redis_port" ping >/dev/null
 export HERALD_REDIS_URL=$redis_url HERALD_OFFLINE_DELAY_MS=0 HERALD_LOG_LEVEL=$log_level
 export HERALD_WORKER_CONCURRENCY=${BENCH_WORKER_CONCURRENCY:-32}
 export HERALD_ADMIN_HOST=127.0.0.1 HERALD_HOST=127.0.0.1
+# Every simulated user is a guest from 127.0.0.1: the guest limits would stop the load, not measure it.
+export HERALD_GUEST_NEW_PER_MINUTE=1000000 HERALD_GUEST_RUNS_PER_HOUR=1000000
 
 relay_port=$(free_port)
 HERALD_ADMIN_PORT=$relay_port "$bin/herald-relay" >"$state/relay.log" 2>&1 &

@@ -29,7 +29,7 @@ rm -rf artifacts/browser-deployment
 # A high API rate limit: schemathesis (Tests/api) sends hundreds of requests as one user in a few seconds, and
 # the limit itself is tested by the Swift suites.
 HERALD_PORT=0 HERALD_RUN_DIR=artifacts/browser-deployment HERALD_SKIP_BUILD=1 HERALD_BUILD=debug HERALD_OFFLINE_DELAY_MS=5 \
-  HERALD_RATE_LIMIT_PER_SECOND=1000 HERALD_RATE_LIMIT_BURST=1000 \
+  HERALD_RATE_LIMIT_PER_SECOND=1000 HERALD_RATE_LIMIT_BURST=1000 HERALD_GUEST_NEW_PER_MINUTE=100000 HERALD_GUEST_RUNS_PER_HOUR=100000 \
   scripts/run.sh >artifacts/browser-deployment.log 2>&1 &
 deployment=$!
 trap 'kill -TERM $deployment 2>/dev/null; wait $deployment 2>/dev/null || true' EXIT

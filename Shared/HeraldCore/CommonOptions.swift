@@ -73,7 +73,7 @@ public struct CommonOptions: ParsableArguments, Sendable {
     }
 
     public func resolve(_ resolver: SettingsResolver = SettingsResolver()) throws -> CommonSettings {
-        let url = resolver.string(.redisURL, flag: redisURL)
+        let url = try resolver.string(.redisURL, flag: redisURL)
         var redis: RedisConfiguration
         do {
             redis = RedisConfiguration(url: try RedisURL(url))
@@ -81,11 +81,11 @@ public struct CommonOptions: ParsableArguments, Sendable {
             throw SettingError(.redisURL, "\(error)")
         }
         redis.tls = try redisTLS(for: redis.url, resolver)
-        let prefix = resolver.string(.keyPrefix, flag: keyPrefix)
+        let prefix = try resolver.string(.keyPrefix, flag: keyPrefix)
         guard !prefix.isEmpty, prefix.allSatisfy({ $0.isLetter || $0.isNumber || "-_.:".contains($0) }) else {
             throw SettingError(.keyPrefix, "'\(prefix)' may hold only letters, digits, '-', '_', '.' and ':'")
         }
-        let levelText = resolver.string(.logLevel, flag: logLevel)
+        let levelText = try resolver.string(.logLevel, flag: logLevel)
         guard let level = Logger.Level(rawValue: levelText.lowercased()) else {
             throw SettingError(.logLevel, "'\(levelText)' is not one of trace, debug, info, notice, warning, error, critical")
         }

@@ -3,10 +3,22 @@ import Logging
 import Prometheus
 import Redis
 
+/// Something besides Redis a service needs to serve, reported by `/readyz`.
+public protocol ReadinessCheck: Sendable {
+    /// Whether the service can serve, and one line on where it stands (`name: detail`).
+    func check() async -> (isReady: Bool, detail: String)
+}
+
 /// The HTTP surface every service offers operators (DESIGN.md section 7):
-/// `/healthz` (alive), `/readyz` (Redis reachable, else 503), `/metrics` (Prometheus text).
+/// `/healthz` (alive), `/readyz` (Redis reachable and every `ReadinessCheck` ready, else 503; a line per check
+/// follows the first), `/metrics` (Prometheus text).
 public enum OperatorRoutes {
-    public static func add<Context: RequestContext>(to router: Router<Context>, redis: RedisClient, registry: PrometheusCollectorRegistry) {
+    public static func add<Context: RequestContext>(
+        to router: Router<Context>,
+        redis: RedisClient,
+        registry: PrometheusCollectorRegistry,
+        readiness: [any ReadinessCheck] = []
+    ) {
         let connectionsOpened = registry.gauge(
             "herald_redis_connections_opened",
             help: "Connections this process has opened to Redis; a rise after start-up means connections were lost and re-made"
@@ -17,7 +29,18 @@ public enum OperatorRoutes {
         router.get("readyz") { _, _ in
             do {
                 try await redis.ping()
-                return Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "ready\n")))
+                var ready = true
+                var details = ""
+                for check in readiness {
+                    let (isReady, detail) = await check.check()
+                    ready = ready && isReady
+                    details += detail + "\n"
+                }
+                return Response(
+                    status: ready ? .ok : .serviceUnavailable,
+                    headers: [.contentType: "text/plain"],
+                    body: .init(byteBuffer: ByteBuffer(string: (ready ? "ready\n" : "not ready\n") + details))
+                )
             } catch {
                 return Response(
                     status: .serviceUnavailable,

@@ -92,7 +92,20 @@ public struct RedisKeys: Sendable, Hashable {
     /// The notes `save_note` saved for a user (hash: run and tool call id → JSON note), so a call saves its note once.
     public func userNotes(_ userID: String) -> String { "\(prefix):user:{\(userID)}:notes" }
 
+    /// When a guest's runs of the last hour started (sorted set of times in ms; expires an hour after the newest).
+    public func guestRuns(_ userID: String) -> String { "\(prefix):user:{\(userID)}:guest-runs" }
+
     // MARK: Deployment
+
+    /// Whether the deployment's gateways make guests (`on`/`off`), as the last gateway to start left it.
+    public var deploymentGuests: String { "\(prefix):deployment:guests" }
+
+    /// The language model the deployment's workers use (`offline`, or the model's name), as the last worker to start
+    /// left it.
+    public var deploymentModel: String { "\(prefix):deployment:model" }
+
+    /// When the guests one client address made in the last minute were made (sorted set of times in ms).
+    public func newGuests(from address: String) -> String { "\(prefix):new-guests:{\(address)}" }
 
     /// The secret every gateway of the deployment signs guest tokens with.
     public var guestSecret: String { "\(prefix):guest-secret" }

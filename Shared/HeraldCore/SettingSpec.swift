@@ -38,6 +38,8 @@ public struct SettingSpec: Sendable, Hashable, CustomStringConvertible {
     public let example: [String]
     /// The value `.env.example` shows when it is not the default (the one docker-compose.yml supplies).
     public let exampleValue: String?
+    /// Whether the value is a secret (a key, a password): it may come from the file `<NAME>_FILE` names instead.
+    public let isSecret: Bool
 
     public init(
         name: String,
@@ -51,7 +53,8 @@ public struct SettingSpec: Sendable, Hashable, CustomStringConvertible {
         help: String,
         guide: String,
         example: [String] = [],
-        exampleValue: String? = nil
+        exampleValue: String? = nil,
+        secret: Bool = false
     ) {
         self.name = name
         self.flag = flag
@@ -65,7 +68,11 @@ public struct SettingSpec: Sendable, Hashable, CustomStringConvertible {
         self.guide = guide
         self.example = example
         self.exampleValue = exampleValue
+        self.isSecret = secret
     }
+
+    /// `<NAME>_FILE`: the variable naming a file that holds a secret setting's value.
+    public var fileVariableName: String { name + "_FILE" }
 
     public var description: String { name }
 

@@ -15,34 +15,65 @@ public struct SettingError: Error, CustomStringConvertible, Sendable {
 }
 
 /// Resolves settings as their `SettingSpec`s describe: the flag when given, else the environment variable when
-/// set and not empty, else the default.
+/// set and not empty, else the default. A secret setting may instead name a file that holds its value, in
+/// `<NAME>_FILE` (compose and Kubernetes secrets), so the value never sits in the environment.
 public struct SettingsResolver: Sendable {
     public let environment: [String: String]
+    private let readFile: @Sendable (String) throws -> Data
 
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+    public init(
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        readFile: @escaping @Sendable (String) throws -> Data = { try Data(contentsOf: URL(fileURLWithPath: $0)) }
+    ) {
         self.environment = environment
+        self.readFile = readFile
     }
 
-    /// The flag, else the environment's non-empty value; nil when neither gives one. An empty flag counts as given.
-    public func text(_ setting: SettingSpec, flag: String?) -> String? {
+    /// The flag, else the environment's non-empty value, else (for a secret) the file `<NAME>_FILE` names; nil when
+    /// none gives one. An empty flag counts as given.
+    public func text(_ setting: SettingSpec, flag: String?) throws -> String? {
         if let flag { return flag }
-        if let fromEnvironment = environment[setting.name], !fromEnvironment.isEmpty { return fromEnvironment }
-        return nil
+        let fromEnvironment = environment[setting.name].flatMap { $0.isEmpty ? nil : $0 }
+        guard setting.isSecret, let path = environment[setting.fileVariableName], !path.isEmpty else { return fromEnvironment }
+        let contents: Data
+        do {
+            contents = try readFile(path)
+        } catch {
+            throw SettingError("\(setting.fileVariableName): cannot read '\(path)': \(Self.reason(error))")
+        }
+        // Files written by editors and `echo` end with a newline that is not part of the secret.
+        let value = String(decoding: contents, as: UTF8.self).trimmingCharacters(in: .newlines)
+        // An empty file is unset, as an empty variable is: compose mounts a secret's file whether or not it was filled.
+        guard !value.isEmpty else { return fromEnvironment }
+        guard fromEnvironment == nil else {
+            throw SettingError(setting, "set it or \(setting.fileVariableName), not both")
+        }
+        return value
     }
 
     /// The setting's text, or its default in `service`; empty if it has neither.
-    public func string(_ setting: SettingSpec, flag: String?, service: SettingSpec.Service? = nil) -> String {
-        text(setting, flag: flag) ?? setting.defaultValue(for: service) ?? ""
+    public func string(_ setting: SettingSpec, flag: String?, service: SettingSpec.Service? = nil) throws -> String {
+        try text(setting, flag: flag) ?? setting.defaultValue(for: service) ?? ""
     }
 
     /// The setting's text; nil when unset (a setting whose unset means something of its own).
-    public func optionalString(_ setting: SettingSpec, flag: String?) -> String? {
-        text(setting, flag: flag)
+    public func optionalString(_ setting: SettingSpec, flag: String?) throws -> String? {
+        try text(setting, flag: flag)
+    }
+
+    /// Foundation's file errors describe themselves in a sentence of their own; the POSIX reason is the useful part.
+    private static func reason(_ error: any Error) -> String {
+        let nsError = error as NSError
+        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(underlying.code)))
+        }
+        if nsError.domain == NSCocoaErrorDomain, nsError.code == NSFileReadNoSuchFileError { return "no such file" }
+        return nsError.localizedDescription
     }
 
     /// The setting as a whole number within its range; a bad value throws a `SettingError` naming the setting.
     public func int(_ setting: SettingSpec, flag: String?, service: SettingSpec.Service? = nil) throws -> Int {
-        guard let text = text(setting, flag: flag) ?? setting.defaultValue(for: service) else {
+        guard let text = try text(setting, flag: flag) ?? setting.defaultValue(for: service) else {
             throw SettingError(setting, "has no value and no default")
         }
         guard let value = Int(text.trimmingCharacters(in: .whitespaces)) else {

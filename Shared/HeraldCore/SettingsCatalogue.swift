@@ -16,7 +16,8 @@ extension SettingSpec {
             "logs in as a Redis ACL user, `:password` as the default user (requirepass). Herald's own default is",
             "redis://127.0.0.1:6379; under docker-compose.yml it is the `redis` service.",
         ],
-        exampleValue: "redis://redis:6379"
+        exampleValue: "redis://redis:6379",
+        secret: true
     )
 
     public static let redisTLSCAFile = SettingSpec(
@@ -199,14 +200,135 @@ extension SettingSpec {
         flag: "jwt-secret",
         services: [.gateway],
         value: .text,
-        whenUnset: "guest mode",
-        help: "Accept only HS256 JWTs signed with this secret (at least 32 bytes), user id in 'sub'",
+        whenUnset: "guest mode, unless HERALD_JWT_JWKS_URL is set",
+        help: "Accept HS256 JWTs signed with this secret (at least 32 bytes)",
         guide:
-            "HS256 secret, at least 32 bytes, of the JWTs browsers present (`sub` = user id); unset, every new connection gets a guest user and a guest token",
+            "HS256 secret, at least 32 bytes, of the JWTs browsers present; with neither it nor `HERALD_JWT_JWKS_URL`, the gateway runs in guest mode",
         example: [
-            "HS256 secret (at least 32 bytes) of the JWTs browsers present; the user id is the token's `sub`.",
-            "Unset means guest mode: each new connection gets a guest user and a guest token.",
-        ]
+            "HS256 secret (at least 32 bytes) of the JWTs browsers present; the user id is the claim HERALD_JWT_USER_CLAIM names.",
+            "With neither it nor HERALD_JWT_JWKS_URL set, the gateway runs in guest mode (see HERALD_GUESTS).",
+        ],
+        secret: true
+    )
+
+    public static let jwtJWKSURL = SettingSpec(
+        name: "HERALD_JWT_JWKS_URL",
+        flag: "jwt-jwks-url",
+        services: [.gateway],
+        value: .text,
+        whenUnset: "no asymmetric tokens",
+        help: "JWKS URL of the identity provider whose RS256/ES256/EdDSA tokens are accepted (needs HERALD_JWT_ISSUER and HERALD_JWT_AUDIENCE)",
+        guide:
+            "JSON Web Key Set URL of the identity provider (Auth0, Keycloak, Cognito, Entra, Google): its RS256, RS384, RS512, PS256, ES256, ES384 and EdDSA tokens are accepted; needs `HERALD_JWT_ISSUER` and `HERALD_JWT_AUDIENCE`; no guests",
+        example: [
+            "JSON Web Key Set of your identity provider, e.g. https://YOUR_TENANT.auth0.com/.well-known/jwks.json:",
+            "its RS256/ES256/EdDSA tokens are accepted (JWT mode, no guests). Needs the two settings below.",
+        ],
+        exampleValue: ""
+    )
+
+    public static let jwtIssuer = SettingSpec(
+        name: "HERALD_JWT_ISSUER",
+        flag: "jwt-issuer",
+        services: [.gateway],
+        value: .text,
+        whenUnset: "`iss` not checked (required with a JWKS)",
+        help: "The `iss` every token must carry (required with HERALD_JWT_JWKS_URL)",
+        guide: "the `iss` every token must carry, exactly; required with `HERALD_JWT_JWKS_URL`",
+        example: ["The `iss` every token must carry (exactly); required with a JWKS."],
+        exampleValue: ""
+    )
+
+    public static let jwtAudience = SettingSpec(
+        name: "HERALD_JWT_AUDIENCE",
+        flag: "jwt-audience",
+        services: [.gateway],
+        value: .text,
+        whenUnset: "`aud` not checked (required with a JWKS)",
+        help: "Audiences a token's `aud` must include one of, comma-separated (required with HERALD_JWT_JWKS_URL)",
+        guide:
+            "the audience (or comma-separated audiences) a token's `aud` must name at least one of; required with `HERALD_JWT_JWKS_URL`, since one provider's keys sign tokens for all its applications",
+        example: ["Audience(s), comma-separated, of which a token's `aud` must name one; required with a JWKS."],
+        exampleValue: ""
+    )
+
+    public static let jwtUserClaim = SettingSpec(
+        name: "HERALD_JWT_USER_CLAIM",
+        flag: "jwt-user-claim",
+        services: [.gateway],
+        value: .text,
+        default: "sub",
+        help: "The claim that holds the user id",
+        guide: "the token claim that holds the user id (a string or a whole number), e.g. `sub`, `email`, `oid`",
+        example: ["The token claim that holds the user id."]
+    )
+
+    public static let jwtLeewaySeconds = SettingSpec(
+        name: "HERALD_JWT_LEEWAY_SECONDS",
+        flag: "jwt-leeway",
+        services: [.gateway],
+        value: .integer(0...300),
+        default: "30",
+        help: "Clock skew allowed when checking a token's exp and nbf",
+        guide: "seconds of clock skew between the identity provider and the gateway allowed when checking `exp` and `nbf`",
+        example: ["Seconds of clock skew allowed when checking a token's `exp` and `nbf`."]
+    )
+
+    public static let jwtJWKSRefreshSeconds = SettingSpec(
+        name: "HERALD_JWT_JWKS_REFRESH_SECONDS",
+        flag: "jwt-jwks-refresh",
+        services: [.gateway],
+        value: .integer(10...86_400),
+        default: "300",
+        help: "Interval at which the JWKS is fetched again",
+        guide: "seconds between fetches of the JWKS; a failed fetch keeps the cached keys (see `/readyz` and `herald_jwks_*` metrics)",
+        example: ["Seconds between fetches of the JWKS; a failed fetch keeps the keys already known."]
+    )
+
+    public static let jwtJWKSMinRefreshSeconds = SettingSpec(
+        name: "HERALD_JWT_JWKS_MIN_REFRESH_SECONDS",
+        flag: "jwt-jwks-min-refresh",
+        services: [.gateway],
+        value: .integer(1...3600),
+        default: "30",
+        help: "Least time between two JWKS fetches caused by tokens with an unknown kid",
+        guide:
+            "least seconds between two fetches caused by a token whose `kid` is unknown (a rotated key is picked up at once; a flood of made-up `kid`s costs one fetch per interval)",
+        example: ["Least seconds between two JWKS fetches caused by tokens with an unknown `kid`."]
+    )
+
+    public static let guests = SettingSpec(
+        name: "HERALD_GUESTS",
+        flag: "guests",
+        services: [.gateway],
+        value: .text,
+        default: "on",
+        help: "Guest mode without JWT settings: on, or off to refuse every connection without a valid token (401)",
+        guide:
+            "`on` or `off`: without JWT settings, `off` refuses every connection and request without a valid token with 401 instead of making guests; with JWT settings there are no guests either way",
+        example: ["on or off. Without JWT settings, off refuses every connection without a valid token (401)."]
+    )
+
+    public static let guestNewPerMinute = SettingSpec(
+        name: "HERALD_GUEST_NEW_PER_MINUTE",
+        flag: "guest-new-per-minute",
+        services: [.gateway],
+        value: .integer(1...1_000_000),
+        default: "20",
+        help: "New guests one client address may create per minute; more get 429",
+        guide: "new guest users one client address (IPv6: its /64) may create per minute, across gateways; more get 429",
+        example: ["New guest users one client address may create per minute (all gateways together); more get 429."]
+    )
+
+    public static let guestRunsPerHour = SettingSpec(
+        name: "HERALD_GUEST_RUNS_PER_HOUR",
+        flag: "guest-runs-per-hour",
+        services: [.gateway],
+        value: .integer(1...1_000_000),
+        default: "60",
+        help: "Runs one guest may start per hour; more get rate_limited (429 over HTTP)",
+        guide: "runs one guest user may start per hour, across gateways; more get `rate_limited` (429 over HTTP)",
+        example: ["Runs one guest may start per hour (all gateways together); more get rate_limited."]
     )
 
     public static let maxFrameBytes = SettingSpec(
@@ -610,7 +732,8 @@ extension SettingSpec {
         example: [
             "API key, sent as `Authorization: Bearer …`; leave unset for servers without one (Ollama,",
             "llama.cpp). It is never logged.",
-        ]
+        ],
+        secret: true
     )
 
     public static let llmModel = SettingSpec(
@@ -732,7 +855,8 @@ extension SettingSpec {
             "Model Context Protocol servers whose tools the workers offer beside their own (docs/tools.md),",
             "as a JSON object: a name for each, and the command the worker starts (stdio) or the URL it calls.",
         ],
-        exampleValue: #"{"files": {"command": "python3", "args": ["/srv/mcp/files.py"]}}"#
+        exampleValue: #"{"files": {"command": "python3", "args": ["/srv/mcp/files.py"]}}"#,
+        secret: true
     )
 
     public static let mcpConfig = SettingSpec(
@@ -890,7 +1014,9 @@ extension SettingsCatalogue {
         SettingsSection(
             title: "herald-gateway",
             settings: [
-                .host, .port, .jwtSecret, .maxFrameBytes, .outboundQueueBytes, .guestTokenTTLSeconds, .closeTimeoutSeconds, .pingIntervalSeconds,
+                .host, .port, .jwtSecret, .jwtJWKSURL, .jwtIssuer, .jwtAudience, .jwtUserClaim, .jwtLeewaySeconds, .jwtJWKSRefreshSeconds,
+                .jwtJWKSMinRefreshSeconds, .guests, .guestNewPerMinute, .guestRunsPerHour, .maxFrameBytes, .outboundQueueBytes, .guestTokenTTLSeconds,
+                .closeTimeoutSeconds, .pingIntervalSeconds,
                 .publicDirectory, .maxMessageCharacters, .maxRequestBytes, .rateLimitPerSecond, .rateLimitBurst, .maxConnectionsPerUser,
                 .maxThreadsPerConnection, .upgradeTimeoutSeconds, .idleTimeoutSeconds, .allowedOrigins,
             ]

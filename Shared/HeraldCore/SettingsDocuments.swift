@@ -36,6 +36,9 @@ extension SettingsCatalogue {
         "# When Redis fsyncs its append-only file: everysec (a crash of the Redis host may lose the last",
         "# second of writes) or always (nothing acknowledged is lost; every write waits for the disk).",
         "# DEPLOY_REDIS_APPENDFSYNC=everysec",
+        "# Folder of the compose secrets `jwt_secret` and `llm_api_key` (files; an empty one leaves its setting",
+        "# unset). Keep real secrets outside the repository: deploy/README.md, \"Security\".",
+        "# DEPLOY_SECRETS_DIR=./deploy/secrets",
     ]
 
     /// `.env.example`: every setting, commented out, with its default and meaning.
@@ -47,6 +50,9 @@ extension SettingsCatalogue {
             for setting in section.settings {
                 lines += setting.example.map { $0.isEmpty ? "#" : "# \($0)" }
                 lines.append("# \(setting.name)=\(setting.exampleValue ?? setting.defaultValue(for: setting.services.first) ?? "")")
+                if setting.isSecret {
+                    lines.append("# \(setting.fileVariableName)=/run/secrets/\(setting.name.dropFirst("HERALD_".count).lowercased())")
+                }
             }
         }
         return lines.joined(separator: "\n") + "\n"
@@ -58,7 +64,8 @@ extension SettingsCatalogue {
         for setting in all {
             let cells = [
                 "`\(setting.name)`", "`--\(setting.flag)`", defaultCell(setting), allowedCell(setting),
-                setting.services.map(\.rawValue).joined(separator: ", "), setting.guide,
+                setting.services.map(\.rawValue).joined(separator: ", "),
+                setting.isSecret ? setting.guide + "; a secret: or `\(setting.fileVariableName)`, a file holding it" : setting.guide,
             ]
             lines.append("| " + cells.joined(separator: " | ") + " |")
         }

@@ -78,6 +78,9 @@ public final class HeraldDeployment: Sendable {
             "HERALD_REDIS_URL": redisURL,
             "HERALD_OFFLINE_DELAY_MS": "1",
             "HERALD_LOG_LEVEL": "info",
+            // Every test's clients come from 127.0.0.1: the guest limits are tested with their own values.
+            "HERALD_GUEST_NEW_PER_MINUTE": "1000000",
+            "HERALD_GUEST_RUNS_PER_HOUR": "1000000",
         ]
         base.merge(tlsSettings) { _, new in new }
         base.merge(environment) { _, new in new }

@@ -32,6 +32,30 @@ struct StartupTests {
         #expect(fromFlag.output == "\(executable): invalid setting HERALD_HISTORY_SIZE: 'lots' is not a whole number\n")
     }
 
+    @Test("JWT and guest settings that cannot work stop the gateway with one line naming the setting")
+    func badIdentitySettings() async throws {
+        let jwks = ["HERALD_JWT_JWKS_URL": "https://id.example/.well-known/jwks.json"]
+        let secretFile = FileManager.default.temporaryDirectory.appendingPathComponent("herald-secret-\(UUID().uuidString)")
+        try Data("a-secret-of-at-least-thirty-two-bytes".utf8).write(to: secretFile)
+        defer { try? FileManager.default.removeItem(at: secretFile) }
+        let cases: [([String: String], String)] = [
+            (jwks, "HERALD_JWT_ISSUER: is required with HERALD_JWT_JWKS_URL: the issuer whose tokens are accepted"),
+            (
+                jwks.merging(["HERALD_JWT_ISSUER": "https://id.example/"]) { $1 },
+                "HERALD_JWT_AUDIENCE: is required with HERALD_JWT_JWKS_URL: this deployment's audience"
+            ),
+            (["HERALD_JWT_JWKS_URL": "ftp://id.example/keys"], "HERALD_JWT_JWKS_URL: 'ftp://id.example/keys' is not an http(s) URL"),
+            (["HERALD_GUESTS": "maybe"], "HERALD_GUESTS: 'maybe' is neither on nor off"),
+            (["HERALD_JWT_SECRET_FILE": "/nonexistent/jwt-secret"], "HERALD_JWT_SECRET_FILE: cannot read '/nonexistent/jwt-secret': no such file"),
+            (["HERALD_JWT_SECRET": "s", "HERALD_JWT_SECRET_FILE": secretFile.path], "HERALD_JWT_SECRET: set it or HERALD_JWT_SECRET_FILE, not both"),
+        ]
+        for (environment, line) in cases {
+            let result = try await run("herald-gateway", environment: environment)
+            #expect(result.status == SettingsCatalogue.badSettingExitCode)
+            #expect(result.output == "herald-gateway: invalid setting \(line)\n")
+        }
+    }
+
     @Test("a bad MCP server entry stops the worker with one line naming it")
     func badMCPServer() async throws {
         let servers = try await run("herald-worker", environment: ["HERALD_MCP_SERVERS": #"{"files": {"args": ["x"]}}"#])

@@ -81,7 +81,13 @@ struct AuthTests {
 
     @Test("a connection whose token expires is closed with 4401")
     func tokenExpiresDuringConnection() async throws {
-        try await GatewayHarness.with(.tuned { $0.jwtSecret = Self.secret }) { harness in
+        // No leeway: the connection closes at `exp` itself (with one, at `exp` + leeway).
+        try await GatewayHarness.with(
+            .tuned {
+                $0.jwtSecret = Self.secret
+                $0.tokenPolicy.leeway = .zero
+            }
+        ) { harness in
             // Long enough to outlive the upgrade even when the whole suite loads both cores (a full parallel run once
             // took 12 s to upgrade); the test waits this long for the close.
             let shortLived = try await token(sub: "bob", expires: Date().addingTimeInterval(20))

@@ -59,6 +59,9 @@ final class GatewayHarness: Sendable {
             common: CommonSettings(redis: configuration, keys: RedisKeys(prefix: "test-\(UInt32.random(in: 0...UInt32.max))")),
             host: "127.0.0.1",
             port: 0,
+            // Every test's clients come from 127.0.0.1: the guest limits are tested with their own values.
+            newGuestsPerMinute: 1_000_000,
+            guestRunsPerHour: 1_000_000,
             closeTimeout: .seconds(2)
         )
         configure(&settings)

@@ -41,9 +41,9 @@ struct SettingsCatalogueTests {
         #expect(try resolver.int(.historySize, flag: "700") == 700)
         #expect(try resolver.int(.historySize, flag: nil) == 500)
         #expect(try SettingsResolver(environment: [:]).int(.historySize, flag: nil) == 1000)
-        #expect(resolver.string(.keyPrefix, flag: nil) == "herald")
-        #expect(resolver.string(.keyPrefix, flag: "x") == "x")
-        #expect(resolver.optionalString(.jwtSecret, flag: nil) == nil)
+        #expect(try resolver.string(.keyPrefix, flag: nil) == "herald")
+        #expect(try resolver.string(.keyPrefix, flag: "x") == "x")
+        #expect(try resolver.optionalString(.jwtSecret, flag: nil) == nil)
         #expect(try resolver.int(.adminPort, flag: nil, service: .worker) == 9091)
         #expect(try resolver.int(.adminPort, flag: nil, service: .relay) == 9092)
     }

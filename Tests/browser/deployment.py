@@ -140,6 +140,8 @@ class Deployment:
         env = dict(os.environ)
         for key in [k for k in env if k.startswith("HERALD_")]:
             del env[key]  # the caller's own settings must not leak into this deployment
+        # Every test's browsers are guests from 127.0.0.1: the guest limits are tested by the Swift suites.
+        env.update({"HERALD_GUEST_NEW_PER_MINUTE": "100000", "HERALD_GUEST_RUNS_PER_HOUR": "100000"})
         env.update(self.extra_env)
         env.update({
             "HERALD_REDIS_URL": f"redis://127.0.0.1:{self.redis_port}",

@@ -122,9 +122,16 @@ def code_settings() -> dict[str, CodeSetting]:
     return settings
 
 
+def secret_settings() -> set[str]:
+    """The catalogue's secret settings (`secret: true`), each of which is also read from the file `<NAME>_FILE` names."""
+    text = SETTINGS_CATALOGUE.read_text(encoding="utf-8")
+    return {name for name, _, rest in CATALOGUE_ENTRY.findall(text) if re.search(r"\bsecret:\s*true\b", rest)}
+
+
 def quoted_anywhere_in_code() -> set[str]:
-    """Every HERALD_ name quoted in any Swift file under Shared/ or Services/ (test support included)."""
-    names: set[str] = set()
+    """Every HERALD_ name quoted in any Swift file under Shared/ or Services/ (test support included), and the
+    `<NAME>_FILE` variant of every secret setting."""
+    names: set[str] = {name + "_FILE" for name in secret_settings()}
     for path in swift_files(CODE_DIRS):
         names.update(QUOTED_SETTING.findall(path.read_text(encoding="utf-8")))
     return names

@@ -32,7 +32,7 @@ struct HeraldGatewayCommand: AsyncParsableCommand {
             "gateway starting",
             metadata: [
                 "address": "\(settings.host):\(settings.port)",
-                "auth": "\(settings.jwtSecret == nil ? "guest" : "jwt")",
+                "auth": "\(settings.authenticationMode)",
                 "key_prefix": "\(settings.common.keys.prefix)",
             ]
         )
@@ -41,6 +41,7 @@ struct HeraldGatewayCommand: AsyncParsableCommand {
             [RedisClientService(redis)]
             + gateway.services { port in
                 logger.info("gateway listening", metadata: ["port": "\(port)"])
+                await GuestModeRisk.gatewayStarted(makesGuests: settings.makesGuests, redis: redis, keys: settings.common.keys, logger: logger)
             }
         let group = HeraldServiceGroup.make(services: services, logger: logger)
         try await group.run()

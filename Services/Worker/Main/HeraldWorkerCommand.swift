@@ -61,6 +61,14 @@ struct HeraldWorkerCommand: AsyncParsableCommand {
             logger.info("using the offline model (set \(SettingSpec.llmBaseURL.name) for a real one)")
         }
 
+        let modelName = settings.languageModel?.model
+        let keys = settings.common.keys
+        services.append(
+            StartupTask("GuestModeRisk") {
+                await GuestModeRisk.workerStarted(model: modelName, redis: redis, keys: keys, logger: logger)
+            }
+        )
+
         let registry = PrometheusCollectorRegistry()
         let worker = WorkerService(
             settings: settings,

@@ -21,6 +21,8 @@ public struct Gateway: Sendable {
     let logger: Logger
     let connections: ConnectionServices
     let authenticator: TokenAuthenticator
+    /// The identity provider's keys, when tokens are checked against a JWKS.
+    let jwks: JWKSKeySet?
 
     public init(settings: GatewaySettings, redis: RedisClient, subscriber: RedisSubscriber, registry: PrometheusCollectorRegistry, logger: Logger) {
         self.settings = settings
@@ -30,6 +32,34 @@ public struct Gateway: Sendable {
         self.logger = logger
         let metrics = GatewayMetrics(registry: registry)
         let keys = settings.common.keys
+        self.jwks = settings.jwksURL.map { url in
+            JWKSKeySet(
+                url: url,
+                refreshInterval: settings.jwksRefreshInterval,
+                minimumRefreshGap: settings.jwksMinimumRefreshGap,
+                registry: registry,
+                logger: logger
+            )
+        }
+        let mode: TokenAuthenticator.Mode =
+            if settings.jwtSecret != nil || jwks != nil {
+                .jwt(secret: settings.jwtSecret, keys: jwks, policy: settings.tokenPolicy)
+            } else {
+                .guest(admitsNewGuests: settings.guestsEnabled)
+            }
+        self.authenticator = TokenAuthenticator(
+            mode: mode,
+            redis: redis,
+            keys: keys,
+            guestTokenLifetime: settings.guestTokenLifetime,
+            guestLimits: GuestLimits(
+                newGuestsPerMinute: settings.newGuestsPerMinute,
+                runsPerHour: settings.guestRunsPerHour,
+                redis: redis,
+                keys: keys
+            ),
+            logger: logger
+        )
         self.connections = ConnectionServices(
             settings: settings,
             runs: RunStore(
@@ -43,21 +73,16 @@ public struct Gateway: Sendable {
             history: ThreadHistory(redis: redis, keys: keys),
             fanout: ThreadFanout(subscriber: subscriber, keys: keys, metrics: metrics, logger: logger),
             registry: ConnectionRegistry(maxConnectionsPerUser: settings.maxConnectionsPerUser),
+            authenticator: authenticator,
             metrics: metrics,
-            logger: logger
-        )
-        self.authenticator = TokenAuthenticator(
-            mode: settings.jwtSecret.map { .jwt(secret: $0) } ?? .guest,
-            redis: redis,
-            keys: keys,
-            guestTokenLifetime: settings.guestTokenLifetime,
             logger: logger
         )
     }
 
     /// The services to run together, in start order. `onServerRunning` receives the bound port.
     public func services(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> [any Service] {
-        [
+        let keys: [any Service] = jwks.map { [$0] } ?? []
+        return keys + [
             RedisSubscriberService(subscriber),
             makeApplication(onServerRunning: onServerRunning),
             ConnectionDrainService(registry: connections.registry, closeTimeout: settings.closeTimeout, logger: logger),
@@ -84,7 +109,7 @@ public struct Gateway: Sendable {
         // Pages and scripts change with deployments: browsers revalidate instead of running a stale copy.
         let noCache = CacheControl([(.text, [.noCache]), (.application, [.noCache])])
         router.add(middleware: FileMiddleware(publicDirectory(), cacheControl: noCache, searchForIndexHtml: true, logger: logger))
-        OperatorRoutes.add(to: router, redis: redis, registry: registry)
+        OperatorRoutes.add(to: router, redis: redis, registry: registry, readiness: jwks.map { [JWKSReadiness(keys: $0)] } ?? [])
         let common = settings.common
         ThreadRoutes(
             store: ThreadStore(

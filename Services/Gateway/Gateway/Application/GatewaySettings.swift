@@ -9,8 +9,23 @@ public struct GatewaySettings: Sendable {
     public var host: String
     /// Port of the HTTP and WebSocket server (`HERALD_PORT`); 0 picks a free port.
     public var port: Int
-    /// When set, only HS256 JWTs signed with it are accepted (`HERALD_JWT_SECRET`, at least 32 bytes); otherwise guest mode.
+    /// When set, HS256 JWTs signed with it are accepted (`HERALD_JWT_SECRET`, at least 32 bytes).
     public var jwtSecret: String?
+    /// When set, tokens signed by the keys of this JSON Web Key Set are accepted (`HERALD_JWT_JWKS_URL`).
+    public var jwksURL: URL?
+    /// What an accepted JWT must also say (`HERALD_JWT_ISSUER`, `HERALD_JWT_AUDIENCE`, `HERALD_JWT_LEEWAY_SECONDS`,
+    /// `HERALD_JWT_USER_CLAIM`).
+    public var tokenPolicy: TokenPolicy
+    /// Interval of JWKS fetches (`HERALD_JWT_JWKS_REFRESH_SECONDS`).
+    public var jwksRefreshInterval: Duration
+    /// Least time between JWKS fetches for tokens with an unknown `kid` (`HERALD_JWT_JWKS_MIN_REFRESH_SECONDS`).
+    public var jwksMinimumRefreshGap: Duration
+    /// Without JWT settings, whether connections without a token become guests (`HERALD_GUESTS`).
+    public var guestsEnabled: Bool
+    /// New guests one client address may make per minute (`HERALD_GUEST_NEW_PER_MINUTE`).
+    public var newGuestsPerMinute: Int
+    /// Runs one guest may start per hour (`HERALD_GUEST_RUNS_PER_HOUR`).
+    public var guestRunsPerHour: Int
     /// Largest client frame (and message) accepted; a bigger one closes the socket with 1009 (`HERALD_MAX_FRAME_BYTES`).
     public var maxFrameBytes: Int
     /// Bytes a connection may have waiting to be written; past it the socket closes with 4008 (`HERALD_OUTBOUND_QUEUE_BYTES`).
@@ -45,11 +60,30 @@ public struct GatewaySettings: Sendable {
     /// conversation; a bigger one gets 413 (`HERALD_MAX_REQUEST_BYTES`).
     public var maxRequestBytes: Int
 
+    /// Whether tokens come from elsewhere (a shared secret or an identity provider's keys): then there are no guests.
+    public var isJWTMode: Bool { jwtSecret != nil || jwksURL != nil }
+
+    /// Whether connections without a token become guests.
+    public var makesGuests: Bool { !isJWTMode && guestsEnabled }
+
+    /// How users are told apart, for the start-up log line.
+    public var authenticationMode: String {
+        if isJWTMode { return [jwtSecret.map { _ in "hs256" }, jwksURL.map { "jwks \($0)" }].compactMap { $0 }.joined(separator: " + ") }
+        return guestsEnabled ? "guest" : "guests off (every request needs a token)"
+    }
+
     public init(
         common: CommonSettings,
         host: String = "0.0.0.0",
         port: Int = 8080,
         jwtSecret: String? = nil,
+        jwksURL: URL? = nil,
+        tokenPolicy: TokenPolicy = TokenPolicy(),
+        jwksRefreshInterval: Duration = .seconds(300),
+        jwksMinimumRefreshGap: Duration = .seconds(30),
+        guestsEnabled: Bool = true,
+        newGuestsPerMinute: Int = 20,
+        guestRunsPerHour: Int = 60,
         maxFrameBytes: Int = 65_536,
         outboundQueueBytes: Int = 1_048_576,
         guestTokenLifetime: Duration = .seconds(30 * 86_400),
@@ -70,6 +104,13 @@ public struct GatewaySettings: Sendable {
         self.host = host
         self.port = port
         self.jwtSecret = jwtSecret
+        self.jwksURL = jwksURL
+        self.tokenPolicy = tokenPolicy
+        self.jwksRefreshInterval = jwksRefreshInterval
+        self.jwksMinimumRefreshGap = jwksMinimumRefreshGap
+        self.guestsEnabled = guestsEnabled
+        self.newGuestsPerMinute = newGuestsPerMinute
+        self.guestRunsPerHour = guestRunsPerHour
         self.maxFrameBytes = maxFrameBytes
         self.outboundQueueBytes = outboundQueueBytes
         self.guestTokenLifetime = guestTokenLifetime
@@ -100,6 +141,36 @@ public struct GatewayOptions: ParsableArguments, Sendable {
 
     @Option(name: .setting(.jwtSecret), help: .setting(.jwtSecret))
     public var jwtSecret: String?
+
+    @Option(name: .setting(.jwtJWKSURL), help: .setting(.jwtJWKSURL))
+    public var jwtJWKSURL: String?
+
+    @Option(name: .setting(.jwtIssuer), help: .setting(.jwtIssuer))
+    public var jwtIssuer: String?
+
+    @Option(name: .setting(.jwtAudience), help: .setting(.jwtAudience))
+    public var jwtAudience: String?
+
+    @Option(name: .setting(.jwtUserClaim), help: .setting(.jwtUserClaim))
+    public var jwtUserClaim: String?
+
+    @Option(name: .setting(.jwtLeewaySeconds), help: .setting(.jwtLeewaySeconds))
+    public var jwtLeewaySeconds: String?
+
+    @Option(name: .setting(.jwtJWKSRefreshSeconds), help: .setting(.jwtJWKSRefreshSeconds))
+    public var jwtJWKSRefreshSeconds: String?
+
+    @Option(name: .setting(.jwtJWKSMinRefreshSeconds), help: .setting(.jwtJWKSMinRefreshSeconds))
+    public var jwtJWKSMinRefreshSeconds: String?
+
+    @Option(name: .setting(.guests), help: .setting(.guests))
+    public var guests: String?
+
+    @Option(name: .setting(.guestNewPerMinute), help: .setting(.guestNewPerMinute))
+    public var guestNewPerMinute: String?
+
+    @Option(name: .setting(.guestRunsPerHour), help: .setting(.guestRunsPerHour))
+    public var guestRunsPerHour: String?
 
     @Option(name: .setting(.maxFrameBytes), help: .setting(.maxFrameBytes))
     public var maxFrameBytes: String?
@@ -149,16 +220,17 @@ public struct GatewayOptions: ParsableArguments, Sendable {
     public init() {}
 
     public func resolve(_ resolver: SettingsResolver = SettingsResolver()) throws -> GatewaySettings {
-        let host = resolver.string(.host, flag: host)
+        let host = try resolver.string(.host, flag: host)
         guard !host.isEmpty, !host.contains(where: \.isWhitespace) else {
             throw SettingError(.host, "'\(host)' is not an address")
         }
-        let secret = resolver.optionalString(.jwtSecret, flag: jwtSecret)
+        let secret = try resolver.optionalString(.jwtSecret, flag: jwtSecret)
         // HS256 needs a key at least as long as its 32-byte hash; jwt-kit refuses shorter ones.
         if let secret, secret.utf8.count < 32 {
             throw SettingError(.jwtSecret, "must be at least 32 bytes long (HS256), got \(secret.utf8.count)")
         }
-        let publicDirectory = resolver.optionalString(.publicDirectory, flag: publicDirectory)
+        let jwks = try resolveJWKS(resolver)
+        let publicDirectory = try resolver.optionalString(.publicDirectory, flag: publicDirectory)
         if let publicDirectory {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: publicDirectory, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -176,7 +248,7 @@ public struct GatewayOptions: ParsableArguments, Sendable {
         }
         let allowedOrigins: OriginAllowList
         do {
-            allowedOrigins = try OriginAllowList(parsing: resolver.optionalString(.allowedOrigins, flag: self.allowedOrigins) ?? "")
+            allowedOrigins = try OriginAllowList(parsing: try resolver.optionalString(.allowedOrigins, flag: self.allowedOrigins) ?? "")
         } catch {
             throw SettingError(.allowedOrigins, "\(error)")
         }
@@ -185,6 +257,13 @@ public struct GatewayOptions: ParsableArguments, Sendable {
             host: host,
             port: try resolver.int(.port, flag: port),
             jwtSecret: secret,
+            jwksURL: jwks.url,
+            tokenPolicy: jwks.policy,
+            jwksRefreshInterval: .seconds(try resolver.int(.jwtJWKSRefreshSeconds, flag: jwtJWKSRefreshSeconds)),
+            jwksMinimumRefreshGap: .seconds(try resolver.int(.jwtJWKSMinRefreshSeconds, flag: jwtJWKSMinRefreshSeconds)),
+            guestsEnabled: try resolveGuests(resolver),
+            newGuestsPerMinute: try resolver.int(.guestNewPerMinute, flag: guestNewPerMinute),
+            guestRunsPerHour: try resolver.int(.guestRunsPerHour, flag: guestRunsPerHour),
             maxFrameBytes: try resolver.int(.maxFrameBytes, flag: maxFrameBytes),
             outboundQueueBytes: try resolver.int(.outboundQueueBytes, flag: outboundQueueBytes),
             guestTokenLifetime: .seconds(try resolver.int(.guestTokenTTLSeconds, flag: guestTokenTTLSeconds)),
@@ -202,4 +281,48 @@ public struct GatewayOptions: ParsableArguments, Sendable {
             maxRequestBytes: try resolver.int(.maxRequestBytes, flag: maxRequestBytes)
         )
     }
+
+    /// The JWKS URL and the policy every JWT is checked against.
+    private func resolveJWKS(_ resolver: SettingsResolver) throws -> (url: URL?, policy: TokenPolicy) {
+        var url: URL?
+        if let text = try resolver.optionalString(.jwtJWKSURL, flag: jwtJWKSURL)?.trimmingCharacters(in: .whitespaces), !text.isEmpty {
+            guard let parsed = URL(string: text), let scheme = parsed.scheme?.lowercased(), ["http", "https"].contains(scheme), parsed.host != nil
+            else {
+                throw SettingError(.jwtJWKSURL, "'\(text.prefix(200))' is not an http(s) URL")
+            }
+            url = parsed
+        }
+        let issuer = try resolver.optionalString(.jwtIssuer, flag: jwtIssuer)?.trimmingCharacters(in: .whitespaces)
+        let audiences = (try resolver.optionalString(.jwtAudience, flag: jwtAudience) ?? "")
+            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        if url != nil {
+            // One provider's keys sign the tokens of all its tenants and applications: without these checks, a token
+            // it issued for another application would sign in here.
+            guard let issuer, !issuer.isEmpty else {
+                throw SettingError(.jwtIssuer, "is required with \(SettingSpec.jwtJWKSURL.name): the issuer whose tokens are accepted")
+            }
+            guard !audiences.isEmpty else {
+                throw SettingError(.jwtAudience, "is required with \(SettingSpec.jwtJWKSURL.name): this deployment's audience")
+            }
+        }
+        let claim = try resolver.string(.jwtUserClaim, flag: jwtUserClaim).trimmingCharacters(in: .whitespaces)
+        guard !claim.isEmpty else { throw SettingError(.jwtUserClaim, "must name a claim") }
+        let policy = TokenPolicy(
+            issuer: issuer.flatMap { $0.isEmpty ? nil : $0 },
+            audiences: audiences,
+            leeway: .seconds(try resolver.int(.jwtLeewaySeconds, flag: jwtLeewaySeconds)),
+            userClaim: claim,
+            requiresExpiry: url != nil
+        )
+        return (url, policy)
+    }
+
+    private func resolveGuests(_ resolver: SettingsResolver) throws -> Bool {
+        switch try resolver.string(.guests, flag: guests).trimmingCharacters(in: .whitespaces).lowercased() {
+        case "on", "true", "1", "yes": return true
+        case "off", "false", "0", "no": return false
+        case let other: throw SettingError(.guests, "'\(other.prefix(50))' is neither on nor off")
+        }
+    }
+
 }

@@ -4,50 +4,79 @@ import JWTKit
 import Logging
 import Redis
 
-/// Decides who a WebSocket belongs to before the upgrade.
+/// Decides who a connection or request belongs to, before anything else happens.
 ///
-/// In JWT mode (`HERALD_JWT_SECRET`) a connection must present an HS256 JWT whose `sub` is the user id.
-/// In guest mode a connection without a token becomes a new guest user, and every connection gets a
-/// renewed guest token signed with the deployment's guest secret, which lives in Redis so that any
-/// gateway of the deployment accepts a token another one issued.
+/// In JWT mode a token must be an HS256 JWT signed with `HERALD_JWT_SECRET`, or an asymmetric one signed with a key of
+/// the identity provider's JWKS (`HERALD_JWT_JWKS_URL`); either way `TokenPolicy` checks its issuer, audience and
+/// times and reads the user id. In guest mode a connection without a token becomes a new guest user (within
+/// `GuestLimits`), and every connection gets a renewed guest token signed with the deployment's guest secret, which
+/// lives in Redis so that any gateway of the deployment accepts a token another one issued.
 public actor TokenAuthenticator {
     /// Where tokens come from.
-    public enum Mode: Sendable, Equatable {
-        /// Tokens are issued elsewhere and signed with this secret.
-        case jwt(secret: String)
-        /// Tokens are guest tokens this deployment issues itself.
-        case guest
+    public enum Mode: Sendable {
+        /// Tokens are issued elsewhere: signed with a shared secret (HS256), by an identity provider's keys, or both.
+        case jwt(secret: String?, keys: JWKSKeySet?, policy: TokenPolicy)
+        /// Tokens are guest tokens this deployment issues itself; `admitsNewGuests` is false with `HERALD_GUESTS=off`.
+        case guest(admitsNewGuests: Bool)
+
+        /// Whether the mode makes guests at all.
+        public var isGuestMode: Bool {
+            if case .guest = self { return true }
+            return false
+        }
     }
 
     public let mode: Mode
     private let redis: RedisClient
     private let keys: RedisKeys
     private let guestTokenLifetime: Duration
+    private let guestLimits: GuestLimits
     private let logger: Logger
-    private var verifier: JWTKeyCollection?
-    private var verifierSecret: [UInt8] = []
+    private var hmacKeys: JWTKeyCollection?
+    private var hmacSecret: [UInt8] = []
 
-    public init(mode: Mode, redis: RedisClient, keys: RedisKeys, guestTokenLifetime: Duration, logger: Logger) {
+    init(mode: Mode, redis: RedisClient, keys: RedisKeys, guestTokenLifetime: Duration, guestLimits: GuestLimits, logger: Logger) {
         self.mode = mode
         self.redis = redis
         self.keys = keys
         self.guestTokenLifetime = guestTokenLifetime
+        self.guestLimits = guestLimits
         self.logger = logger
     }
 
-    /// The identity for a connection that presented `token` (nil when it presented none).
-    public func authenticate(token: String?) async throws(UpgradeRefusal) -> ConnectionIdentity {
+    /// The identity for a caller that presented `token` (nil when it presented none), from `clientAddress` (the key
+    /// `GuestLimits.addressKey` made of its address).
+    public func authenticate(token: String?, clientAddress: String) async throws(UpgradeRefusal) -> ConnectionIdentity {
         switch mode {
-        case .jwt:
+        case .jwt(let secret, let jwks, let policy):
             guard let token else { throw .unauthorized("a token is required") }
-            let claims = try await verify(token, with: signingKeys())
-            return ConnectionIdentity(userID: claims.sub.value, expiresAt: claims.exp?.value)
-        case .guest:
-            let keys = try await signingKeys()
+            let header = try TokenHeader(token: token)
+            let verifier: JWTKeyCollection
+            if header.algorithm == "HS256", let secret {
+                verifier = await hmac(Array(secret.utf8))
+            } else if header.algorithm != "HS256", let jwks {
+                verifier = try await jwks.verifier(for: header)
+            } else {
+                // `none`, and HS256 where only an identity provider's public keys are trusted (algorithm confusion).
+                throw .unauthorized("the token's algorithm (\(header.algorithm.prefix(20))) is not accepted")
+            }
+            let claims: TokenClaims
+            do {
+                claims = try await verifier.verify(token, as: TokenClaims.self)
+            } catch {
+                throw .unauthorized("invalid token")
+            }
+            return try policy.identity(from: claims.values, now: Date())
+        case .guest(let admitsNewGuests):
+            let keys = try await guestSigningKeys()
             let userID: String
             if let token {
-                userID = try await verify(token, with: keys).sub.value
+                userID = try await verifyGuest(token, with: keys)
             } else {
+                guard admitsNewGuests else {
+                    throw .unauthorized("a token is required: this deployment makes no guests (HERALD_GUESTS=off)")
+                }
+                try await admitNewGuest(from: clientAddress)
                 userID = Identifier.make("guest")
             }
             // A renewed token each time keeps a returning guest's identity alive for another lifetime.
@@ -63,7 +92,32 @@ public actor TokenAuthenticator {
         }
     }
 
-    private func verify(_ token: String, with keys: JWTKeyCollection) async throws(UpgradeRefusal) -> UserClaims {
+    /// Whether guest `userID` may start one more run now (counting it); always for users that are not guests.
+    func admitRun(of identity: ConnectionIdentity) async -> Bool {
+        guard identity.guestToken != nil else { return true }
+        do {
+            return try await guestLimits.admitRun(of: identity.userID)
+        } catch {
+            // The run itself needs Redis: refusing here for a Redis failure would only hide the real error.
+            logger.warning("cannot count a guest's runs", metadata: ["error": "\(error)"])
+            return true
+        }
+    }
+
+    private func admitNewGuest(from address: String) async throws(UpgradeRefusal) {
+        let admitted: Bool
+        do {
+            admitted = try await guestLimits.admitNewGuest(from: address)
+        } catch {
+            logger.warning("cannot count new guests", metadata: ["error": "\(error)"])
+            throw .unavailable("cannot reach Redis")
+        }
+        guard admitted else {
+            throw .tooManyRequests("too many new guests from this address; keep your guest token, or try again in a minute")
+        }
+    }
+
+    private func verifyGuest(_ token: String, with keys: JWTKeyCollection) async throws(UpgradeRefusal) -> String {
         let claims: UserClaims
         do {
             claims = try await keys.verify(token, as: UserClaims.self)
@@ -75,39 +129,33 @@ public actor TokenAuthenticator {
         guard Self.isUsableUserID(claims.sub.value) else {
             throw .unauthorized("the token's subject is not a usable user id")
         }
-        return claims
+        return claims.sub.value
     }
 
-    /// The keys tokens are checked (and guest tokens signed) with.
-    ///
-    /// Guest mode reads the deployment's secret on every connection (one Redis command), so a secret
-    /// that was lost with Redis's data and created anew is picked up by every gateway alike; while
-    /// Redis is unreachable the last secret read keeps returning guests connected.
-    private func signingKeys() async throws(UpgradeRefusal) -> JWTKeyCollection {
-        switch mode {
-        case .jwt(let configured):
-            if let verifier { return verifier }
-            return await install(Array(configured.utf8))
-        case .guest:
-            let secret: [UInt8]
-            do {
-                secret = try await GuestSecret.load(redis: redis, key: keys.guestSecret)
-            } catch {
-                if let verifier { return verifier }
-                logger.warning("cannot load the guest secret from Redis", metadata: ["error": "\(error)"])
-                throw .unavailable("cannot reach Redis")
-            }
-            if let verifier, secret == verifierSecret { return verifier }
-            return await install(secret)
-        }
-    }
-
-    private func install(_ secret: [UInt8]) async -> JWTKeyCollection {
+    private func hmac(_ secret: [UInt8]) async -> JWTKeyCollection {
+        if let hmacKeys, secret == hmacSecret { return hmacKeys }
         let collection = JWTKeyCollection()
         await collection.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
-        verifier = collection
-        verifierSecret = secret
+        hmacKeys = collection
+        hmacSecret = secret
         return collection
+    }
+
+    /// The keys guest tokens are checked and signed with.
+    ///
+    /// Read on every connection (one Redis command), so a secret that was lost with Redis's data and created anew is
+    /// picked up by every gateway alike; while Redis is unreachable the last secret read keeps returning guests
+    /// connected.
+    private func guestSigningKeys() async throws(UpgradeRefusal) -> JWTKeyCollection {
+        let secret: [UInt8]
+        do {
+            secret = try await GuestSecret.load(redis: redis, key: keys.guestSecret)
+        } catch {
+            if let hmacKeys { return hmacKeys }
+            logger.warning("cannot load the guest secret from Redis", metadata: ["error": "\(error)"])
+            throw .unavailable("cannot reach Redis")
+        }
+        return await hmac(secret)
     }
 
     /// User ids go into logs and Redis values: printable, no spaces, at most 256 bytes.

@@ -23,6 +23,11 @@ public struct UpgradeRefusal: Error, Sendable, Equatable, CustomStringConvertibl
         UpgradeRefusal(status: .forbidden, error: "forbidden", message: message)
     }
 
+    /// A limit on new guests from one address (HTTP 429).
+    public static func tooManyRequests(_ message: String) -> UpgradeRefusal {
+        UpgradeRefusal(status: .tooManyRequests, error: "rate_limited", message: message)
+    }
+
     /// The gateway cannot take connections now: it is shutting down or cannot reach Redis (HTTP 503).
     public static func unavailable(_ message: String) -> UpgradeRefusal {
         UpgradeRefusal(status: .serviceUnavailable, error: "unavailable", message: message)

@@ -7,6 +7,7 @@ final class ConnectionServices: Sendable {
     let history: ThreadHistory
     let fanout: ThreadFanout
     let registry: ConnectionRegistry
+    let authenticator: TokenAuthenticator
     let metrics: GatewayMetrics
     let logger: Logger
 
@@ -16,6 +17,7 @@ final class ConnectionServices: Sendable {
         history: ThreadHistory,
         fanout: ThreadFanout,
         registry: ConnectionRegistry,
+        authenticator: TokenAuthenticator,
         metrics: GatewayMetrics,
         logger: Logger
     ) {
@@ -24,6 +26,7 @@ final class ConnectionServices: Sendable {
         self.history = history
         self.fanout = fanout
         self.registry = registry
+        self.authenticator = authenticator
         self.metrics = metrics
         self.logger = logger
     }

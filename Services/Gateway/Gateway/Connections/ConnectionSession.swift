@@ -192,6 +192,11 @@ struct ConnectionSession: Sendable {
         guard await connection.canWatch(threadID) else {
             return .refused(refusalOverThreadLimit(ref: ref))
         }
+        guard await services.authenticator.admitRun(of: connection.identity) else {
+            services.metrics.recordRefusal(.guestRuns)
+            let limit = services.settings.guestRunsPerHour
+            return .refused(ProtocolError(.rateLimited, "a guest may start \(limit) runs an hour; sign in, or try again later", ref: ref))
+        }
         let request = RunRequest(
             runID: requestedRun ?? Identifier.make("run"),
             threadID: threadID,

@@ -31,9 +31,10 @@ struct WebSocketGate: Sendable {
             guard await !connections.registry.isDraining else {
                 throw UpgradeRefusal.unavailable("gateway shutting down")
             }
-            identity = try await authenticator.authenticate(token: credentials.token)
+            identity = try await authenticator.authenticate(token: credentials.token, clientAddress: GuestLimits.addressKey(channel.remoteAddress))
         } catch {
             let refusal = (error as? UpgradeRefusal) ?? .unavailable("cannot accept connections now")
+            if refusal.status == .tooManyRequests { connections.metrics.recordRefusal(.newGuests) }
             await refuse(refusal, on: channel)
             return nil
         }

@@ -14,4 +14,8 @@ enum GatewayLimit: String, Sendable, CaseIterable {
     case upgradeTimeout = "upgrade_timeout"
     /// `HERALD_IDLE_TIMEOUT_SECONDS`: a WebSocket the client went silent on, pongs included (closed with 1001).
     case idleTimeout = "idle_timeout"
+    /// `HERALD_GUEST_NEW_PER_MINUTE`: a new guest over its client address's limit (HTTP 429).
+    case newGuests = "new_guests"
+    /// `HERALD_GUEST_RUNS_PER_HOUR`: a guest's run over its hourly limit (`rate_limited`, 429 over HTTP).
+    case guestRuns = "guest_runs"
 }

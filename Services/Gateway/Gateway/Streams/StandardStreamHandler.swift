@@ -115,6 +115,7 @@ final class StandardStreamHandler: ChannelInboundHandler, RemovableChannelHandle
     private func answer(authorization: String?, body: ByteBuffer?, context: ChannelHandlerContext) {
         state = .answering(waiting: [])
         let transport = SSEChannelTransport(handler: NIOLoopBound(self, eventLoop: context.eventLoop), channel: context.channel)
+        let clientAddress = GuestLimits.addressKey(context.channel.remoteAddress)
         let route = self.route
         let streams = self.streams
         let limit = streams.services.settings.maxRequestBytes
@@ -122,6 +123,7 @@ final class StandardStreamHandler: ChannelInboundHandler, RemovableChannelHandle
             await streams.answer(
                 route,
                 authorization: authorization,
+                clientAddress: clientAddress,
                 body: { () throws(StandardStreams.Refusal) in
                     guard let body else { throw StandardStreams.Refusal.tooLarge(limit) }
                     return body

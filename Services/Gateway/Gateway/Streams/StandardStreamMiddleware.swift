@@ -19,6 +19,7 @@ struct StandardStreamMiddleware: RouterMiddleware {
         let answer = await streams.answer(
             route,
             authorization: request.headers[.authorization],
+            clientAddress: GuestLimits.addressKey(context.channel.remoteAddress),
             body: { () async throws(StandardStreams.Refusal) in
                 do {
                     return try await request.body.collect(upTo: limit)

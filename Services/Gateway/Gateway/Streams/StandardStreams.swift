@@ -76,12 +76,13 @@ struct StandardStreams: Sendable {
     func answer(
         _ route: StandardStreamRoute,
         authorization: String?,
+        clientAddress: String,
         body: () async throws(Refusal) -> ByteBuffer,
         transport: any ConnectionTransport
     ) async -> Answer {
         var headers = HTTPFields()
         do throws(Refusal) {
-            let identity = try await identify(authorization)
+            let identity = try await identify(authorization, clientAddress: clientAddress)
             headers = identityHeaders(identity)
             let started: (ConnectionSession, any StreamEventEncoder)?
             switch route {
@@ -136,11 +137,12 @@ struct StandardStreams: Sendable {
 
     /// The caller: `Authorization: Bearer <token>` (a JWT, or a guest token in guest mode); a new guest without one in
     /// guest mode.
-    private func identify(_ authorization: String?) async throws(Refusal) -> ConnectionIdentity {
+    private func identify(_ authorization: String?, clientAddress: String) async throws(Refusal) -> ConnectionIdentity {
         let token = authorization.flatMap(PresentedCredentials.bearerToken)
         do {
-            return try await authenticator.authenticate(token: token.flatMap { $0.isEmpty ? nil : $0 })
+            return try await authenticator.authenticate(token: token.flatMap { $0.isEmpty ? nil : $0 }, clientAddress: clientAddress)
         } catch {
+            if error.status == .tooManyRequests { services.metrics.recordRefusal(.newGuests) }
             throw Refusal(status: error.status, code: error.error, message: error.message)
         }
     }

@@ -43,7 +43,7 @@ struct ThreadRoutes: Sendable {
 
     func add(to router: Router<GatewayRequestContext>) {
         let threads = router.group("api/threads")
-        threads.get { request, _ in await respond { try await list(request) } }
+        threads.get { request, context in await respond { try await list(request, context) } }
         threads.get(":thread") { request, context in await respond { try await show(request, context) } }
         threads.patch(":thread") { request, context in await respond { try await rename(request, context) } }
         threads.delete(":thread") { request, context in await respond { try await delete(request, context) } }
@@ -65,8 +65,8 @@ struct ThreadRoutes: Sendable {
 
     // MARK: Routes
 
-    private func list(_ request: Request) async throws -> Response {
-        let userID = try await identify(request)
+    private func list(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
+        let userID = try await identify(request, context)
         let limit = try pageSize(request, range: Self.threadPageSizes, default: Self.defaultThreadPageSize)
         let cursor = try request.uri.queryParameters.get("cursor").map { text in
             guard let cursor = ThreadListCursor(text) else { throw Failure(.badRequest, .badRequest, "'cursor' is not a cursor this API gave") }
@@ -76,13 +76,13 @@ struct ThreadRoutes: Sendable {
     }
 
     private func show(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
-        let userID = try await identify(request)
+        let userID = try await identify(request, context)
         guard let thread = try await store.thread(try threadID(context), of: userID) else { throw Failure.notFound }
         return try json(.ok, thread)
     }
 
     private func rename(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
-        let userID = try await identify(request)
+        let userID = try await identify(request, context)
         let threadID = try threadID(context)
         let title = try await Self.title(from: request.body, limit: maxRequestBytes)
         guard let thread = try await store.rename(threadID, of: userID, to: title) else { throw Failure.notFound }
@@ -90,13 +90,13 @@ struct ThreadRoutes: Sendable {
     }
 
     private func delete(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
-        let userID = try await identify(request)
+        let userID = try await identify(request, context)
         guard try await store.delete(try threadID(context), of: userID) else { throw Failure.notFound }
         return Response(status: .noContent)
     }
 
     private func messages(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
-        let userID = try await identify(request)
+        let userID = try await identify(request, context)
         let threadID = try threadID(context)
         let limit = try pageSize(request, range: Self.messagePageSizes, default: Self.defaultMessagePageSize)
         let before = try request.uri.queryParameters.get("before").map { text in
@@ -111,14 +111,14 @@ struct ThreadRoutes: Sendable {
 
     /// The caller's user id; a request without a valid token is 401 in either mode (an API call has no guest to
     /// become), one over the user's rate 429.
-    private func identify(_ request: Request) async throws(Failure) -> String {
+    private func identify(_ request: Request, _ context: GatewayRequestContext) async throws(Failure) -> String {
         let presented = request.headers[.authorization].flatMap(PresentedCredentials.bearerToken) ?? request.uri.queryParameters.get("token")
         guard let token = presented, !token.isEmpty else {
             throw Failure(status: .unauthorized, code: "unauthorized", message: "a token is required (Authorization: Bearer, or ?token=)")
         }
         let userID: String
         do {
-            userID = try await authenticator.authenticate(token: token).userID
+            userID = try await authenticator.authenticate(token: token, clientAddress: GuestLimits.addressKey(context.channel.remoteAddress)).userID
         } catch {
             // The API's errors are the codes of DESIGN.md section 3: a gateway that cannot check tokens now is `internal`.
             throw Failure(

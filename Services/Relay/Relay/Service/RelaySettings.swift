@@ -90,7 +90,7 @@ public struct RelayOptions: ParsableArguments, Sendable {
             dedupWindow: try resolver.int(.dedupWindow, flag: dedupWindow),
             threadCacheSize: try resolver.int(.relayThreadCache, flag: threadCacheSize),
             liveRunHistoryBytes: try resolver.int(.historyMaxRunBytes, flag: liveRunHistoryBytes),
-            adminHost: resolver.string(.adminHost, flag: adminHost, service: .relay),
+            adminHost: try resolver.string(.adminHost, flag: adminHost, service: .relay),
             adminPort: try resolver.int(.adminPort, flag: adminPort, service: .relay)
         )
     }

@@ -96,12 +96,12 @@ public struct WorkerOptions: ParsableArguments, Sendable {
         executable: URL? = Bundle.main.executableURL
     ) throws -> WorkerSettings {
         let common = try common.resolve(resolver)
-        let workerID = resolver.optionalString(.workerID, flag: workerID) ?? Identifier.make("worker")
+        let workerID = try resolver.optionalString(.workerID, flag: workerID) ?? Identifier.make("worker")
         guard !workerID.isEmpty, workerID.count <= 128, workerID.allSatisfy({ $0.isLetter || $0.isNumber || "-_.:".contains($0) }) else {
             throw SettingError(.workerID, "'\(workerID)' may hold only letters, digits, '-', '_', '.' and ':' (at most 128)")
         }
         let docs: URL?
-        if let explicit = resolver.optionalString(.docsDirectory, flag: docsDirectory) {
+        if let explicit = try resolver.optionalString(.docsDirectory, flag: docsDirectory) {
             let url = URL(fileURLWithPath: explicit, relativeTo: currentDirectory).standardizedFileURL
             guard DocsLocator.containsMarkdown(url) else {
                 throw SettingError(.docsDirectory, "'\(explicit)' is not a folder holding markdown (.md) files")
@@ -114,7 +114,7 @@ public struct WorkerOptions: ParsableArguments, Sendable {
         let languageModel = try resolveLanguageModel(resolver)
         var prompts: AgentPrompts?
         if languageModel != nil {
-            let overrides = resolver.optionalString(.llmPromptsDirectory, flag: llmPromptsDirectory).map {
+            let overrides = try resolver.optionalString(.llmPromptsDirectory, flag: llmPromptsDirectory).map {
                 URL(fileURLWithPath: $0, relativeTo: currentDirectory).standardizedFileURL
             }
             prompts = try AgentPrompts.load(overrides: overrides, bundled: AgentPrompts.bundledDirectory(executable: executable))
@@ -131,11 +131,11 @@ public struct WorkerOptions: ParsableArguments, Sendable {
             gracePeriod: .seconds(try resolver.int(.workerGraceSeconds, flag: graceSeconds)),
             redisRetry: .seconds(try resolver.int(.redisRetrySeconds, flag: redisRetrySeconds)),
             conversationTurns: try resolver.int(.conversationTurns, flag: conversationTurns),
-            approvals: ApprovalPolicy(setting: resolver.optionalString(.approvalTools, flag: approvalTools) ?? ""),
+            approvals: ApprovalPolicy(setting: try resolver.optionalString(.approvalTools, flag: approvalTools) ?? ""),
             approvalTimeout: .seconds(try resolver.int(.approvalTimeoutSeconds, flag: approvalTimeoutSeconds)),
             mcpServers: try resolveMCPServers(resolver, currentDirectory: currentDirectory),
             mcpStartTimeout: .seconds(try resolver.int(.mcpStartTimeoutSeconds, flag: mcpStartTimeoutSeconds)),
-            adminHost: resolver.string(.adminHost, flag: adminHost, service: .worker),
+            adminHost: try resolver.string(.adminHost, flag: adminHost, service: .worker),
             adminPort: try resolver.int(.adminPort, flag: adminPort, service: .worker),
             languageModel: languageModel,
             agentPrompts: prompts
@@ -145,14 +145,14 @@ public struct WorkerOptions: ParsableArguments, Sendable {
     /// The MCP servers of `HERALD_MCP_SERVERS` and of the file `HERALD_MCP_CONFIG` names; a bad entry names itself.
     private func resolveMCPServers(_ resolver: SettingsResolver, currentDirectory: URL) throws -> [MCPServerConfiguration] {
         var servers: [MCPServerConfiguration] = []
-        if let text = resolver.optionalString(.mcpServers, flag: mcpServers), !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+        if let text = try resolver.optionalString(.mcpServers, flag: mcpServers), !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
             do {
                 servers += try MCPServerConfiguration.parse(servers: text)
             } catch {
                 throw SettingError(.mcpServers, error.description)
             }
         }
-        if let path = resolver.optionalString(.mcpConfig, flag: mcpConfig), !path.isEmpty {
+        if let path = try resolver.optionalString(.mcpConfig, flag: mcpConfig), !path.isEmpty {
             let url = URL(fileURLWithPath: path, relativeTo: currentDirectory).standardizedFileURL
             let text: String
             do {
@@ -183,9 +183,9 @@ public struct WorkerOptions: ParsableArguments, Sendable {
         let retries = try resolver.int(.llmMaxRetries, flag: llmMaxRetries)
         let initialDelay = try resolver.int(.llmRetryInitialDelayMs, flag: llmRetryInitialDelayMs)
         let maximumDelay = try resolver.int(.llmRetryMaxDelaySeconds, flag: llmRetryMaxDelaySeconds)
-        let apiKey = resolver.optionalString(.llmAPIKey, flag: llmAPIKey)?.trimmingCharacters(in: .whitespacesAndNewlines)
-        let model = resolver.optionalString(.llmModel, flag: llmModel)?.trimmingCharacters(in: .whitespaces)
-        guard let text = resolver.optionalString(.llmBaseURL, flag: llmBaseURL) else { return nil }
+        let apiKey = try resolver.optionalString(.llmAPIKey, flag: llmAPIKey)?.trimmingCharacters(in: .whitespacesAndNewlines)
+        let model = try resolver.optionalString(.llmModel, flag: llmModel)?.trimmingCharacters(in: .whitespaces)
+        guard let text = try resolver.optionalString(.llmBaseURL, flag: llmBaseURL) else { return nil }
         guard let baseURL = LanguageModelSettings.normalizedBaseURL(text) else {
             throw SettingError(.llmBaseURL, "'\(text)' is not an http:// or https:// URL with a host")
         }
