@@ -12,7 +12,9 @@ public enum GuestModeRisk {
     public static func gatewayStarted(makesGuests: Bool, redis: RedisClient, keys: RedisKeys, logger: Logger) async {
         do {
             _ = try await redis.send("SET", keys.deploymentGuests, makesGuests ? "on" : "off")
-            guard makesGuests, let model = try await redis.send("GET", keys.deploymentModel).string, model != offline else { return }
+            let model = try await redis.send("GET", keys.deploymentModel).string
+            logger.debug("guest mode compared with the workers' model", metadata: ["guests": "\(makesGuests)", "model": "\(model ?? "unknown")"])
+            guard makesGuests, let model, model != offline else { return }
             logger.warning("\(warning)", metadata: ["model": "\(model)"])
         } catch {
             logger.debug("cannot compare guest mode with the workers' model", metadata: ["error": "\(error)"])
@@ -23,7 +25,12 @@ public enum GuestModeRisk {
     public static func workerStarted(model: String?, redis: RedisClient, keys: RedisKeys, logger: Logger) async {
         do {
             _ = try await redis.send("SET", keys.deploymentModel, model ?? offline)
-            guard let model, try await redis.send("GET", keys.deploymentGuests).string == "on" else { return }
+            let guests = try await redis.send("GET", keys.deploymentGuests).string
+            logger.debug(
+                "model compared with the gateways' guest mode",
+                metadata: ["guests": "\(guests ?? "unknown")", "model": "\(model ?? offline)"]
+            )
+            guard let model, guests == "on" else { return }
             logger.warning("\(warning)", metadata: ["model": "\(model)"])
         } catch {
             logger.debug("cannot compare the model with the gateways' guest mode", metadata: ["error": "\(error)"])

@@ -219,7 +219,7 @@ extension SettingSpec {
         whenUnset: "no asymmetric tokens",
         help: "JWKS URL of the identity provider whose RS256/ES256/EdDSA tokens are accepted (needs HERALD_JWT_ISSUER and HERALD_JWT_AUDIENCE)",
         guide:
-            "JSON Web Key Set URL of the identity provider (Auth0, Keycloak, Cognito, Entra, Google): its RS256, RS384, RS512, PS256, ES256, ES384 and EdDSA tokens are accepted; needs `HERALD_JWT_ISSUER` and `HERALD_JWT_AUDIENCE`; no guests",
+            "JSON Web Key Set URL of the identity provider (Auth0, Keycloak, Cognito, Entra, Google): its RS256/384/512, PS256/384/512, ES256/384/512 and EdDSA tokens are accepted; `https` (plain `http` on loopback only); needs `HERALD_JWT_ISSUER` and `HERALD_JWT_AUDIENCE`; no guests",
         example: [
             "JSON Web Key Set of your identity provider, e.g. https://YOUR_TENANT.auth0.com/.well-known/jwks.json:",
             "its RS256/ES256/EdDSA tokens are accepted (JWT mode, no guests). Needs the two settings below.",
@@ -305,7 +305,7 @@ extension SettingSpec {
         default: "on",
         help: "Guest mode without JWT settings: on, or off to refuse every connection without a valid token (401)",
         guide:
-            "`on` or `off`: without JWT settings, `off` refuses every connection and request without a valid token with 401 instead of making guests; with JWT settings there are no guests either way",
+            "`on` or `off`: without JWT settings, `off` makes no guests and refuses guest tokens issued before, so every connection and request gets 401 until JWT settings are given; with JWT settings there are no guests either way",
         example: ["on or off. Without JWT settings, off refuses every connection without a valid token (401)."]
     )
 
@@ -318,6 +318,22 @@ extension SettingSpec {
         help: "New guests one client address may create per minute; more get 429",
         guide: "new guest users one client address (IPv6: its /64) may create per minute, across gateways; more get 429",
         example: ["New guest users one client address may create per minute (all gateways together); more get 429."]
+    )
+
+    public static let trustedProxies = SettingSpec(
+        name: "HERALD_TRUSTED_PROXIES",
+        flag: "trusted-proxies",
+        services: [.gateway],
+        value: .text,
+        whenUnset: "none: the peer's address is the client's",
+        help: "Proxies (addresses or CIDR networks, comma-separated) whose X-Forwarded-For names the client",
+        guide:
+            "proxies in front of the gateway, as addresses or CIDR networks, comma-separated (`10.0.0.0/8, ::1`): for a request from one of them, the client is the right-most `X-Forwarded-For` address that is not itself a trusted proxy, for the per-client limits (`HERALD_GUEST_NEW_PER_MINUTE`)",
+        example: [
+            "Proxies in front of the gateway (addresses or CIDR networks, comma-separated) whose X-Forwarded-For",
+            "names the client, for the per-client guest limit. Unset: every client is its peer's address.",
+        ],
+        exampleValue: ""
     )
 
     public static let guestRunsPerHour = SettingSpec(
@@ -1015,7 +1031,8 @@ extension SettingsCatalogue {
             title: "herald-gateway",
             settings: [
                 .host, .port, .jwtSecret, .jwtJWKSURL, .jwtIssuer, .jwtAudience, .jwtUserClaim, .jwtLeewaySeconds, .jwtJWKSRefreshSeconds,
-                .jwtJWKSMinRefreshSeconds, .guests, .guestNewPerMinute, .guestRunsPerHour, .maxFrameBytes, .outboundQueueBytes, .guestTokenTTLSeconds,
+                .jwtJWKSMinRefreshSeconds, .guests, .guestNewPerMinute, .guestRunsPerHour, .trustedProxies, .maxFrameBytes, .outboundQueueBytes,
+                .guestTokenTTLSeconds,
                 .closeTimeoutSeconds, .pingIntervalSeconds,
                 .publicDirectory, .maxMessageCharacters, .maxRequestBytes, .rateLimitPerSecond, .rateLimitBurst, .maxConnectionsPerUser,
                 .maxThreadsPerConnection, .upgradeTimeoutSeconds, .idleTimeoutSeconds, .allowedOrigins,

@@ -36,7 +36,7 @@ extension SettingsCatalogue {
         "# When Redis fsyncs its append-only file: everysec (a crash of the Redis host may lose the last",
         "# second of writes) or always (nothing acknowledged is lost; every write waits for the disk).",
         "# DEPLOY_REDIS_APPENDFSYNC=everysec",
-        "# Folder of the compose secrets `jwt_secret` and `llm_api_key` (files; an empty one leaves its setting",
+        "# Folder of the compose secrets jwt_secret, llm_api_key, mcp_servers (files; an empty one leaves its setting",
         "# unset). Keep real secrets outside the repository: deploy/README.md, \"Security\".",
         "# DEPLOY_SECRETS_DIR=./deploy/secrets",
     ]
@@ -51,7 +51,7 @@ extension SettingsCatalogue {
                 lines += setting.example.map { $0.isEmpty ? "#" : "# \($0)" }
                 lines.append("# \(setting.name)=\(setting.exampleValue ?? setting.defaultValue(for: setting.services.first) ?? "")")
                 if setting.isSecret {
-                    lines.append("# \(setting.fileVariableName)=/run/secrets/\(setting.name.dropFirst("HERALD_".count).lowercased())")
+                    lines.append("# \(setting.fileVariableName)=/run/secrets/herald_\(setting.name.dropFirst("HERALD_".count).lowercased())")
                 }
             }
         }

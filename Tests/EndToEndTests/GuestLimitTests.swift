@@ -52,6 +52,18 @@ struct GuestLimitTests {
     @Test func aGuestsRunsPerHourAreLimitedOnEveryRouteAndOtherGuestsAreNotAffected() async throws {
         try await withDeployment(workers: 1, environment: ["HERALD_GUEST_RUNS_PER_HOUR": "2"]) { deployment in
             let guest = try await deployment.connect()
+            // Messages that queue no run (another guest's thread: forbidden) count for nothing.
+            let owner = try await deployment.connect()
+            let owned = try await owner.startRun("what is 1+2?")
+            _ = try await owner.events(untilEndOf: owned.runID)
+            for _ in 0..<3 {
+                do {
+                    _ = try await guest.startRun("hello", threadID: owned.threadID)
+                    Issue.record("a run on another guest's thread was queued")
+                } catch let error as ProtocolError {
+                    #expect(error.code == .forbidden)
+                }
+            }
             for _ in 0..<2 {
                 let queued = try await guest.startRun("what is 1+1?")
                 _ = try await guest.events(untilEndOf: queued.runID)
@@ -86,6 +98,17 @@ struct GuestLimitTests {
             let upgrade = try await HTTPProbe.get(port: port, path: "/ws", headers: LogSecrecyTests.upgradeHeaders)
             #expect(upgrade.status == 401)
             #expect(upgrade.body.contains("this deployment makes no guests (HERALD_GUESTS=off)"), "\(upgrade.body)")
+            // A guest token issued while guests were on (signed with the deployment's guest secret) is refused too.
+            let guestSecret = "a-guest-secret-of-the-deployment-0123456789"
+            _ = try await deployment.redis.string("SET", "herald:guest-secret", guestSecret)
+            let oldGuest = LogSecrecyTests.jwt(sub: "guest_before", secret: guestSecret, expires: Date().addingTimeInterval(3600))
+            let returning = try await HTTPProbe.get(
+                port: port,
+                path: "/ws",
+                headers: LogSecrecyTests.upgradeHeaders.merging(["Authorization": "Bearer \(oldGuest)"]) { $1 }
+            )
+            #expect(returning.status == 401)
+            #expect(try await sse.send(.POST, "/agui", json: Self.aguiRun(), headers: ["Authorization": "Bearer \(oldGuest)"]).status == 401)
             #expect(try await sse.send(.POST, "/agui", json: Self.aguiRun()).status == 401)
             #expect(try await sse.send(.POST, "/api/chat", json: #"{"id":"c","messages":[]}"#).status == 401)
             #expect(try await HTTPProbe.get(port: port, path: "/api/threads").status == 401)
@@ -110,11 +133,12 @@ struct GuestLimitTests {
             try await waitUntil("the worker warns of guests with a real model") { worker.log.contains(GuestModeRisk.warning) }
             #expect(deployment.gateway?.log.contains(GuestModeRisk.warning) == false)
         }
-        // JWT mode: no guests, no warning.
-        try await withDeployment(workers: 0, environment: ["HERALD_JWT_SECRET": String(repeating: "s", count: 32)]) { deployment in
+        // JWT mode: no guests, no warning, once the worker has compared (its debug line comes after the warning would).
+        let jwtMode = ["HERALD_JWT_SECRET": String(repeating: "s", count: 32), "HERALD_LOG_LEVEL": "debug"]
+        try await withDeployment(workers: 0, environment: jwtMode) { deployment in
             let worker = try await deployment.startWorker(environment: realModel)
-            try await waitUntil("the worker noted its model") {
-                try await deployment.redis.string("GET", "herald:deployment:model") == "test-model"
+            try await waitUntil("the worker compared its model with the gateways' guest mode") {
+                worker.log.contains("model compared with the gateways' guest mode")
             }
             #expect(!worker.log.contains(GuestModeRisk.warning))
         }

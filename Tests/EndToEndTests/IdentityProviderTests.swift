@@ -32,6 +32,10 @@ struct IdentityProviderTests {
 
         var jwksURL: String { "http://127.0.0.1:\(port)/jwks.json" }
 
+        func get(_ path: String) async throws -> JSONValue {
+            try JSONValue.parse(try await HTTPProbe.get(port: port, path: path).body)
+        }
+
         func post(_ path: String, _ body: JSONValue = .object([:])) async throws -> JSONValue {
             let answer = try await HTTPProbe.request(
                 "POST",
@@ -49,6 +53,7 @@ struct IdentityProviderTests {
             sub: String = "alice",
             changes: [String: JSONValue?] = [:],
             headerKeyID: JSONValue? = nil,
+            alg: String? = nil,
             attack: String? = nil
         ) async throws -> String {
             let now = Date().timeIntervalSince1970
@@ -60,6 +65,7 @@ struct IdentityProviderTests {
             var request: [String: JSONValue] = ["kid": .string(kid), "claims": .object(claims)]
             if let headerKeyID { request["header_kid"] = headerKeyID }
             if let attack { request["attack"] = .string(attack) }
+            if let alg { request["alg"] = .string(alg) }
             return try await post("/token", .object(request))["token"]?.stringValue ?? ""
         }
 
@@ -149,6 +155,8 @@ struct IdentityProviderTests {
                 ("unknown kid", try await provider.token("rsa-1", headerKeyID: "ghost"), "the token's key (kid) is unknown"),
                 ("no kid", try await provider.token("ec-1", headerKeyID: JSONValue.null), "the token names no key (kid)"),
                 ("another key's kid", try await provider.token("ec-1", headerKeyID: "ed-1"), "the token's algorithm (ES256) is not its key's"),
+                // rsa-1 declares RS256: another RSA algorithm, validly signed with the same key, is not accepted for it.
+                ("not the key's declared alg", try await provider.token("rsa-1", alg: "PS256"), "the token's algorithm (PS256) is not its key's"),
                 ("alg none", try await provider.token("rsa-1", attack: "none"), "the token's algorithm (none) is not accepted"),
                 (
                     "HS256 signed with the public key", try await provider.token("rsa-1", attack: "hs256-public-key"),
@@ -211,6 +219,24 @@ struct IdentityProviderTests {
             }
             #expect(try await HTTPProbe.get(port: port, path: "/metrics").body.contains("herald_gateway_jwks_stale 0"))
             await client.close()
+        }
+    }
+
+    @Test func tokensWithUnknownKeysFetchTheKeySetAtMostOncePerMinimumGap() async throws {
+        let provider = try await Provider.start()
+        defer { provider.stop() }
+        let environment = Self.environment(provider, ["HERALD_JWT_JWKS_MIN_REFRESH_SECONDS": "3600", "HERALD_JWT_JWKS_REFRESH_SECONDS": "3600"])
+        try await withDeployment(workers: 1, environment: environment) { deployment in
+            let port = deployment.gatewayPort
+            func fetches() async throws -> Double? { try await provider.get("/fetches")["fetches"]?.numberValue }
+            #expect(try await Self.refusal(try await provider.token("ec-1"), port: port) == nil)
+            let before = try await fetches()
+            for index in 0..<20 {
+                let ghost = try await provider.token("rsa-1", headerKeyID: .string("ghost-\(index)"))
+                #expect(try await Self.refusal(ghost, port: port) == "the token's key (kid) is unknown")
+            }
+            // The gateway fetched at start, less than the minimum gap ago: made-up kids cost the provider nothing.
+            #expect(try await fetches() == before)
         }
     }
 

@@ -180,3 +180,44 @@ struct GuestAddressTests {
         #expect(GuestLimits.addressKey(nil) == "unknown")
     }
 }
+
+@Suite("Client addresses behind proxies")
+struct ClientAddressTests {
+    let proxies = ["10.0.0.0/8", "192.168.1.5", "fd00::/8"].compactMap { IPNetwork(Substring($0)) }
+
+    private func key(_ peer: String, _ forwardedFor: [String]) throws -> String {
+        ClientAddress.key(peer: try SocketAddress(ipAddress: peer, port: 1), forwardedFor: forwardedFor, trustedProxies: proxies)
+    }
+
+    @Test("networks parse with and without a prefix, and bad ones are refused")
+    func networks() {
+        #expect(proxies.count == 3)
+        #expect(IPNetwork("10.0.0.0/33") == nil)
+        #expect(IPNetwork("10.0.0") == nil)
+        #expect(IPNetwork("fd00::/129") == nil)
+        #expect(IPNetwork("10.1.2.3/8")?.contains([10, 200, 0, 1]) == true)
+        #expect(IPNetwork("10.1.2.3/8")?.contains([11, 0, 0, 1]) == false)
+        #expect(IPNetwork("10.1.2.3/12")?.contains([10, 15, 255, 255]) == true)
+        #expect(IPNetwork("10.1.2.3/12")?.contains([10, 16, 0, 0]) == false)
+    }
+
+    @Test("a request from a trusted proxy counts as the right-most forwarded address that is not a trusted proxy")
+    func forwarded() throws {
+        #expect(try key("10.1.1.1", ["203.0.113.9"]) == "203.0.113.9")
+        // The client wrote the left-hand entry itself: it is not believed.
+        #expect(try key("10.1.1.1", ["1.2.3.4, 203.0.113.9"]) == "203.0.113.9")
+        #expect(try key("10.1.1.1", ["1.2.3.4", "203.0.113.9, 192.168.1.5"]) == "203.0.113.9")
+        #expect(try key("fd00::1", ["2001:db8:1:2::7"]) == "2001:0db8:0001:0002::/64")
+        // Garbage stops the walk at the nearest address known good.
+        #expect(try key("10.1.1.1", ["not-an-address"]) == "10.1.1.1")
+        #expect(try key("10.1.1.1", []) == "10.1.1.1")
+    }
+
+    @Test("a request from anyone else counts as its peer, whatever it forwards")
+    func untrusted() throws {
+        #expect(try key("203.0.113.50", ["1.1.1.1"]) == "203.0.113.50")
+        #expect(
+            ClientAddress.key(peer: try SocketAddress(ipAddress: "10.1.1.1", port: 1), forwardedFor: ["1.1.1.1"], trustedProxies: []) == "10.1.1.1"
+        )
+    }
+}

@@ -45,7 +45,7 @@ public struct Gateway: Sendable {
             if settings.jwtSecret != nil || jwks != nil {
                 .jwt(secret: settings.jwtSecret, keys: jwks, policy: settings.tokenPolicy)
             } else {
-                .guest(admitsNewGuests: settings.guestsEnabled)
+                settings.guestsEnabled ? .guest : .noGuests
             }
         self.authenticator = TokenAuthenticator(
             mode: mode,

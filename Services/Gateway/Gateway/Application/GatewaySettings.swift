@@ -26,6 +26,8 @@ public struct GatewaySettings: Sendable {
     public var newGuestsPerMinute: Int
     /// Runs one guest may start per hour (`HERALD_GUEST_RUNS_PER_HOUR`).
     public var guestRunsPerHour: Int
+    /// Proxies whose `X-Forwarded-For` names the client (`HERALD_TRUSTED_PROXIES`).
+    public var trustedProxies: [IPNetwork]
     /// Largest client frame (and message) accepted; a bigger one closes the socket with 1009 (`HERALD_MAX_FRAME_BYTES`).
     public var maxFrameBytes: Int
     /// Bytes a connection may have waiting to be written; past it the socket closes with 4008 (`HERALD_OUTBOUND_QUEUE_BYTES`).
@@ -84,6 +86,7 @@ public struct GatewaySettings: Sendable {
         guestsEnabled: Bool = true,
         newGuestsPerMinute: Int = 20,
         guestRunsPerHour: Int = 60,
+        trustedProxies: [IPNetwork] = [],
         maxFrameBytes: Int = 65_536,
         outboundQueueBytes: Int = 1_048_576,
         guestTokenLifetime: Duration = .seconds(30 * 86_400),
@@ -111,6 +114,7 @@ public struct GatewaySettings: Sendable {
         self.guestsEnabled = guestsEnabled
         self.newGuestsPerMinute = newGuestsPerMinute
         self.guestRunsPerHour = guestRunsPerHour
+        self.trustedProxies = trustedProxies
         self.maxFrameBytes = maxFrameBytes
         self.outboundQueueBytes = outboundQueueBytes
         self.guestTokenLifetime = guestTokenLifetime
@@ -171,6 +175,9 @@ public struct GatewayOptions: ParsableArguments, Sendable {
 
     @Option(name: .setting(.guestRunsPerHour), help: .setting(.guestRunsPerHour))
     public var guestRunsPerHour: String?
+
+    @Option(name: .setting(.trustedProxies), help: .setting(.trustedProxies))
+    public var trustedProxies: String?
 
     @Option(name: .setting(.maxFrameBytes), help: .setting(.maxFrameBytes))
     public var maxFrameBytes: String?
@@ -264,6 +271,7 @@ public struct GatewayOptions: ParsableArguments, Sendable {
             guestsEnabled: try resolveGuests(resolver),
             newGuestsPerMinute: try resolver.int(.guestNewPerMinute, flag: guestNewPerMinute),
             guestRunsPerHour: try resolver.int(.guestRunsPerHour, flag: guestRunsPerHour),
+            trustedProxies: try resolveTrustedProxies(resolver),
             maxFrameBytes: try resolver.int(.maxFrameBytes, flag: maxFrameBytes),
             outboundQueueBytes: try resolver.int(.outboundQueueBytes, flag: outboundQueueBytes),
             guestTokenLifetime: .seconds(try resolver.int(.guestTokenTTLSeconds, flag: guestTokenTTLSeconds)),
@@ -286,9 +294,17 @@ public struct GatewayOptions: ParsableArguments, Sendable {
     private func resolveJWKS(_ resolver: SettingsResolver) throws -> (url: URL?, policy: TokenPolicy) {
         var url: URL?
         if let text = try resolver.optionalString(.jwtJWKSURL, flag: jwtJWKSURL)?.trimmingCharacters(in: .whitespaces), !text.isEmpty {
-            guard let parsed = URL(string: text), let scheme = parsed.scheme?.lowercased(), ["http", "https"].contains(scheme), parsed.host != nil
+            guard let parsed = URL(string: text), let scheme = parsed.scheme?.lowercased(), ["http", "https"].contains(scheme),
+                let host = parsed.host
             else {
                 throw SettingError(.jwtJWKSURL, "'\(text.prefix(200))' is not an http(s) URL")
+            }
+            // Whoever can change the key set in transit can sign in as anyone.
+            guard scheme == "https" || ["127.0.0.1", "::1", "[::1]", "localhost"].contains(host.lowercased()) else {
+                throw SettingError(
+                    .jwtJWKSURL,
+                    "must be https: over plain http anyone on the way could replace the keys (http is accepted on loopback only)"
+                )
             }
             url = parsed
         }
@@ -315,6 +331,16 @@ public struct GatewayOptions: ParsableArguments, Sendable {
             requiresExpiry: url != nil
         )
         return (url, policy)
+    }
+
+    private func resolveTrustedProxies(_ resolver: SettingsResolver) throws -> [IPNetwork] {
+        let text = try resolver.optionalString(.trustedProxies, flag: trustedProxies) ?? ""
+        return try text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.map { entry in
+            guard let network = IPNetwork(Substring(entry)) else {
+                throw SettingError(.trustedProxies, "'\(entry.prefix(60))' is not an address or a CIDR network")
+            }
+            return network
+        }
     }
 
     private func resolveGuests(_ resolver: SettingsResolver) throws -> Bool {

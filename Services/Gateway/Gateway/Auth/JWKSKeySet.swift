@@ -53,6 +53,13 @@ public actor JWKSKeySet: Service {
     private var fetchedAt: Date?
     private var lastFailure: String?
     private var inFlight: Task<Void, Never>?
+    /// Bumped by every successful fetch, so a key collection built from an older set is not cached after it.
+    private var generation = 0
+    /// Its own client: redirects are not followed (a key set must come from the URL configured, over its scheme).
+    private let client = HTTPClient(
+        eventLoopGroupProvider: .singleton,
+        configuration: HTTPClient.Configuration(redirectConfiguration: .disallow)
+    )
     private let fetches: Counter
     private let fetchFailures: Counter
     private let keyCount: Gauge
@@ -100,6 +107,9 @@ public actor JWKSKeySet: Service {
                 await self.refresh()
             }
         }
+        // A fetch still running at shutdown is not waited for.
+        inFlight?.cancel()
+        try? await client.shutdown()
     }
 
     /// Where the gateway stands with the provider's keys.
@@ -135,6 +145,7 @@ public actor JWKSKeySet: Service {
         }
         let name = "\(header.keyID ?? "")\u{0}\(header.algorithm)"
         if let collection = collections[name] { return collection }
+        let built = generation
         var jwk = key.jwk
         jwk.algorithm = JWK.Algorithm(rawValue: header.algorithm)
         // Keys without a `kid` are only used as the sole key; the collection needs one to hold the key.
@@ -145,7 +156,8 @@ public actor JWKSKeySet: Service {
         } catch {
             throw .unauthorized("the token's key cannot check it")
         }
-        collections[name] = collection
+        // A fetch that finished meanwhile may have replaced the key under this `kid`: cache only what is current.
+        if generation == built { collections[name] = collection }
         return collection
     }
 
@@ -174,6 +186,7 @@ public actor JWKSKeySet: Service {
             keys = Dictionary(parsed.compactMap { key in key.jwk.keyIdentifier.map { ($0.string, key) } }) { first, _ in first }
             soleKey = parsed.count == 1 ? parsed.first : nil
             collections = [:]
+            generation += 1
             fetchedAt = Date()
             lastFailure = nil
             schedule.fetched(at: .now, succeeded: true)
@@ -203,12 +216,29 @@ public actor JWKSKeySet: Service {
         var description: String
     }
 
+    /// The key set's bytes, all within `fetchTimeout` (the client's own deadline ends with the response's head).
     private func download() async throws -> Data {
+        let (url, client, limit) = (url, client, fetchTimeout)
+        return try await withThrowingTaskGroup(of: Data?.self) { group in
+            group.addTask { try await Self.download(url, with: client, timeout: limit) }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let data = first else {
+                throw FetchError(description: "\(url) did not answer in full within \(limit)")
+            }
+            return data
+        }
+    }
+
+    private static func download(_ url: URL, with client: HTTPClient, timeout: Duration) async throws -> Data {
         var request = HTTPClientRequest(url: url.absoluteString)
         request.headers.add(name: "Accept", value: "application/json")
         let response: HTTPClientResponse
         do {
-            response = try await HTTPClient.shared.execute(request, timeout: .nanoseconds(Int64(fetchTimeout.seconds * 1e9)))
+            response = try await client.execute(request, timeout: .nanoseconds(Int64(timeout.seconds * 1e9)))
         } catch {
             throw FetchError(description: "\(url) unreachable: \(error)")
         }

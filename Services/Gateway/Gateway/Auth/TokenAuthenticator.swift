@@ -16,14 +16,12 @@ public actor TokenAuthenticator {
     public enum Mode: Sendable {
         /// Tokens are issued elsewhere: signed with a shared secret (HS256), by an identity provider's keys, or both.
         case jwt(secret: String?, keys: JWKSKeySet?, policy: TokenPolicy)
-        /// Tokens are guest tokens this deployment issues itself; `admitsNewGuests` is false with `HERALD_GUESTS=off`.
-        case guest(admitsNewGuests: Bool)
+        /// Tokens are guest tokens this deployment issues itself.
+        case guest
+        /// Neither JWT settings nor guests (`HERALD_GUESTS=off`): every request is refused, guest tokens issued
+        /// before included, until the deployment is configured for tokens from elsewhere.
+        case noGuests
 
-        /// Whether the mode makes guests at all.
-        public var isGuestMode: Bool {
-            if case .guest = self { return true }
-            return false
-        }
     }
 
     public let mode: Mode
@@ -67,15 +65,14 @@ public actor TokenAuthenticator {
                 throw .unauthorized("invalid token")
             }
             return try policy.identity(from: claims.values, now: Date())
-        case .guest(let admitsNewGuests):
+        case .noGuests:
+            throw .unauthorized("a valid token is required: this deployment makes no guests (HERALD_GUESTS=off)")
+        case .guest:
             let keys = try await guestSigningKeys()
             let userID: String
             if let token {
                 userID = try await verifyGuest(token, with: keys)
             } else {
-                guard admitsNewGuests else {
-                    throw .unauthorized("a token is required: this deployment makes no guests (HERALD_GUESTS=off)")
-                }
                 try await admitNewGuest(from: clientAddress)
                 userID = Identifier.make("guest")
             }
@@ -92,16 +89,34 @@ public actor TokenAuthenticator {
         }
     }
 
-    /// Whether guest `userID` may start one more run now (counting it); always for users that are not guests.
-    func admitRun(of identity: ConnectionIdentity) async -> Bool {
-        guard identity.guestToken != nil else { return true }
+    /// Whether a run of `identity` may start now: always for users that are not guests; for a guest, within
+    /// `HERALD_GUEST_RUNS_PER_HOUR`, counted until `withdraw` takes it back.
+    func admitRun(of identity: ConnectionIdentity) async -> RunAdmission {
+        guard identity.guestToken != nil else { return .unlimited }
         do {
-            return try await guestLimits.admitRun(of: identity.userID)
+            return try await guestLimits.admitRun(of: identity.userID).map { .counted(entry: $0, userID: identity.userID) } ?? .refused
         } catch {
             // The run itself needs Redis: refusing here for a Redis failure would only hide the real error.
             logger.warning("cannot count a guest's runs", metadata: ["error": "\(error)"])
-            return true
+            return .unlimited
         }
+    }
+
+    /// Takes back an admission whose run was not queued after all.
+    func withdraw(_ admission: RunAdmission) async {
+        guard case .counted(let entry, let userID) = admission else { return }
+        do {
+            try await guestLimits.withdrawRun(entry, of: userID)
+        } catch {
+            logger.warning("cannot take back a guest's run count", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Whether a run may start, and how it was counted.
+    enum RunAdmission: Sendable, Equatable {
+        case unlimited
+        case counted(entry: String, userID: String)
+        case refused
     }
 
     private func admitNewGuest(from address: String) async throws(UpgradeRefusal) {

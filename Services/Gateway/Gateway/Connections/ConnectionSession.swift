@@ -192,7 +192,10 @@ struct ConnectionSession: Sendable {
         guard await connection.canWatch(threadID) else {
             return .refused(refusalOverThreadLimit(ref: ref))
         }
-        guard await services.authenticator.admitRun(of: connection.identity) else {
+        // A continuation handing client tool results back is the same run, not a new one.
+        let admission: TokenAuthenticator.RunAdmission =
+            toolResults.isEmpty ? await services.authenticator.admitRun(of: connection.identity) : .unlimited
+        guard admission != .refused else {
             services.metrics.recordRefusal(.guestRuns)
             let limit = services.settings.guestRunsPerHour
             return .refused(ProtocolError(.rateLimited, "a guest may start \(limit) runs an hour; sign in, or try again later", ref: ref))
@@ -210,6 +213,7 @@ struct ConnectionSession: Sendable {
         // and `run_queued` goes out before the first of them.
         let isNewWatch = await connection.hold(threadID)
         if isNewWatch, !(await subscribe(threadID)) {
+            await services.authenticator.withdraw(admission)
             return .refused(ProtocolError(.internal, "cannot subscribe to the thread now; try again", ref: ref))
         }
         let outcome: RunStore.SubmitOutcome
@@ -217,6 +221,7 @@ struct ConnectionSession: Sendable {
             outcome = try await services.runs.submit(request)
         } catch {
             await undoHold(threadID, isNewWatch: isNewWatch)
+            await services.authenticator.withdraw(admission)
             logger.warning("cannot queue run", metadata: ["thread": "\(threadID)", "error": "\(error)"])
             return .refused(ProtocolError(.internal, "cannot queue the run now; try again", ref: ref))
         }
@@ -229,12 +234,15 @@ struct ConnectionSession: Sendable {
             return .queued(queued)
         case .forbidden:
             await undoHold(threadID, isNewWatch: isNewWatch)
+            await services.authenticator.withdraw(admission)
             return .refused(ProtocolError(.forbidden, "thread \(threadID) belongs to another user", ref: ref))
         case .busy(let activeRunID):
             await undoHold(threadID, isNewWatch: isNewWatch)
+            await services.authenticator.withdraw(admission)
             return .refused(ProtocolError(.threadBusy, "a run is already active on thread \(threadID)", ref: activeRunID))
         case .runExists:
             await undoHold(threadID, isNewWatch: isNewWatch)
+            await services.authenticator.withdraw(admission)
             return .refused(ProtocolError(.badRequest, "run \(request.runID) ran before; a new run needs a new id", ref: ref))
         }
     }

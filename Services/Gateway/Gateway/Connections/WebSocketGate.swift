@@ -31,7 +31,12 @@ struct WebSocketGate: Sendable {
             guard await !connections.registry.isDraining else {
                 throw UpgradeRefusal.unavailable("gateway shutting down")
             }
-            identity = try await authenticator.authenticate(token: credentials.token, clientAddress: GuestLimits.addressKey(channel.remoteAddress))
+            let client = ClientAddress.key(
+                peer: channel.remoteAddress,
+                forwardedFor: request.headerFields[values: .xForwardedFor],
+                trustedProxies: connections.settings.trustedProxies
+            )
+            identity = try await authenticator.authenticate(token: credentials.token, clientAddress: client)
         } catch {
             let refusal = (error as? UpgradeRefusal) ?? .unavailable("cannot accept connections now")
             if refusal.status == .tooManyRequests { connections.metrics.recordRefusal(.newGuests) }

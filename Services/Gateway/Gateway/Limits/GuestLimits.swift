@@ -31,17 +31,23 @@ struct GuestLimits: Sendable {
         try await admit(keys.newGuests(from: address), limit: newGuestsPerMinute, window: 60, now: now)
     }
 
-    /// Whether guest `userID` may start one more run now; counts it if so.
-    func admitRun(of userID: String, now: Date = Date()) async throws -> Bool {
-        try await admit(keys.guestRuns(userID), limit: runsPerHour, window: 3600, now: now)
+    /// Whether guest `userID` may start one more run now; counts it if so, under the returned entry.
+    func admitRun(of userID: String, now: Date = Date()) async throws -> String? {
+        let entry = Identifier.make("run")
+        return try await admit(keys.guestRuns(userID), limit: runsPerHour, window: 3600, now: now, entry: entry) ? entry : nil
     }
 
-    private func admit(_ key: String, limit: Int, window seconds: Int, now: Date) async throws -> Bool {
+    /// Takes back a run counted by `admitRun` that was then not queued (a busy thread, another's thread).
+    func withdrawRun(_ entry: String, of userID: String) async throws {
+        _ = try await redis.send("ZREM", keys.guestRuns(userID), entry)
+    }
+
+    private func admit(_ key: String, limit: Int, window seconds: Int, now: Date, entry: String = Identifier.make("a")) async throws -> Bool {
         let milliseconds = Int(now.timeIntervalSince1970 * 1000)
         let reply = try await redis.evalScript(
             Self.admitScript,
             keys: [key],
-            arguments: [RedisArgument(milliseconds), RedisArgument(seconds * 1000), RedisArgument(limit), RedisArgument(Identifier.make("a"))]
+            arguments: [RedisArgument(milliseconds), RedisArgument(seconds * 1000), RedisArgument(limit), RedisArgument(entry)]
         )
         return reply.int == 1
     }

@@ -14,6 +14,9 @@ final class StandardStreamHandler: ChannelInboundHandler, RemovableChannelHandle
     typealias InboundIn = HTTPRequestPart
     typealias OutboundOut = HTTPResponsePart
 
+    /// Who the request comes from, for the per-client limits (`ClientAddress`).
+    private var clientAddress = "unknown"
+
     private enum State {
         /// Waiting for the request's head.
         case awaitingHead
@@ -94,6 +97,11 @@ final class StandardStreamHandler: ChannelInboundHandler, RemovableChannelHandle
         switch (unwrapInboundIn(data), state) {
         case (.head(let request), .awaitingHead):
             state = .reading(authorization: request.headerFields[.authorization], body: ByteBuffer())
+            clientAddress = ClientAddress.key(
+                peer: context.channel.remoteAddress,
+                forwardedFor: request.headerFields[values: .xForwardedFor],
+                trustedProxies: streams.services.settings.trustedProxies
+            )
         case (.body(var part), .reading(let authorization, var body?)):
             // The body only grows up to the limit; past it the rest is read and dropped, and the answer is 413.
             state = .awaitingHead
@@ -115,7 +123,7 @@ final class StandardStreamHandler: ChannelInboundHandler, RemovableChannelHandle
     private func answer(authorization: String?, body: ByteBuffer?, context: ChannelHandlerContext) {
         state = .answering(waiting: [])
         let transport = SSEChannelTransport(handler: NIOLoopBound(self, eventLoop: context.eventLoop), channel: context.channel)
-        let clientAddress = GuestLimits.addressKey(context.channel.remoteAddress)
+        let clientAddress = self.clientAddress
         let route = self.route
         let streams = self.streams
         let limit = streams.services.settings.maxRequestBytes

@@ -19,7 +19,11 @@ struct StandardStreamMiddleware: RouterMiddleware {
         let answer = await streams.answer(
             route,
             authorization: request.headers[.authorization],
-            clientAddress: GuestLimits.addressKey(context.channel.remoteAddress),
+            clientAddress: ClientAddress.key(
+                peer: context.channel.remoteAddress,
+                forwardedFor: request.headers[values: .xForwardedFor],
+                trustedProxies: streams.services.settings.trustedProxies
+            ),
             body: { () async throws(StandardStreams.Refusal) in
                 do {
                     return try await request.body.collect(upTo: limit)
