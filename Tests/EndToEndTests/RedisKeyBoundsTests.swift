@@ -14,6 +14,8 @@ struct RedisKeyBoundsTests {
         "herald:relay:cursor:#": "one per event partition",
         "herald:relay:members": "the relays alive: a sorted set whose entries past their expiry each relay removes as it renews its own",
         "herald:guest-secret": "one per deployment",
+        "herald:deployment:guests": "one per deployment: whether its gateways make guests (GuestModeRisk)",
+        "herald:deployment:model": "one per deployment: the model its workers use (GuestModeRisk)",
     ]
 
     /// A key with its ids replaced by what they are: its shape.
