@@ -127,13 +127,15 @@ struct IdentityProviderTests {
     @Test func tokensOfTheProvidersKeysAreAcceptedAndEveryKindOfBadTokenIsRefusedOnEveryRoute() async throws {
         let provider = try await Provider.start()
         defer { provider.stop() }
-        try await withDeployment(workers: 1, environment: Self.environment(provider)) { deployment in
+        var tokens: [String] = []
+        let deployment = try await withDeployment(workers: 1, environment: Self.environment(provider, ["HERALD_LOG_LEVEL": "trace"])) { deployment in
             let port = deployment.gatewayPort
             let sse = SSETestClient(port: port)
             let accepted = ["/ws": 101, "/ws?token": 101, "/api/threads": 200, "/agui": 200, "/api/chat": 200]
             let refused = accepted.mapValues { _ in 401 }
             for kid in ["rsa-1", "ec-1", "ed-1"] {
                 let token = try await provider.token(kid, sub: "user-\(kid)")
+                tokens.append(token)
                 #expect(try await Self.statuses(token, port: port, sse: sse) == accepted, "\(kid)")
                 let client = try await deployment.connect(token: token)
                 #expect(client.userID == "user-\(kid)")
@@ -165,12 +167,19 @@ struct IdentityProviderTests {
                 ("forged signature", String(try await provider.token("rsa-1").dropLast(4)) + "AAAA", "invalid token"),
             ]
             for (name, token, message) in bad {
+                tokens.append(token)
                 #expect(try await Self.statuses(token, port: port, sse: sse) == refused, "\(name)")
                 #expect(try await Self.refusal(token, port: port) == message, "\(name)")
             }
             // No token: no guest either, in JWT mode.
             #expect(try await Self.statuses(nil, port: port, sse: sse) == refused)
             await sse.shutdown()
+            return deployment
+        }
+        // No token, accepted or refused, nor its signature, reached a log at the most verbose level.
+        for token in tokens {
+            let signature = String(token.split(separator: ".").last ?? "")
+            #expect(!deployment.logs.contains(token) && (signature.count < 16 || !deployment.logs.contains(signature)))
         }
     }
 
@@ -222,10 +231,10 @@ struct IdentityProviderTests {
         }
     }
 
-    @Test func tokensWithUnknownKeysFetchTheKeySetAtMostOncePerMinimumGap() async throws {
+    @Test func tokensWithUnknownKeysFetchTheKeySetAtMostOncePerMinimumGapAndTheIntervalFetchesItAgain() async throws {
         let provider = try await Provider.start()
         defer { provider.stop() }
-        let environment = Self.environment(provider, ["HERALD_JWT_JWKS_MIN_REFRESH_SECONDS": "3600", "HERALD_JWT_JWKS_REFRESH_SECONDS": "3600"])
+        let environment = Self.environment(provider, ["HERALD_JWT_JWKS_MIN_REFRESH_SECONDS": "3600", "HERALD_JWT_JWKS_REFRESH_SECONDS": "10"])
         try await withDeployment(workers: 1, environment: environment) { deployment in
             let port = deployment.gatewayPort
             func fetches() async throws -> Double? { try await provider.get("/fetches")["fetches"]?.numberValue }
@@ -237,6 +246,10 @@ struct IdentityProviderTests {
             }
             // The gateway fetched at start, less than the minimum gap ago: made-up kids cost the provider nothing.
             #expect(try await fetches() == before)
+            // The interval (10 s, the least allowed) fetches the set again by itself.
+            try await waitUntil("the interval fetches the key set again", timeout: .seconds(60), interval: .milliseconds(500)) {
+                try await fetches() ?? 0 > before ?? 0
+            }
         }
     }
 
