@@ -130,4 +130,57 @@ struct RedisURLTests {
         #expect((.milliseconds(75)...(.milliseconds(100))).contains(backoff.delay(afterFailures: 2)))
         #expect((.milliseconds(1500)...(.seconds(2))).contains(backoff.delay(afterFailures: 30)))
     }
+
+    @Test func clusterSeeds() throws {
+        let url = try RedisURL("redis+cluster://10.0.0.1:7000,10.0.0.2:7001,[::1]:7002,cache.internal")
+        #expect(url.isCluster)
+        #expect(!url.tls)
+        #expect(
+            url.clusterSeeds == [
+                RedisClusterAddress(host: "10.0.0.1", port: 7000), RedisClusterAddress(host: "10.0.0.2", port: 7001),
+                RedisClusterAddress(host: "::1", port: 7002), RedisClusterAddress(host: "cache.internal", port: 6379),
+            ]
+        )
+        // The first seed doubles as the URL's host, for whatever reads only that.
+        #expect(url.host == "10.0.0.1")
+        #expect(url.port == 7000)
+        #expect(url.database == 0)
+        #expect(url.description == "redis+cluster://10.0.0.1:7000,10.0.0.2:7001,[::1]:7002,cache.internal:6379")
+        #expect(try RedisURL("redis+cluster://one:6379").clusterSeeds == [RedisClusterAddress(host: "one", port: 6379)])
+        #expect(try RedisURL("REDIS+CLUSTER://one:6379").isCluster)
+    }
+
+    @Test func clusterWithTLSAndCredentialsHidesThePassword() throws {
+        let url = try RedisURL("rediss+cluster://herald:s%40cret@a:7000,b:7001")
+        #expect(url.tls)
+        #expect(url.isCluster)
+        #expect(url.username == "herald")
+        #expect(url.password == "s@cret")
+        #expect(url.description == "rediss+cluster://herald:***@a:7000,b:7001")
+        #expect(!url.description.contains("cret"))
+        #expect(try RedisURL("redis+cluster://:pw@a:7000").description == "redis+cluster://:***@a:7000")
+        let configuration = try RedisConfiguration(url: "rediss+cluster://a:7000,b:7001")
+        #expect(configuration.tls != nil)
+    }
+
+    @Test func singleNodeURLsAreNotClusters() throws {
+        #expect(try !RedisURL("redis://localhost").isCluster)
+        #expect(try RedisURL("rediss://localhost:6380").clusterSeeds.isEmpty)
+        #expect(!RedisURL(host: "localhost").isCluster)
+    }
+
+    @Test(arguments: [
+        "redis+cluster://", "redis+cluster://a:7000,", "redis+cluster://a:7000,,b:7001", "redis+cluster://a:0",
+        "redis+cluster://a:7000,b:x", "redis+cluster://a:7000/1", "redis+cluster://a:7000?x=1", "redis+sentinel://a:7000",
+        "redis+cluster://[::1:7000",
+    ])
+    func invalidClusterURLs(_ text: String) {
+        #expect(throws: RedisError.self) { try RedisURL(text) }
+    }
+
+    @Test func invalidClusterURLErrorHidesThePassword() {
+        let error = #expect(throws: RedisError.self) { try RedisURL("redis+cluster://u:topsecret@a:7000,b:bad") }
+        #expect(error?.kind == .invalidURL)
+        #expect(error?.message.contains("topsecret") == false)
+    }
 }

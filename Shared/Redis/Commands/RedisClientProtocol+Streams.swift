@@ -83,7 +83,7 @@ extension RedisClientProtocol {
         if block == nil {
             reply = try await send(command)
         } else {
-            reply = try await withBlockingConnection { connection in try await connection.send(command, deadline: deadline) }
+            reply = try await withBlockingConnection(forKey: streams[0].key) { connection in try await connection.send(command, deadline: deadline) }
         }
         return reply.isNull ? [] : try reply.decode()
     }

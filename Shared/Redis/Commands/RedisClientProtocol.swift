@@ -14,6 +14,9 @@ public protocol RedisClientProtocol: Sendable {
     /// Runs `body` on a connection that may block for as long as a command asks (`XREAD BLOCK`): the client lends
     /// a dedicated one, a connection is itself.
     func withBlockingConnection<T: Sendable>(_ body: (RedisConnection) async throws -> T) async throws -> T
+
+    /// As `withBlockingConnection(_:)`, on a connection to the node serving `key` (which matters on a cluster).
+    func withBlockingConnection<T: Sendable>(forKey key: String, _ body: (RedisConnection) async throws -> T) async throws -> T
 }
 
 extension RedisClientProtocol {
@@ -32,10 +35,18 @@ extension RedisClient: RedisClientProtocol {
     public func withBlockingConnection<T: Sendable>(_ body: (RedisConnection) async throws -> T) async throws -> T {
         try await withDedicatedConnection(body)
     }
+
+    public func withBlockingConnection<T: Sendable>(forKey key: String, _ body: (RedisConnection) async throws -> T) async throws -> T {
+        try await withDedicatedConnection(forKey: key, body)
+    }
 }
 
 extension RedisConnection: RedisClientProtocol {
     public func withBlockingConnection<T: Sendable>(_ body: (RedisConnection) async throws -> T) async throws -> T {
+        try await body(self)
+    }
+
+    public func withBlockingConnection<T: Sendable>(forKey key: String, _ body: (RedisConnection) async throws -> T) async throws -> T {
         try await body(self)
     }
 }

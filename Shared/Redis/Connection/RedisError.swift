@@ -21,6 +21,10 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible {
         case invalidURL
         /// A reply does not have the shape the caller asked for.
         case decoding
+        /// A cluster client refused a command whose keys hash to different slots, before sending it.
+        case crossSlot
+        /// A cluster client cannot route a command: no node serves its slot, or redirects went on too long.
+        case clusterRouting
     }
 
     public var kind: Kind
@@ -59,6 +63,8 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible {
         case .protocolError: "Redis protocol error: \(message)"
         case .invalidURL: "invalid Redis URL: \(message)"
         case .decoding: "unexpected Redis reply: \(message)"
+        case .crossSlot: "Redis cross-slot command refused: \(message)"
+        case .clusterRouting: "Redis Cluster routing failed: \(message)"
         }
     }
 }

@@ -1,8 +1,10 @@
-/// A parsed `redis://[user:password@]host[:port][/db]` or `rediss://…` (TLS) URL.
+/// A parsed `redis://[user:password@]host[:port][/db]` or `rediss://…` (TLS) URL, or a cluster's seed nodes as
+/// `redis+cluster://[user:password@]host:port[,host:port…]` (`rediss+cluster://` for TLS).
 ///
 /// `redis://:password@host` and `redis://password@host` give a password only (`AUTH password`);
 /// `redis://user:password@host` authenticates as an ACL user. User and password may be percent-encoded.
 /// The port defaults to 6379 and the database to 0. A `rediss://` URL needs a `RedisTLS` in its configuration.
+/// A cluster URL has no database (a cluster has only database 0); its first seed is also its `host` and `port`.
 public struct RedisURL: Sendable, Hashable, CustomStringConvertible {
     /// Whether the connection is TLS (`rediss://`).
     public var tls: Bool
@@ -11,6 +13,11 @@ public struct RedisURL: Sendable, Hashable, CustomStringConvertible {
     public var username: String?
     public var password: String?
     public var database: Int
+    /// The nodes a cluster client asks for the topology, in the order given; empty for a single-node URL.
+    public var clusterSeeds: [RedisClusterAddress]
+
+    /// Whether this is a `redis+cluster://` (or `rediss+cluster://`) URL.
+    public var isCluster: Bool { !clusterSeeds.isEmpty }
 
     public init(tls: Bool = false, host: String, port: Int = 6379, username: String? = nil, password: String? = nil, database: Int = 0) {
         self.tls = tls
@@ -19,6 +26,19 @@ public struct RedisURL: Sendable, Hashable, CustomStringConvertible {
         self.username = username
         self.password = password
         self.database = database
+        self.clusterSeeds = []
+    }
+
+    /// A cluster URL with these seed nodes (at least one).
+    public init(tls: Bool = false, clusterSeeds: [RedisClusterAddress], username: String? = nil, password: String? = nil) {
+        precondition(!clusterSeeds.isEmpty, "a cluster URL needs at least one seed node")
+        self.init(tls: tls, host: clusterSeeds[0].host, port: clusterSeeds[0].port, username: username, password: password)
+        self.clusterSeeds = clusterSeeds
+    }
+
+    /// The same credentials and TLS for one node of a cluster, as a single-node URL a connection is made with.
+    func node(_ address: RedisClusterAddress) -> RedisURL {
+        RedisURL(tls: tls, host: address.host, port: address.port, username: username, password: password)
     }
 
     public init(_ string: String) throws {
@@ -29,9 +49,12 @@ public struct RedisURL: Sendable, Hashable, CustomStringConvertible {
         guard let schemeEnd = string.firstRange(of: "://") else {
             throw invalid("expected redis://[user:password@]host[:port][/db] (or rediss:// for TLS)")
         }
+        let isCluster: Bool
         switch string[..<schemeEnd.lowerBound].lowercased() {
-        case "redis": tls = false
-        case "rediss": tls = true
+        case "redis": (tls, isCluster) = (false, false)
+        case "rediss": (tls, isCluster) = (true, false)
+        case "redis+cluster": (tls, isCluster) = (false, true)
+        case "rediss+cluster": (tls, isCluster) = (true, true)
         default: throw invalid("the scheme must be redis:// (or rediss:// for TLS)")
         }
         var rest = string[schemeEnd.upperBound...]
@@ -63,6 +86,33 @@ public struct RedisURL: Sendable, Hashable, CustomStringConvertible {
             self.password = nil
         }
 
+        if isCluster {
+            guard path.isEmpty else { throw invalid("a cluster has no database to select: remove '/\(path)'") }
+            var seeds: [RedisClusterAddress] = []
+            for seed in rest.split(separator: ",", omittingEmptySubsequences: false) {
+                let (host, port) = try Self.hostAndPort(seed, invalid: invalid)
+                seeds.append(RedisClusterAddress(host: host, port: port))
+            }
+            clusterSeeds = seeds
+            host = seeds[0].host
+            port = seeds[0].port
+            database = 0
+            return
+        }
+        clusterSeeds = []
+        (host, port) = try Self.hostAndPort(rest, invalid: invalid)
+
+        if path.isEmpty {
+            database = 0
+        } else {
+            guard let database = Int(path), database >= 0 else { throw invalid("database '\(path)' is not a non-negative number") }
+            self.database = database
+        }
+    }
+
+    /// `host`, `host:port` or `[v6]:port`; the port defaults to 6379.
+    private static func hostAndPort(_ rest: Substring, invalid: (String) -> RedisError) throws -> (String, Int) {
+        let host: String
         var portText: Substring?
         if rest.hasPrefix("[") {
             guard let close = rest.firstIndex(of: "]") else { throw invalid("unclosed '[' in the IPv6 host") }
@@ -80,21 +130,11 @@ public struct RedisURL: Sendable, Hashable, CustomStringConvertible {
         }
         guard !host.isEmpty else { throw invalid("the host is missing") }
 
-        if let portText {
-            guard let port = Int(portText), (1...65535).contains(port) else {
-                throw invalid("port '\(portText)' is not a number from 1 to 65535")
-            }
-            self.port = port
-        } else {
-            self.port = 6379
+        guard let portText else { return (host, 6379) }
+        guard let port = Int(portText), (1...65535).contains(port) else {
+            throw invalid("port '\(portText)' is not a number from 1 to 65535")
         }
-
-        if path.isEmpty {
-            database = 0
-        } else {
-            guard let database = Int(path), database >= 0 else { throw invalid("database '\(path)' is not a non-negative number") }
-            self.database = database
-        }
+        return (host, port)
     }
 
     /// The URL with the password replaced by `***`, safe to log.
@@ -102,6 +142,9 @@ public struct RedisURL: Sendable, Hashable, CustomStringConvertible {
         var credentials = ""
         if username != nil || password != nil {
             credentials = "\(username ?? ""):\(password == nil ? "" : "***")@"
+        }
+        if isCluster {
+            return "\(tls ? "rediss" : "redis")+cluster://\(credentials)\(clusterSeeds.map(\.description).joined(separator: ","))"
         }
         let host = host.contains(":") ? "[\(host)]" : host
         return "\(tls ? "rediss" : "redis")://\(credentials)\(host):\(port)\(database == 0 ? "" : "/\(database)")"

@@ -36,7 +36,7 @@ struct PartitionConsumer: Sendable {
     /// a chain of wake-ups (worker, Redis, relay, Redis, gateway), and each round trip resumed on the global
     /// executor would add two thread hand-offs to it.
     func run() async throws {
-        try await redis.withDedicatedConnection { connection in
+        try await redis.withDedicatedConnection(forKey: stream) { connection in
             try await withTaskExecutorPreference(connection.taskExecutor) {
                 try await run(on: connection)
             }
