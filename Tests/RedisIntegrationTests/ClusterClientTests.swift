@@ -206,8 +206,12 @@ struct ClusterClientTests {
         let source = try #require(topology.node(forSlot: slot))
         let target = try #require(topology.primaries.first { $0.address != source.address })
         try await migrate(slot: slot, keys: [key], from: source, to: target, connections, finish: true)
+        let sourceConnection = try #require(connections[source.address.port])
+        let movedBefore = try await statistic("errorstat_MOVED", section: "errorstats", on: sourceConnection)
 
         #expect(try await client.send(["GET", RedisArgument(key)]).string == "moved value")
+        // The client was answered MOVED by the source (it still routed by the old topology) and followed it.
+        #expect(try await statistic("errorstat_MOVED", section: "errorstats", on: sourceConnection) > movedBefore)
         #expect(try await client.send(["SET", RedisArgument("{moving}.other"), "x"]).string == "OK")
         try await waitUntil("the client's topology has slot \(slot) on \(target.address)", timeout: .seconds(30)) {
             _ = try await client.send(["GET", RedisArgument(key)])
@@ -233,7 +237,10 @@ struct ClusterClientTests {
         let raw = await #expect(throws: RedisError.self) { try await sourceConnection.send(["GET", RedisArgument(key)]) }
         #expect(raw.flatMap { RedisRedirect($0) }?.kind == .ask)
 
+        let targetConnection = try #require(connections[target.address.port])
+        let askingBefore = try await statistic("cmdstat_asking", section: "commandstats", on: targetConnection)
         #expect(try await client.send(["GET", RedisArgument(key)]).string == "asked value")
+        #expect(try await statistic("cmdstat_asking", section: "commandstats", on: targetConnection) == askingBefore + 1)
         // A new key of the migrating slot is created on the target too.
         #expect(try await client.send(["SET", RedisArgument("{asking}.new"), "new"]).string == "OK")
         #expect(try await #require(connections[target.address.port]).send(["ASKING"]).string == "OK")
@@ -274,6 +281,16 @@ struct ClusterClientTests {
         for connection in [targetConnection, sourceConnection] {
             _ = try await connection.send(["CLUSTER", "SETSLOT", RedisArgument(slot), "NODE", targetID])
         }
+    }
+
+    /// The first number of an `INFO section` line such as `errorstat_MOVED:count=3` or `cmdstat_asking:calls=2,…`;
+    /// 0 when the line is missing (nothing counted yet).
+    static func statistic(_ name: String, section: String, on connection: RedisConnection) async throws -> Int {
+        let info = try await connection.send(["INFO", RedisArgument(section)]).string ?? ""
+        guard let line = info.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix(name + ":") }),
+            let equals = line.firstIndex(of: "=")
+        else { return 0 }
+        return Int(line[line.index(after: equals)...].prefix { $0.isNumber }) ?? 0
     }
 
     static func close(_ client: RedisClient, _ connections: [Int: RedisConnection]) async {

@@ -9,10 +9,16 @@ final class RedisClusterClient: Sendable {
     /// while a cluster is being resharded, so more means the nodes disagree.
     static let maximumRedirects = 5
 
+    /// The least time between two reads of the topology started in the background: a resharding answers many
+    /// commands with MOVED at once, and one read every so often is enough to catch up with it.
+    static let backgroundRefreshInterval = Duration.milliseconds(100)
+
     private struct State {
         var router = RedisClusterRouter()
         var pools: [RedisClusterAddress: RedisConnectionPool] = [:]
         var refresh: Task<RedisClusterTopology, any Error>?
+        /// When the last read of the topology ended, to space out the reads redirects ask for.
+        var lastRefresh: ContinuousClock.Instant?
         var isClosed = false
     }
 
@@ -271,6 +277,7 @@ final class RedisClusterClient: Sendable {
             // Only the first waiter of this read applies it.
             guard let refresh = state.refresh, refresh == task else { return [] }
             state.refresh = nil
+            state.lastRefresh = .now
             guard let topology else { return [] }
             return state.router.refreshed(topology).compactMap { state.pools.removeValue(forKey: $0) }
         }
@@ -281,8 +288,13 @@ final class RedisClusterClient: Sendable {
         }
     }
 
-    /// Starts reading the topology again unless a read is under way; its failure is only logged.
+    /// Starts reading the topology again unless a read is under way or one ended moments ago; its failure is only
+    /// logged.
     private func refreshInBackground() {
+        let recent = state.withLockedValue { state in
+            state.refresh != nil || state.lastRefresh.map { ContinuousClock.now - $0 < Self.backgroundRefreshInterval } ?? false
+        }
+        guard !recent else { return }
         Task {
             do {
                 try await refreshTopology()
