@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import HeraldCore
 import HeraldProtocol
@@ -77,18 +76,6 @@ struct IdentityProviderTests {
             "HERALD_JWT_JWKS_URL": provider.jwksURL, "HERALD_JWT_ISSUER": issuer, "HERALD_JWT_AUDIENCE": "other-app, \(audience)",
             "HERALD_JWT_JWKS_MIN_REFRESH_SECONDS": "1",
         ].merging(extra) { _, new in new }
-    }
-
-    private static func hs256(_ claims: JSONValue, secret: String) -> String {
-        func base64URL(_ data: Data) -> String {
-            data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(
-                of: "=",
-                with: ""
-            )
-        }
-        let signingInput = base64URL(Data(#"{"alg":"HS256","typ":"JWT"}"#.utf8)) + "." + base64URL(Data(claims.jsonString().utf8))
-        let signature = HMAC<SHA256>.authenticationCode(for: Data(signingInput.utf8), using: SymmetricKey(data: Data(secret.utf8)))
-        return signingInput + "." + base64URL(Data(signature))
     }
 
     /// The status `token` gets on each route, by route.
@@ -267,7 +254,7 @@ struct IdentityProviderTests {
                 "sub": "bob", "iss": .string(Self.issuer), "aud": .string(Self.audience),
                 "exp": .number(Date().timeIntervalSince1970.rounded() + 600),
             ]
-            let hs256 = Self.hs256(claims, secret: secret)
+            let hs256 = LogSecrecyTests.hs256(claims, secret: secret)
             #expect(
                 try await Self.refusal(LogSecrecyTests.jwt(sub: "bob", secret: secret, expires: Date().addingTimeInterval(600)), port: port)
                     == "the token's issuer is not the one this gateway trusts"

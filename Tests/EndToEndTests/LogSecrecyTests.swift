@@ -174,16 +174,20 @@ struct LogSecrecyTests {
 
     /// An HS256 JWT, as the application that issues a deployment's tokens signs it.
     static func jwt(sub: String, secret: String, expires: Date) -> String {
+        hs256(["sub": .string(sub), "exp": .number(Double(Int(expires.timeIntervalSince1970)))], secret: secret)
+    }
+
+    /// A compact HS256 JWT of `claims`, signed as an application issuing tokens would.
+    static func hs256(_ claims: JSONValue, secret: String) -> String {
         func base64URL(_ data: Data) -> String {
             data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(
                 of: "=",
                 with: ""
             )
         }
-        let header = base64URL(Data(#"{"alg":"HS256","typ":"JWT"}"#.utf8))
-        let payload = base64URL(Data(#"{"sub":"\#(sub)","exp":\#(Int(expires.timeIntervalSince1970))}"#.utf8))
-        let signature = HMAC<SHA256>.authenticationCode(for: Data("\(header).\(payload)".utf8), using: SymmetricKey(data: Data(secret.utf8)))
-        return "\(header).\(payload).\(base64URL(Data(signature)))"
+        let signingInput = base64URL(Data(#"{"alg":"HS256","typ":"JWT"}"#.utf8)) + "." + base64URL(Data(claims.jsonString().utf8))
+        let signature = HMAC<SHA256>.authenticationCode(for: Data(signingInput.utf8), using: SymmetricKey(data: Data(secret.utf8)))
+        return signingInput + "." + base64URL(Data(signature))
     }
 }
 

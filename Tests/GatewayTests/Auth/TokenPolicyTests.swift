@@ -173,11 +173,11 @@ struct JWKSDocumentTests {
 struct GuestAddressTests {
     @Test("an IPv4 address is one client; an IPv6 address counts by its /64; a mapped IPv4 address is its IPv4 address")
     func addresses() throws {
-        #expect(GuestLimits.addressKey(try SocketAddress(ipAddress: "203.0.113.7", port: 4000)) == "203.0.113.7")
-        #expect(GuestLimits.addressKey(try SocketAddress(ipAddress: "2001:db8:1:2:aaaa::1", port: 4000)) == "2001:0db8:0001:0002::/64")
-        #expect(GuestLimits.addressKey(try SocketAddress(ipAddress: "2001:db8:1:2:ffff::9", port: 1)) == "2001:0db8:0001:0002::/64")
-        #expect(GuestLimits.addressKey(try SocketAddress(ipAddress: "::ffff:198.51.100.1", port: 1)) == "198.51.100.1")
-        #expect(GuestLimits.addressKey(nil) == "unknown")
+        #expect(ClientAddress.addressKey(try SocketAddress(ipAddress: "203.0.113.7", port: 4000)) == "203.0.113.7")
+        #expect(ClientAddress.addressKey(try SocketAddress(ipAddress: "2001:db8:1:2:aaaa::1", port: 4000)) == "2001:0db8:0001:0002::/64")
+        #expect(ClientAddress.addressKey(try SocketAddress(ipAddress: "2001:db8:1:2:ffff::9", port: 1)) == "2001:0db8:0001:0002::/64")
+        #expect(ClientAddress.addressKey(try SocketAddress(ipAddress: "::ffff:198.51.100.1", port: 1)) == "198.51.100.1")
+        #expect(ClientAddress.addressKey(nil) == "unknown")
     }
 }
 

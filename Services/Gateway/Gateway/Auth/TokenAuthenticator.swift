@@ -43,7 +43,7 @@ public actor TokenAuthenticator {
     }
 
     /// The identity for a caller that presented `token` (nil when it presented none), from `clientAddress` (the key
-    /// `GuestLimits.addressKey` made of its address).
+    /// `ClientAddress.addressKey` made of its address).
     public func authenticate(token: String?, clientAddress: String) async throws(UpgradeRefusal) -> ConnectionIdentity {
         switch mode {
         case .jwt(let secret, let jwks, let policy):
@@ -89,9 +89,9 @@ public actor TokenAuthenticator {
         }
     }
 
-    /// Whether a run of `identity` may start now: always for users that are not guests; for a guest, within
+    /// Whether a run of `identity` may start now (nonisolated: it reads only constants, so a run pays no actor hop): always for users that are not guests; for a guest, within
     /// `HERALD_GUEST_RUNS_PER_HOUR`, counted until `withdraw` takes it back.
-    func admitRun(of identity: ConnectionIdentity) async -> RunAdmission {
+    nonisolated func admitRun(of identity: ConnectionIdentity) async -> RunAdmission {
         guard identity.guestToken != nil else { return .unlimited }
         do {
             return try await guestLimits.admitRun(of: identity.userID).map { .counted(entry: $0, userID: identity.userID) } ?? .refused
@@ -103,7 +103,7 @@ public actor TokenAuthenticator {
     }
 
     /// Takes back an admission whose run was not queued after all.
-    func withdraw(_ admission: RunAdmission) async {
+    nonisolated func withdraw(_ admission: RunAdmission) async {
         guard case .counted(let entry, let userID) = admission else { return }
         do {
             try await guestLimits.withdrawRun(entry, of: userID)

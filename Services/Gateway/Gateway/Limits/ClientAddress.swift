@@ -40,7 +40,7 @@ public struct IPNetwork: Sendable, Equatable, CustomStringConvertible {
 enum ClientAddress {
     static func key(peer: SocketAddress?, forwardedFor: [String], trustedProxies: [IPNetwork]) -> String {
         guard let peer, let peerBytes = bytes(of: peer), isTrusted(peerBytes, trustedProxies) else {
-            return GuestLimits.addressKey(peer)
+            return addressKey(peer)
         }
         let hops = forwardedFor.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
         var nearest = peer
@@ -49,7 +49,24 @@ enum ClientAddress {
             nearest = address
             if !isTrusted(hopBytes, trustedProxies) { break }
         }
-        return GuestLimits.addressKey(nearest)
+        return addressKey(nearest)
+    }
+
+    /// The part of a client's address that names one client: the whole IPv4 address, the /64 of an IPv6 one (a
+    /// single host is commonly given a whole /64 and may pick any address in it).
+    static func addressKey(_ address: SocketAddress?) -> String {
+        guard let address else { return "unknown" }
+        switch address {
+        case .v4:
+            return address.ipAddress ?? "unknown"
+        case .v6:
+            // An IPv4-mapped address (::ffff:a.b.c.d) is its IPv4 address.
+            if let full = address.ipAddress, full.hasPrefix("::ffff:"), full.contains(".") { return String(full.dropFirst(7)) }
+            let bytes = bytes(of: address) ?? []
+            return stride(from: 0, to: 8, by: 2).map { String(format: "%02x%02x", bytes[$0], bytes[$0 + 1]) }.joined(separator: ":") + "::/64"
+        case .unixDomainSocket:
+            return "local"
+        }
     }
 
     private static func isTrusted(_ address: [UInt8], _ networks: [IPNetwork]) -> Bool {

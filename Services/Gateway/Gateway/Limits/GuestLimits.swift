@@ -51,22 +51,4 @@ struct GuestLimits: Sendable {
         )
         return reply.int == 1
     }
-
-    /// The part of a client's address that names one client: the whole IPv4 address, the /64 of an IPv6 one (a
-    /// single host is commonly given a whole /64 and may pick any address in it).
-    static func addressKey(_ address: SocketAddress?) -> String {
-        guard let address else { return "unknown" }
-        switch address {
-        case .v4:
-            return address.ipAddress ?? "unknown"
-        case .v6(let v6):
-            var raw = v6.address.sin6_addr
-            let bytes = withUnsafeBytes(of: &raw) { Array($0.prefix(8)) }
-            // An IPv4-mapped address (::ffff:a.b.c.d) is its IPv4 address.
-            if let full = address.ipAddress, full.hasPrefix("::ffff:"), full.contains(".") { return String(full.dropFirst(7)) }
-            return stride(from: 0, to: 8, by: 2).map { String(format: "%02x%02x", bytes[$0], bytes[$0 + 1]) }.joined(separator: ":") + "::/64"
-        case .unixDomainSocket:
-            return "local"
-        }
-    }
 }

@@ -118,7 +118,7 @@ struct ThreadRoutes: Sendable {
         }
         let userID: String
         do {
-            userID = try await authenticator.authenticate(token: token, clientAddress: GuestLimits.addressKey(context.channel.remoteAddress)).userID
+            userID = try await authenticator.authenticate(token: token, clientAddress: ClientAddress.addressKey(context.channel.remoteAddress)).userID
         } catch {
             // The API's errors are the codes of DESIGN.md section 3: a gateway that cannot check tokens now is `internal`.
             throw Failure(
